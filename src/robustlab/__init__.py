@@ -1,0 +1,56 @@
+"""RobustLab: measure how and where a model breaks (corruptions, attacks, shift, calibration)."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from robustlab.data import ArrayDataset, Dataset, ImageFolderDataset, TextDataset, load_dataset
+from robustlab.errors import (
+    ConfigError,
+    DataError,
+    ModelError,
+    RobustLabError,
+    StoreError,
+    UnknownNameError,
+)
+from robustlab.metrics import METRICS, Estimate, Metric
+from robustlab.models import FunctionModel, Model, SklearnModel, TorchModel, as_model, load_model
+from robustlab.probes import PROBES, Probe, make_probe
+from robustlab.result import ScanResult
+from robustlab.runner import scan
+from robustlab.store import Store, open_store
+from robustlab.suites import SUITES, Suite, load_suite
+
+__all__ = [
+    "METRICS",
+    "PROBES",
+    "SUITES",
+    "ArrayDataset",
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "Estimate",
+    "FunctionModel",
+    "ImageFolderDataset",
+    "Metric",
+    "Model",
+    "ModelError",
+    "Probe",
+    "RobustLabError",
+    "ScanResult",
+    "SklearnModel",
+    "Store",
+    "StoreError",
+    "Suite",
+    "TextDataset",
+    "TorchModel",
+    "UnknownNameError",
+    "__version__",
+    "as_model",
+    "load_dataset",
+    "load_model",
+    "load_suite",
+    "make_probe",
+    "open_store",
+    "scan",
+]

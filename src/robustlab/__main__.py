@@ -1,0 +1,5 @@
+"""``python -m robustlab`` runs the command-line interface."""
+
+from robustlab.cli import main
+
+main()

@@ -1,0 +1,292 @@
+"""The ``robustlab`` command: a thin front end over the public API."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from robustlab.errors import RobustLabError
+
+console = Console()
+err_console = Console(stderr=True)
+
+STORE_HELP = "Results store: a SQLite path or database URL (default ./robustlab.db)."
+
+
+def _store_option(f: Any) -> Any:
+    return click.option("--store", "store", default=None, metavar="URL", help=STORE_HELP)(f)
+
+
+def _print_results(results: list[Any]) -> None:
+    for res in results:
+        run = res.store.run(res.run_id)
+        table = Table(
+            title=f"{run['model_name']} on {run['dataset_name']} · suite {run['suite_name']} "
+            f"v{run['suite_version']} · run {res.run_id}",
+            title_justify="left",
+        )
+        table.add_column("probe")
+        table.add_column("accuracy", justify="right")
+        table.add_column("95% CI", justify="right")
+        table.add_column("nll", justify="right")
+        nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
+        for r in res.table("accuracy"):
+            table.add_row(
+                r["label"],
+                f"{r['value']:.4f}",
+                f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
+                f"{nll[r['probe_key']]:.3f}" if r["probe_key"] in nll else "–",
+            )
+        for key, reason in res.skipped.items():
+            table.add_row(f"[dim]{key}[/dim]", "[dim]skipped[/dim]", "", "", end_section=False)
+            err_console.print(f"[yellow]skipped[/yellow] {key}: {reason}")
+        console.print(table)
+        for w in res.warnings:
+            err_console.print(f"[yellow]warning[/yellow] {w.get('code')}: {w.get('message')}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="robustlab")
+@click.option("--debug", is_flag=True, help="Show full tracebacks for unexpected errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """RobustLab: measure how and where your model breaks."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@_store_option
+@click.option("--out", default="robustlab-report", show_default=True, help="Report folder.")
+@click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) -> None:
+    """Train a small CNN and a scikit-learn model on digits, scan both, write the report."""
+    from robustlab.demo import run_demo
+
+    console.print("Training a CNN and a logistic regression on scikit-learn's digits ...")
+    results, html, js = run_demo(
+        store=store, out=out, suite=suite, seed=seed, progress=not no_progress
+    )
+    _print_results(results)
+    console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
+
+
+@cli.command()
+@click.option(
+    "--model",
+    "model_spec",
+    required=True,
+    metavar="FILE.py:FACTORY",
+    help="Python file and a zero-argument factory returning the model.",
+)
+@click.option(
+    "--weights", type=click.Path(), default=None, help="state_dict saved with torch.save."
+)
+@click.option(
+    "--data",
+    required=True,
+    metavar="PATH",
+    help="Image folder (ROOT/<class>/<image>), .npz file, or 'digits'.",
+)
+@click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
+@_store_option
+@click.option("--out", default=None, help="Also write the report (index.html, results.json) here.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--shard-size",
+    default=256,
+    show_default=True,
+    type=int,
+    help="Examples per unit (the granularity of resuming).",
+)
+@click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
+@click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
+@click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+def scan(
+    model_spec: str,
+    weights: str | None,
+    data: str,
+    suite: str,
+    store: str | None,
+    out: str | None,
+    seed: int,
+    shard_size: int,
+    device: str | None,
+    image_size: str | None,
+    fresh: bool,
+    no_progress: bool,
+) -> None:
+    """Scan a model on a dataset with a suite and store the results."""
+    from torch import nn
+
+    import robustlab
+    from robustlab.models import TorchModel
+
+    kwargs: dict[str, Any] = {}
+    if image_size:
+        try:
+            h, w = (int(v) for v in image_size.split(","))
+        except ValueError:
+            raise robustlab.ConfigError(
+                f"--image-size must be H,W (e.g. 32,32). Got {image_size!r}."
+            ) from None
+        kwargs["size"] = (h, w)
+    suite_obj = robustlab.load_suite(suite)
+    dataset = robustlab.load_dataset(data, **kwargs)
+    model = robustlab.load_model(model_spec, weights)
+    if device is not None:
+        if not isinstance(model, TorchModel) or not isinstance(model.module, nn.Module):
+            raise robustlab.ConfigError("--device applies to torch models only.")
+        model.to(device)
+    result = robustlab.scan(
+        model,
+        dataset,
+        suite_obj,
+        store=store,
+        seed=seed,
+        shard_size=shard_size,
+        resume=not fresh,
+        progress=not no_progress,
+    )
+    _print_results([result])
+    if out:
+        html = result.to_html(Path(out) / "index.html")
+        result.to_json(Path(out) / "results.json")
+        console.print(f"Report: [bold]{html}[/bold]")
+
+
+@cli.command()
+@_store_option
+@click.option("--suite", default=None, help="Only runs of this suite.")
+def runs(store: str | None, suite: str | None) -> None:
+    """List the runs in the store, newest first."""
+    from robustlab.store import open_store
+
+    db = open_store(store)
+    rows = db.runs(suite=suite)
+    if not rows:
+        console.print(f"No runs in {db.url}; run `robustlab demo` or `robustlab scan` first.")
+        return
+    table = Table(title=f"Runs in {db.url}", title_justify="left")
+    for col in ("run", "model", "dataset", "suite", "seed", "status", "created"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["model_name"],
+            r["dataset_name"],
+            f"{r['suite_name']} v{r['suite_version']}",
+            str(r["seed"]),
+            r["status"],
+            str(r["created_at"])[:19],
+        )
+    console.print(table)
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1, required=True)
+@_store_option
+@click.option("--out", default="robustlab-report", show_default=True, help="Report folder.")
+def report(run_ids: tuple[str, ...], store: str | None, out: str) -> None:
+    """Write the HTML report and JSON export of one or more runs (ids or unique prefixes)."""
+    from robustlab.report import write_report
+    from robustlab.store import open_store
+
+    db = open_store(store)
+    ids = [db.resolve_run(r) for r in run_ids]
+    html, js = write_report(db, ids, out)
+    console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
+
+
+@cli.command(name="list")
+@click.argument(
+    "what",
+    required=False,
+    type=click.Choice(["probes", "tests", "metrics", "suites", "corruptions", "attacks"]),
+)
+def list_(what: str | None) -> None:
+    """List the available probes (tests), metrics, suites, corruptions and attacks."""
+    import dataclasses
+
+    import robustlab
+
+    sections = [what] if what else ["probes", "metrics", "suites"]
+    for section in sections:
+        table = Table(title=section, title_justify="left")
+        if section in ("probes", "tests"):
+            table.add_column("probe")
+            table.add_column("kind")
+            table.add_column("parameters")
+            table.add_column("description")
+            for name, cls in robustlab.PROBES.items():
+                params = ", ".join(f.name for f in dataclasses.fields(cls))
+                doc = (cls.__doc__ or "").strip().splitlines()[0]
+                table.add_row(name, cls.kind, params or "–", doc)
+        elif section == "metrics":
+            table.add_column("metric")
+            table.add_column("better")
+            table.add_column("description")
+            for name, cls in robustlab.METRICS.items():
+                table.add_row(name, "higher" if cls.higher_is_better else "lower", cls.description)
+        elif section == "suites":
+            table.add_column("suite")
+            table.add_column("version")
+            table.add_column("probes", justify="right")
+            table.add_column("description")
+            for name in robustlab.SUITES.names():
+                s = robustlab.load_suite(name)
+                table.add_row(name, str(s.version), str(len(s.probes)), s.description)
+        elif section == "corruptions":
+            from robustlab import corruptions
+
+            table.add_column("corruption")
+            for name in corruptions.names():
+                table.add_row(name)
+        else:
+            from robustlab import attacks
+
+            table.add_column("attack")
+            for name in attacks.ATTACKS.names():
+                table.add_row(name)
+        console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into one-line messages."""
+    debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
+        os.environ.get("ROBUSTLAB_DEBUG")
+    )
+    try:
+        cli.main(args=argv, standalone_mode=False, prog_name="robustlab")
+    except click.exceptions.Abort:
+        err_console.print("Interrupted.")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print(
+            "[red]Interrupted.[/red] Finished units are stored; re-run the same command to resume."
+        )
+        sys.exit(130)
+    except RobustLabError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except Exception as exc:
+        if debug:
+            raise
+        err_console.print(
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} "
+            f"(run with --debug for the traceback)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

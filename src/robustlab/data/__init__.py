@@ -1,0 +1,19 @@
+"""Datasets: in-memory arrays and texts, image folders, ``.npz`` files and the bundled digits."""
+
+from robustlab.data.arrays import ArrayDataset, TextDataset, load_npz
+from robustlab.data.base import Batch, Dataset
+from robustlab.data.demo import load_digits
+from robustlab.data.folder import ImageFolderDataset
+from robustlab.data.loading import as_dataset, load_dataset
+
+__all__ = [
+    "ArrayDataset",
+    "Batch",
+    "Dataset",
+    "ImageFolderDataset",
+    "TextDataset",
+    "as_dataset",
+    "load_dataset",
+    "load_digits",
+    "load_npz",
+]

@@ -1,0 +1,147 @@
+"""In-memory datasets from NumPy arrays, torch tensors or lists of strings, and ``.npz`` files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from robustlab.data.base import Dataset
+from robustlab.errors import DataError
+
+__all__ = ["ArrayDataset", "TextDataset", "load_npz"]
+
+
+class ArrayDataset(Dataset):
+    """Numeric inputs held in memory: images ``(N, C, H, W)`` or tabular rows ``(N, D)``.
+
+    Args:
+        inputs: Array or tensor of inputs; converted to float32.
+        targets: Integer labels ``(N,)``.
+        ids: Optional unique example ids (default: positions).
+        meta: Optional per-example columns such as ``group`` or ``domain``.
+        class_names: Optional names of the classes, index-aligned.
+        name: Dataset name shown in the store and report.
+        modality: ``image`` (inputs must be 4-D) or ``tabular`` (2-D).
+    """
+
+    def __init__(
+        self,
+        inputs: np.ndarray | torch.Tensor,
+        targets: Sequence[int] | np.ndarray | torch.Tensor,
+        *,
+        ids: Sequence[str] | None = None,
+        meta: Mapping[str, Sequence[Any]] | None = None,
+        class_names: Sequence[str] | None = None,
+        name: str = "arrays",
+        modality: str = "image",
+    ) -> None:
+        x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs)
+        if not (x.is_floating_point() or x.dtype in (torch.uint8, torch.int32, torch.int64)):
+            raise DataError(f"Dataset {name!r}: inputs must be numeric; got dtype {x.dtype}.")
+        want = {"image": 4, "tabular": 2}
+        if modality not in want:
+            raise DataError(
+                f"ArrayDataset holds image or tabular inputs; got modality={modality!r}. "
+                f"Use TextDataset for text."
+            )
+        if x.ndim == 3 and modality == "image":
+            x = x.unsqueeze(1)  # (N, H, W) grayscale -> (N, 1, H, W)
+        if x.ndim != want[modality]:
+            shape = "(N, C, H, W)" if modality == "image" else "(N, D)"
+            raise DataError(
+                f"Dataset {name!r}: {modality} inputs must have shape {shape}; got "
+                f"{tuple(x.shape)}. Reshape them, or pass modality='tabular' for feature rows."
+            )
+        super().__init__(name=name, targets=targets, ids=ids, meta=meta, class_names=class_names)
+        if len(x) != len(self.targets):
+            raise DataError(
+                f"Dataset {name!r}: {len(x)} inputs but {len(self.targets)} targets; "
+                f"pass one label per input."
+            )
+        self.inputs = x.float().contiguous()
+        self.modality = modality
+
+    def load_inputs(self, indices: np.ndarray) -> torch.Tensor:
+        return self.inputs[torch.as_tensor(indices)]
+
+    def _content_hash(self, h: Any) -> None:
+        h.update(self.inputs.numpy().tobytes())
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        return float(self.inputs.min()), float(self.inputs.max())
+
+
+class TextDataset(Dataset):
+    """A list of texts with integer labels."""
+
+    modality = "text"
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[int] | np.ndarray,
+        *,
+        ids: Sequence[str] | None = None,
+        meta: Mapping[str, Sequence[Any]] | None = None,
+        class_names: Sequence[str] | None = None,
+        name: str = "texts",
+    ) -> None:
+        texts = list(texts)
+        if not all(isinstance(t, str) for t in texts):
+            raise DataError(f"Dataset {name!r}: every text input must be a str.")
+        super().__init__(name=name, targets=targets, ids=ids, meta=meta, class_names=class_names)
+        if len(texts) != len(self.targets):
+            raise DataError(
+                f"Dataset {name!r}: {len(texts)} texts but {len(self.targets)} targets."
+            )
+        self.texts = texts
+
+    def load_inputs(self, indices: np.ndarray) -> list[str]:
+        return [self.texts[i] for i in indices]
+
+    def _content_hash(self, h: Any) -> None:
+        h.update("\x00".join(self.texts).encode())
+
+
+_INPUT_KEYS = ("inputs", "x", "X", "images", "data")
+_TARGET_KEYS = ("targets", "y", "labels", "label")
+
+
+def load_npz(path: str | Path, *, name: str | None = None, modality: str | None = None) -> Dataset:
+    """Read a ``.npz`` with inputs (``inputs``/``x``/``images``) and labels (``targets``/``y``/
+    ``labels``); optional ``ids``, ``class_names`` and per-example columns ``group``/``domain``."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Data file {str(p)!r} does not exist; check the --data path.")
+    try:
+        archive = np.load(p, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(f"Cannot read {str(p)!r} as a NumPy .npz archive: {exc}") from None
+    keys = set(archive.files)
+    xk = next((k for k in _INPUT_KEYS if k in keys), None)
+    yk = next((k for k in _TARGET_KEYS if k in keys), None)
+    if xk is None or yk is None:
+        raise DataError(
+            f"{str(p)!r} must hold an input array named one of {list(_INPUT_KEYS)} and a label "
+            f"array named one of {list(_TARGET_KEYS)}; it has {sorted(keys)}."
+        )
+    x = archive[xk]
+    meta = {k: archive[k] for k in ("group", "domain") if k in keys}
+    kwargs: dict[str, Any] = {
+        "ids": archive["ids"].astype(str).tolist() if "ids" in keys else None,
+        "meta": meta,
+        "class_names": archive["class_names"].astype(str).tolist()
+        if "class_names" in keys
+        else None,
+        "name": name or p.stem,
+    }
+    if x.dtype.kind in "US":
+        return TextDataset(x.astype(str).tolist(), archive[yk], **kwargs)
+    if modality is None:
+        modality = "image" if x.ndim in (3, 4) else "tabular"
+    return ArrayDataset(x, archive[yk], modality=modality, **kwargs)

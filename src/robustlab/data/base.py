@@ -1,0 +1,146 @@
+"""The Dataset contract: cheap targets, ids and metadata up front; inputs loaded per batch."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from robustlab.errors import DataError
+
+__all__ = ["Batch", "Dataset"]
+
+
+@dataclass
+class Batch:
+    """A slice of a dataset.
+
+    Attributes:
+        inputs: A tensor ``(n, ...)`` for numeric modalities or a list of ``n`` strings for text.
+        targets: Integer labels, shape ``(n,)``.
+        ids: Example ids (strings), stable across runs.
+        meta: Per-example metadata columns (e.g. ``group``, ``domain``), each of length ``n``.
+        indices: Positions of these examples in the dataset.
+    """
+
+    inputs: Any
+    targets: torch.Tensor
+    ids: list[str]
+    meta: dict[str, list[Any]] = field(default_factory=dict)
+    indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class Dataset(ABC):
+    """Labelled examples of one modality.
+
+    Subclasses set ``targets``, ``ids`` and ``meta`` in their constructor (so label checks and
+    planning need no input loading) and implement :meth:`load_inputs`.
+    """
+
+    modality: str = "image"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        targets: Sequence[int] | np.ndarray | torch.Tensor,
+        ids: Sequence[str] | None = None,
+        meta: Mapping[str, Sequence[Any]] | None = None,
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        t = np.asarray(targets.cpu() if torch.is_tensor(targets) else targets)
+        if t.ndim != 1:
+            raise DataError(
+                f"Dataset {name!r}: targets must be one integer label per example, shape (N,); "
+                f"got shape {t.shape}. Pass class indices, not one-hot vectors."
+            )
+        if len(t) == 0:
+            raise DataError(f"Dataset {name!r} is empty; pass at least one example.")
+        if not np.issubdtype(t.dtype, np.integer):
+            if np.issubdtype(t.dtype, np.floating) and np.all(np.mod(t, 1) == 0):
+                t = t.astype(np.int64)
+            else:
+                raise DataError(
+                    f"Dataset {name!r}: targets must be integer class indices; got dtype {t.dtype}. "
+                    f"Encode string labels as 0..K-1 first."
+                )
+        self.name = name
+        self.targets = t.astype(np.int64)
+        self.ids = (
+            [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(self.targets))]
+        )
+        if len(self.ids) != len(self.targets):
+            raise DataError(
+                f"Dataset {name!r}: {len(self.ids)} ids for {len(self.targets)} targets; "
+                f"pass one id per example."
+            )
+        if len(set(self.ids)) != len(self.ids):
+            raise DataError(f"Dataset {name!r}: example ids must be unique.")
+        self.meta: dict[str, list[Any]] = {}
+        for key, column in (meta or {}).items():
+            col = list(column.tolist() if hasattr(column, "tolist") else column)
+            if len(col) != len(self.targets):
+                raise DataError(
+                    f"Dataset {name!r}: metadata column {key!r} has {len(col)} values for "
+                    f"{len(self.targets)} examples; pass one value per example."
+                )
+            self.meta[key] = col
+        self.class_names = list(class_names) if class_names is not None else None
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes: from ``class_names`` if given, else the largest label + 1."""
+        if self.class_names is not None:
+            return len(self.class_names)
+        return int(self.targets.max()) + 1
+
+    @abstractmethod
+    def load_inputs(self, indices: np.ndarray) -> Any:
+        """Inputs at ``indices``: a float tensor ``(n, ...)`` or a list of strings."""
+
+    @abstractmethod
+    def _content_hash(self, h: Any) -> None:
+        """Feed whatever identifies the inputs into the hash ``h``."""
+
+    def batch(self, indices: np.ndarray | Sequence[int]) -> Batch:
+        idx = np.asarray(indices, dtype=np.int64)
+        return Batch(
+            inputs=self.load_inputs(idx),
+            targets=torch.as_tensor(self.targets[idx]),
+            ids=[self.ids[i] for i in idx],
+            meta={k: [v[i] for i in idx] for k, v in self.meta.items()},
+            indices=idx,
+        )
+
+    def fingerprint(self) -> str:
+        """A hash of inputs, labels and ids: the same data gives the same fingerprint."""
+        h = hashlib.sha256()
+        h.update(self.targets.tobytes())
+        h.update("\x00".join(self.ids).encode())
+        self._content_hash(h)
+        return h.hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": type(self).__name__,
+            "modality": self.modality,
+            "size": len(self),
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+            "meta_columns": sorted(self.meta),
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, size={len(self)}, modality={self.modality!r})"

@@ -1,0 +1,63 @@
+"""Resolve a ``--data`` argument (a folder, an ``.npz`` file or a bundled name) to a Dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from robustlab.data.arrays import ArrayDataset, TextDataset, load_npz
+from robustlab.data.base import Dataset
+from robustlab.data.demo import load_digits
+from robustlab.data.folder import ImageFolderDataset
+from robustlab.errors import DataError
+
+__all__ = ["BUNDLED", "as_dataset", "load_dataset"]
+
+BUNDLED = {"digits": "test", "digits-test": "test", "digits-train": "train", "digits-all": "all"}
+
+
+def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
+    """A dataset from a path (image folder or ``.npz``) or a bundled name (``digits``)."""
+    s = str(spec)
+    if s in BUNDLED:
+        return load_digits(BUNDLED[s])
+    p = Path(s)
+    if p.is_dir():
+        return ImageFolderDataset(p, **kwargs)
+    if p.suffix == ".npz":
+        return load_npz(p, **kwargs)
+    if not p.exists():
+        raise DataError(
+            f"--data {s!r} is neither an existing folder or .npz file nor a bundled dataset "
+            f"({', '.join(BUNDLED)})."
+        )
+    raise DataError(
+        f"--data {s!r}: unsupported file type {p.suffix!r}; use an image folder "
+        f"(ROOT/<class>/<image>) or an .npz with inputs and targets."
+    )
+
+
+def as_dataset(data: Any, targets: Any = None, **kwargs: Any) -> Dataset:
+    """Coerce ``data`` into a Dataset: a Dataset as is, a path or bundled name, or arrays with
+    ``targets`` (a tuple ``(inputs, targets)`` works too)."""
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, (str, Path)):
+        return load_dataset(data, **kwargs)
+    if targets is None and isinstance(data, tuple) and len(data) == 2:
+        data, targets = data
+    if targets is None:
+        raise DataError(
+            "Arrays need labels: pass scan(model, (inputs, targets)) or a Dataset, a folder or "
+            "an .npz path."
+        )
+    if isinstance(data, (list, tuple)) and data and isinstance(data[0], str):
+        return TextDataset(data, targets, **kwargs)
+    if isinstance(data, (np.ndarray, torch.Tensor)):
+        return ArrayDataset(data, targets, **kwargs)
+    raise DataError(
+        f"Cannot use a {type(data).__name__} as data; pass arrays, a Dataset, a folder or .npz."
+    )

@@ -1,0 +1,114 @@
+"""The Metric contract: records in, an estimate with a confidence interval out."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from robustlab.errors import ConfigError
+from robustlab.records import Records
+from robustlab.registry import Registry
+
+__all__ = [
+    "METRICS",
+    "Estimate",
+    "Metric",
+    "bootstrap_ci",
+    "derive_seed",
+    "get_metric",
+    "mean_estimate",
+]
+
+METRICS: Registry[type[Metric]] = Registry("metric")
+
+
+def derive_seed(*parts: object) -> int:
+    """A 63-bit seed derived deterministically from any parts (run seed, probe key, ...)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A metric value with its confidence interval.
+
+    Attributes:
+        value: The point estimate.
+        ci_low: Lower end of the interval.
+        ci_high: Upper end of the interval.
+        n: Number of examples it rests on.
+        method: How the interval was computed (``clopper-pearson``, ``bootstrap``, ...).
+        level: Confidence level of the interval.
+    """
+
+    value: float
+    ci_low: float
+    ci_high: float
+    n: int
+    method: str
+    level: float = 0.95
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def bootstrap_ci(
+    values: np.ndarray,
+    statistic: Any = np.mean,
+    *,
+    level: float = 0.95,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over the rows of ``values``.
+
+    References:
+        Efron & Tibshirani, An Introduction to the Bootstrap, 1993.
+    """
+    values = np.asarray(values)
+    n = len(values)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    stats = np.array([statistic(values[i]) for i in idx]) if statistic is not np.mean else (
+        values[idx].mean(axis=1)
+    )
+    alpha = (1 - level) / 2
+    return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
+
+
+@dataclass(frozen=True)
+class Metric(ABC):
+    """A summary of one probe's records. Subclasses are frozen dataclasses registered in
+    :data:`METRICS`; their fields are their parameters."""
+
+    name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    description: ClassVar[str]
+
+    def applies(self, records: Records) -> bool:
+        """Whether the metric is defined for these records (e.g. a perturbation was measured)."""
+        return True
+
+    @abstractmethod
+    def _compute(self, records: Records, seed: int) -> Estimate: ...
+
+    def compute(self, records: Records, *, seed: int = 0) -> Estimate:
+        if len(records) == 0:
+            raise ConfigError(
+                f"Metric {self.name!r} got no records; a metric of nothing is undefined, not 0."
+            )
+        return self._compute(records, seed)
+
+
+def get_metric(name: str) -> Metric:
+    return METRICS.get(name)()
+
+
+def mean_estimate(values: np.ndarray, seed: int) -> Estimate:
+    """The mean of per-example values with a percentile-bootstrap interval."""
+    low, high = bootstrap_ci(values, seed=seed)
+    return Estimate(float(np.mean(values)), low, high, len(values), "bootstrap")

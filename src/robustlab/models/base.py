@@ -1,0 +1,209 @@
+"""The Model contract every adapter fulfils: modality, classes, bounds, capabilities, scores."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from robustlab.errors import ConfigError, ModelError
+
+__all__ = ["MODALITIES", "OUTPUTS", "Model", "resolve_device"]
+
+MODALITIES = ("image", "tabular", "text", "ranking")
+OUTPUTS = ("logits", "probabilities", "labels")
+
+Output = Literal["logits", "probabilities", "labels"]
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """Turn ``"auto"``/``None``/a name into a torch device, failing clearly if it is unavailable."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(
+            f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'. Got {device!r}."
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' was requested but no CUDA GPU is visible; use device='cpu'.")
+    return dev
+
+
+def _check_choice(param: str, owner: str, value: object, choices: Sequence[object]) -> None:
+    if value not in choices:
+        raise ConfigError(
+            f"The {param!r} parameter of {owner} must be one of {list(choices)}. Got {value!r} instead."
+        )
+
+
+class Model(ABC):
+    """A classifier under test, seen through one interface whatever its framework.
+
+    Attributes:
+        name: Human-readable name, used in the store and the report.
+        modality: One of ``image``, ``tabular``, ``text``, ``ranking``.
+        num_classes: Number of output classes, or ``None`` until inferred from a first batch.
+        bounds: ``(low, high)`` valid input range for numeric inputs, or ``None`` if unbounded.
+        output: What the underlying model returns: ``logits``, ``probabilities`` or ``labels``.
+        batch_size: How many inputs one forward call receives.
+        device: Where tensors are placed for the model.
+    """
+
+    kind: ClassVar[str] = "model"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        modality: str,
+        num_classes: int | None,
+        bounds: tuple[float, float] | None,
+        output: str,
+        batch_size: int,
+        device: str | torch.device | None = "cpu",
+    ) -> None:
+        owner = type(self).__name__
+        _check_choice("modality", owner, modality, MODALITIES)
+        _check_choice("output", owner, output, OUTPUTS)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(
+                f"The 'batch_size' parameter of {owner} must be a positive int. Got {batch_size!r}."
+            )
+        if num_classes is not None and (not isinstance(num_classes, int) or num_classes < 2):
+            raise ConfigError(
+                f"The 'num_classes' parameter of {owner} must be an int >= 2. Got {num_classes!r}."
+            )
+        if bounds is not None:
+            if len(bounds) != 2 or not float(bounds[0]) < float(bounds[1]):
+                raise ConfigError(
+                    f"The 'bounds' parameter of {owner} must be (low, high) with low < high. "
+                    f"Got {bounds!r} instead."
+                )
+            bounds = (float(bounds[0]), float(bounds[1]))
+        self.name = name
+        self.modality = modality
+        self.num_classes = num_classes
+        self.bounds = bounds
+        self.output: Output = output  # type: ignore[assignment]
+        self.batch_size = batch_size
+        self.device = resolve_device(device)
+
+    # -- what subclasses provide -------------------------------------------------------------
+    @abstractmethod
+    def _forward_batch(self, inputs: Any) -> Any:
+        """Raw outputs of the wrapped model for one batch (no gradient needed)."""
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """A stable hash identifying this model's behaviour (weights, preprocessing, settings)."""
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What attacks may use: ``gradients`` (white box), ``scores`` (not label-only)."""
+        return frozenset() if self.output == "labels" else frozenset({"scores"})
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description stored with every run."""
+        return {
+            "name": self.name,
+            "adapter": type(self).__name__,
+            "modality": self.modality,
+            "num_classes": self.num_classes,
+            "bounds": list(self.bounds) if self.bounds else None,
+            "output": self.output,
+            "batch_size": self.batch_size,
+            "capabilities": sorted(self.capabilities),
+        }
+
+    # -- shared behaviour --------------------------------------------------------------------
+    def predict_scores(self, inputs: Any) -> torch.Tensor:
+        """Validated model outputs ``(N, num_classes)`` as float32 on the CPU, computed in batches.
+
+        Logit models return logits, probability models probabilities and label-only models a
+        one-hot encoding of the predicted label.
+        """
+        n = len(inputs)
+        if n == 0:
+            raise ModelError(f"predict_scores() of model {self.name!r} got an empty batch.")
+        outs = []
+        with torch.no_grad():
+            for start in range(0, n, self.batch_size):
+                chunk = inputs[start : start + self.batch_size]
+                outs.append(self._as_scores(self._forward_batch(chunk), len(chunk)))
+        return torch.cat(outs)
+
+    def predict_proba(self, inputs: Any) -> torch.Tensor:
+        """Class probabilities ``(N, num_classes)`` on the CPU."""
+        return self.scores_to_proba(self.predict_scores(inputs))
+
+    def scores_to_proba(self, scores: torch.Tensor) -> torch.Tensor:
+        if self.output == "logits":
+            return torch.softmax(scores.double(), dim=1).float()
+        return scores
+
+    def _as_scores(self, raw: Any, n: int) -> torch.Tensor:
+        out = torch.as_tensor(np.asarray(raw.detach().cpu() if torch.is_tensor(raw) else raw))
+        where = f"Model {self.name!r}"
+        if self.output == "labels":
+            if out.ndim != 1 or out.shape[0] != n:
+                raise ModelError(
+                    f"{where} declares output='labels' and must return one label per input, shape "
+                    f"({n},); it returned shape {tuple(out.shape)}. Return class indices, or declare "
+                    f"output='logits'/'probabilities' for score matrices."
+                )
+            if out.is_floating_point() and not torch.equal(out, out.round()):
+                raise ModelError(f"{where} returned non-integer labels; return class indices.")
+            labels = out.long()
+            k = self.num_classes or int(labels.max()) + 1
+            if labels.min() < 0 or labels.max() >= k:
+                raise ModelError(
+                    f"{where} returned labels outside 0..{k - 1}; check num_classes={k}."
+                )
+            return torch.nn.functional.one_hot(labels, k).float()
+        if out.ndim != 2 or out.shape[0] != n:
+            raise ModelError(
+                f"{where} must return scores of shape (batch, num_classes) = ({n}, "
+                f"{self.num_classes or 'K'}); it returned shape {tuple(out.shape)}. "
+                f"Return one row of class scores per input."
+            )
+        if self.num_classes is not None and out.shape[1] != self.num_classes:
+            raise ModelError(
+                f"{where} returned {out.shape[1]} scores per input but num_classes="
+                f"{self.num_classes}; pass the matching num_classes or fix the model's last layer."
+            )
+        out = out.float()
+        if not torch.isfinite(out).all():
+            bad = int((~torch.isfinite(out)).any(dim=1).sum())
+            raise ModelError(
+                f"{where} returned NaN or infinite scores for {bad} of {n} inputs; check the "
+                f"model's weights and that inputs are scaled as it expects."
+            )
+        if self.output == "probabilities":
+            sums = out.sum(dim=1)
+            if (out < -1e-4).any() or (out > 1 + 1e-4).any() or (sums - 1).abs().max() > 1e-3:
+                raise ModelError(
+                    f"{where} declares output='probabilities' but its rows are not probability "
+                    f"vectors (row sums range {float(sums.min()):.3g}..{float(sums.max()):.3g}); "
+                    f"declare output='logits' if it returns unnormalised scores."
+                )
+        return out
+
+    @staticmethod
+    def _hash(*parts: bytes | str) -> str:
+        h = hashlib.sha256()
+        for p in parts:
+            h.update(p.encode() if isinstance(p, str) else p)
+            h.update(b"\x00")
+        return h.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(name={self.name!r}, modality={self.modality!r}, "
+            f"num_classes={self.num_classes}, bounds={self.bounds}, output={self.output!r})"
+        )

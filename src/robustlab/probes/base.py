@@ -1,0 +1,203 @@
+"""The Probe contract: one robustness measurement (a test of a suite) producing records."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from robustlab.data.base import Batch, Dataset
+from robustlab.errors import ConfigError
+from robustlab.models.base import Model
+from robustlab.records import Records
+from robustlab.registry import Registry
+
+__all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
+
+PROBES: Registry[type[Probe]] = Registry("probe")
+
+
+class NotApplicable(Exception):
+    """Raised by :meth:`Probe.applicable` checks: the probe cannot measure this model (the reason
+    is recorded in the run and shown in the report instead of failing the scan)."""
+
+
+def predict_records(
+    model: Model,
+    inputs: Any,
+    batch: Batch,
+    *,
+    perturbation: torch.Tensor | np.ndarray | None = None,
+) -> Records:
+    """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
+    probs = model.predict_proba(inputs).numpy()
+    pert = None
+    if perturbation is not None:
+        pert = np.asarray(
+            perturbation.detach().cpu() if torch.is_tensor(perturbation) else perturbation,
+            dtype=np.float64,
+        )
+    return Records.from_probabilities(
+        probs, batch.targets.numpy(), batch.ids, meta=batch.meta, perturbation=pert
+    )
+
+
+@dataclass(frozen=True)
+class Probe(ABC):
+    """A robustness test: measures the model on one view of the data (clean, corrupted,
+    attacked, ...). Subclasses are frozen dataclasses whose fields are their parameters and are
+    registered in :data:`PROBES`.
+
+    Class attributes:
+        name: Registry name, used in suites and on the command line.
+        kind: Family used to group results in the report (``clean``, ``corruption``, ``attack``).
+        modalities: Input modalities the probe handles.
+        requires: Model capabilities needed (``gradients``, ``scores``).
+        metrics: Metrics computed from its records unless the suite names others.
+    """
+
+    name: ClassVar[str]
+    kind: ClassVar[str]
+    modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text", "ranking")
+    requires: ClassVar[frozenset[str]] = frozenset()
+    metrics: ClassVar[tuple[str, ...]] = ("accuracy", "nll", "brier", "mean_confidence")
+
+    @abstractmethod
+    def run(self, model: Model, batch: Batch, seed: int) -> Records:
+        """Measure ``model`` on ``batch``; all randomness must come from ``seed``."""
+
+    def applicable(self, model: Model, dataset: Dataset) -> None:
+        """Raise :class:`NotApplicable` with a reason if this probe cannot measure ``model``."""
+        if dataset.modality not in self.modalities:
+            raise NotApplicable(
+                f"{self.key} handles {'/'.join(self.modalities)} data, not {dataset.modality}"
+            )
+        missing = self.requires - model.capabilities
+        if missing:
+            raise NotApplicable(
+                f"{self.key} needs {', '.join(sorted(missing))}, which the "
+                f"{type(model).__name__} {model.name!r} does not offer"
+            )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The stored, JSON-serialisable description: ``{"probe": name, **params}``."""
+        return {"probe": self.name, **self.params}
+
+    @property
+    def label(self) -> str:
+        """Short name for tables and charts (the key unless a probe gives a shorter one)."""
+        return self.key
+
+    @property
+    def key(self) -> str:
+        """Canonical, human-readable identity, e.g. ``corruption(name=fog,severity=3)``."""
+        params = self.params
+        if not params:
+            return self.name
+        # A first field named like the probe (corruption=..., attack=...) is shown bare.
+        items = [
+            _fmt(v) if i == 0 and k == self.name else f"{k}={_fmt(v)}"
+            for i, (k, v) in enumerate(params.items())
+        ]
+        return f"{self.name}({','.join(items)})"
+
+
+def _fmt(v: Any) -> str:
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    """Coerce YAML / command-line values to a field's declared type."""
+    hint = annotation
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+            return None
+        hint = args[0] if len(args) == 1 else hint
+    if typing.get_origin(hint) is typing.Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"The {where} must be one of {list(choices)}. Got {value!r} instead.")
+        return value
+    try:
+        if hint is bool and isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if hint is int and not isinstance(value, bool):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if hint is float and not isinstance(value, bool):
+            return float(_fraction(value))
+        if hint is str:
+            return str(value)
+    except (TypeError, ValueError):
+        name = getattr(hint, "__name__", str(hint))
+        raise ConfigError(f"The {where} must be a {name}. Got {value!r} instead.") from None
+    return value
+
+
+def _fraction(value: Any) -> float:
+    """Accept ``8/255`` style fractions, as the literature writes epsilons."""
+    if isinstance(value, str) and "/" in value:
+        num, den = value.split("/", 1)
+        return float(num) / float(den)
+    return float(value)
+
+
+def make_probe(spec: str | Mapping[str, Any] | Probe, **overrides: Any) -> Probe:
+    """Build a probe from ``"name"``, ``"name key=value ..."``, a mapping ``{"probe": name, ...}``
+    or a probe instance. Unknown names and parameters raise with the available choices."""
+    if isinstance(spec, Probe):
+        return dataclasses.replace(spec, **overrides) if overrides else spec
+    if isinstance(spec, str):
+        name, *pairs = spec.split()
+        params: dict[str, Any] = {}
+        for pair in pairs:
+            if "=" not in pair:
+                raise ConfigError(f"Probe parameters are key=value pairs. Got {pair!r} in {spec!r}.")
+            k, v = pair.split("=", 1)
+            params[k] = v
+    elif isinstance(spec, Mapping):
+        if "probe" not in spec:
+            raise ConfigError(
+                f"A probe entry needs a 'probe' key naming it, e.g. {{probe: clean}}. Got {dict(spec)}."
+            )
+        params = {k: v for k, v in spec.items() if k != "probe"}
+        name = str(spec["probe"])
+    else:
+        raise ConfigError(f"Cannot build a probe from a {type(spec).__name__}: {spec!r}.")
+    params.update(overrides)
+    cls = PROBES.get(name)
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"Probe {name!r} has no parameter {', '.join(map(repr, unknown))}. "
+            f"Its parameters: {', '.join(fields) or 'none'}."
+        )
+    kwargs = {k: _coerce(v, hints[k], f"{k!r} parameter of probe {name!r}") for k, v in params.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"Probe {name!r}: {exc}.") from None
+
+
+def probe_from_json(text: str) -> Probe:
+    return make_probe(json.loads(text))

@@ -1,0 +1,22 @@
+"""The clean probe: the model on the unmodified data, the reference for every other probe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from robustlab.data.base import Batch
+from robustlab.models.base import Model
+from robustlab.probes.base import PROBES, Probe, predict_records
+from robustlab.records import Records
+
+
+@PROBES.register("clean")
+@dataclass(frozen=True)
+class Clean(Probe):
+    """Accuracy and calibration on the data as given."""
+
+    name = "clean"
+    kind = "clean"
+
+    def run(self, model: Model, batch: Batch, seed: int) -> Records:
+        return predict_records(model, batch.inputs, batch)

@@ -1,0 +1,153 @@
+"""Per-example records: what every probe produces and every metric consumes (NumPy only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from robustlab.errors import RobustLabError
+
+__all__ = ["RECORD_COLUMNS", "Records"]
+
+RECORD_COLUMNS = (
+    "example_id",
+    "target",
+    "prediction",
+    "correct",
+    "confidence",
+    "loss",
+    "brier",
+    "perturbation",
+    "group",
+    "domain",
+)
+
+
+def _col(values: Any, dtype: Any) -> np.ndarray:
+    return np.asarray(values, dtype=dtype)
+
+
+@dataclass
+class Records:
+    """Column arrays, one entry per evaluated example.
+
+    Attributes:
+        example_id: Stable example ids.
+        target: True labels.
+        prediction: Predicted labels on the (possibly perturbed) input.
+        correct: ``prediction == target``.
+        confidence: Probability of the predicted class.
+        loss: Cross-entropy of the true class, ``-log p(target)`` (probabilities clipped at 1e-12).
+        brier: Multi-class Brier score of the example, ``sum_k (p_k - onehot_k)^2``.
+        perturbation: Size of the perturbation applied (the probe's norm), NaN where none.
+        group: Subgroup label from the dataset metadata, or None.
+        domain: Domain label from the dataset metadata, or None.
+        warnings: Honest-evaluation warnings raised while producing these records (not a column).
+    """
+
+    example_id: np.ndarray
+    target: np.ndarray
+    prediction: np.ndarray
+    correct: np.ndarray
+    confidence: np.ndarray
+    loss: np.ndarray
+    brier: np.ndarray
+    perturbation: np.ndarray
+    group: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    domain: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    warnings: list[dict[str, str]] = field(default_factory=list, compare=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.example_id)
+        self.example_id = _col(self.example_id, object)
+        self.target = _col(self.target, np.int64)
+        self.prediction = _col(self.prediction, np.int64)
+        self.correct = _col(self.correct, bool)
+        self.confidence = _col(self.confidence, np.float64)
+        self.loss = _col(self.loss, np.float64)
+        self.brier = _col(self.brier, np.float64)
+        self.perturbation = _col(self.perturbation, np.float64)
+        self.group = _col(self.group if len(self.group) else [None] * n, object)
+        self.domain = _col(self.domain if len(self.domain) else [None] * n, object)
+        for f in fields(self):
+            if f.name != "warnings" and len(getattr(self, f.name)) != n:
+                raise RobustLabError(f"Records column {f.name!r} has the wrong length.")
+
+    def __len__(self) -> int:
+        return len(self.example_id)
+
+    @classmethod
+    def from_probabilities(
+        cls,
+        probs: np.ndarray,
+        targets: Sequence[int] | np.ndarray,
+        ids: Sequence[str],
+        *,
+        meta: Mapping[str, Sequence[Any]] | None = None,
+        perturbation: Sequence[float] | np.ndarray | None = None,
+    ) -> Records:
+        """Build records from class probabilities ``(n, K)`` and the true labels."""
+        p = np.asarray(probs, dtype=np.float64)
+        y = np.asarray(targets, dtype=np.int64)
+        n = len(y)
+        pred = p.argmax(axis=1)
+        p_true = p[np.arange(n), y]
+        onehot = np.zeros_like(p)
+        onehot[np.arange(n), y] = 1.0
+        meta = meta or {}
+        return cls(
+            example_id=list(ids),
+            target=y,
+            prediction=pred,
+            correct=pred == y,
+            confidence=p.max(axis=1),
+            loss=-np.log(np.clip(p_true, 1e-12, None)),
+            brier=((p - onehot) ** 2).sum(axis=1),
+            perturbation=np.full(n, np.nan) if perturbation is None else perturbation,
+            group=list(meta.get("group", [None] * n)),
+            domain=list(meta.get("domain", [None] * n)),
+        )
+
+    @classmethod
+    def concat(cls, parts: Iterable[Records]) -> Records:
+        parts = list(parts)
+        if not parts:
+            raise RobustLabError("Records.concat() needs at least one part.")
+        columns = {c: np.concatenate([getattr(p, c) for p in parts]) for c in RECORD_COLUMNS}
+        return cls(**columns, warnings=[w for p in parts for w in p.warnings])
+
+    def subset(self, mask: np.ndarray) -> Records:
+        return Records(**{c: getattr(self, c)[mask] for c in RECORD_COLUMNS})
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per example, with NaN perturbations as None (JSON and SQL friendly)."""
+        out = []
+        for i in range(len(self)):
+            pert = float(self.perturbation[i])
+            out.append(
+                {
+                    "example_id": str(self.example_id[i]),
+                    "target": int(self.target[i]),
+                    "prediction": int(self.prediction[i]),
+                    "correct": bool(self.correct[i]),
+                    "confidence": float(self.confidence[i]),
+                    "loss": float(self.loss[i]),
+                    "brier": float(self.brier[i]),
+                    "perturbation": None if np.isnan(pert) else pert,
+                    "group": None if self.group[i] is None else str(self.group[i]),
+                    "domain": None if self.domain[i] is None else str(self.domain[i]),
+                }
+            )
+        return out
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[Mapping[str, Any]]) -> Records:
+        cols: dict[str, list[Any]] = {c: [] for c in RECORD_COLUMNS}
+        for r in rows:
+            for c in RECORD_COLUMNS:
+                v = r[c]
+                cols[c].append(np.nan if (c == "perturbation" and v is None) else v)
+        return cls(**cols)  # type: ignore[arg-type]

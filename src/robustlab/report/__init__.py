@@ -1,0 +1,35 @@
+"""Reports from the store: versioned JSON and a self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from robustlab.report.data import REPORT_SCHEMA_VERSION, collect
+from robustlab.report.html import render_html, scorecard, write_html
+from robustlab.store import Store
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "collect",
+    "render_html",
+    "scorecard",
+    "write_html",
+    "write_json",
+    "write_report",
+]
+
+
+def write_json(doc: dict[str, Any], path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
+    return p
+
+
+def write_report(store: Store, run_ids: list[str], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``index.html`` and ``results.json`` for ``run_ids`` into ``out_dir``."""
+    doc = collect(store, run_ids)
+    out = Path(out_dir)
+    return write_html(doc, out / "index.html"), write_json(doc, out / "results.json")

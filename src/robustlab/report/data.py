@@ -1,0 +1,90 @@
+"""Gather one or more stored runs into plain data: the single source for JSON and HTML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from typing import Any
+
+from robustlab.store import Store
+
+__all__ = ["REPORT_SCHEMA_VERSION", "collect"]
+
+#: Version of the exported JSON layout; bump on any incompatible change.
+REPORT_SCHEMA_VERSION = 1
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else value
+
+
+def _run_data(store: Store, run_id: str) -> dict[str, Any]:
+    run = store.run(run_id)
+    units = store.units(run["id"])
+    probes: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for spec in run["suite_spec"]["probes"]:
+        probes.setdefault(_key_of(spec, units), {"spec": spec})
+    for u in units:
+        p = probes.setdefault(u["probe_key"], {"spec": u["probe_spec"]})
+        p.update(key=u["probe_key"], label=u["info"].get("label", u["probe_key"]))
+        p["kind"] = u["info"].get("kind", "other")
+        p.setdefault("seconds", 0.0)
+        p.setdefault("units", 0)
+        p.setdefault("warnings", [])
+        p["seconds"] += u["seconds"]
+        if u["status"] == "skipped":
+            p["status"] = "skipped"
+            p["reason"] = u["info"].get("reason", "")
+        else:
+            p["status"] = "done"
+            p["units"] += 1
+            for w in u["info"].get("warnings", []):
+                if w not in p["warnings"]:
+                    p["warnings"].append(w)
+    probe_list = [p for p in probes.values() if "key" in p]
+    metrics = store.metrics(run["id"])
+    labels = {p["key"]: (p["label"], p["kind"]) for p in probe_list}
+    for m in metrics:
+        m["label"], m["kind"] = labels.get(m["probe_key"], (m["probe_key"], "other"))
+    warnings = [dict(w, probe=p["key"]) for p in probe_list for w in p["warnings"]]
+    return {
+        "id": run["id"],
+        "status": run["status"],
+        "created_at": _iso(run["created_at"]),
+        "updated_at": _iso(run["updated_at"]),
+        "seed": run["seed"],
+        "shard_size": run["shard_size"],
+        "model": {
+            "name": run["model_name"],
+            "fingerprint": run["model_fingerprint"],
+            **run["model_spec"],
+        },
+        "dataset": {"name": run["dataset_name"], **run["dataset_spec"]},
+        "suite": {
+            "name": run["suite_name"],
+            "version": run["suite_version"],
+            "description": run["suite_spec"].get("description", ""),
+        },
+        "environment": run["environment"],
+        "probes": probe_list,
+        "metrics": metrics,
+        "warnings": warnings,
+    }
+
+
+def _key_of(spec: dict[str, Any], units: list[dict[str, Any]]) -> str:
+    for u in units:
+        if u["probe_spec"] == spec:
+            return str(u["probe_key"])
+    return repr(spec)
+
+
+def collect(store: Store, run_ids: list[str]) -> dict[str, Any]:
+    """The report document for ``run_ids`` (JSON-serialisable)."""
+    return {
+        "schema": "robustlab.report",
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "store": store.url,
+        "runs": [_run_data(store, r) for r in run_ids],
+    }

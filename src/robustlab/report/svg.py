@@ -1,0 +1,80 @@
+"""Inline SVG charts (no JavaScript, no network): they render from file:// and in print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup, escape
+
+__all__ = ["PALETTE", "metric_bars"]
+
+PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
+
+
+def metric_bars(
+    rows: list[dict[str, Any]], series: list[str], *, title: str, lo: float = 0.0, hi: float = 1.0
+) -> Markup:
+    """Horizontal grouped bars, one group per probe label and one bar per series (run), each with
+    its confidence interval as a whisker.
+
+    Args:
+        rows: Items with ``label``, ``series``, ``value``, ``ci_low``, ``ci_high``.
+        series: Series names in legend order.
+        title: Accessible title of the chart.
+        lo: Value at the left edge of the axis.
+        hi: Value at the right edge of the axis.
+    """
+    labels = list(dict.fromkeys(r["label"] for r in rows))
+    bar_h, gap, left, width, right = 14, 10, 190, 460, 60
+    group_h = bar_h * len(series) + gap
+    legend_h = 22
+    height = legend_h + group_h * len(labels) + 30
+    total_w = left + width + right
+
+    def x(v: float) -> float:
+        return left + width * (min(max(v, lo), hi) - lo) / (hi - lo)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {total_w} {height}" width="{total_w}" height="{height}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, s in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        lx = left + i * 160
+        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{color}"/>')
+        parts.append(f'<text x="{lx + 16}" y="14" class="legend">{escape(s[:22])}</text>')
+    for tick in range(6):
+        v = lo + (hi - lo) * tick / 5
+        tx = x(v)
+        parts.append(
+            f'<line x1="{tx:.1f}" y1="{legend_h}" x2="{tx:.1f}" y2="{height - 24}" class="grid"/>'
+        )
+        parts.append(f'<text x="{tx:.1f}" y="{height - 8}" class="tick">{v:.2g}</text>')
+    index = {(r["label"], r["series"]): r for r in rows}
+    for g, label in enumerate(labels):
+        gy = legend_h + g * group_h
+        parts.append(
+            f'<text x="{left - 8}" y="{gy + group_h / 2:.1f}" class="label">{escape(label)}</text>'
+        )
+        for i, s in enumerate(series):
+            r = index.get((label, s))
+            if r is None:
+                continue
+            y = gy + i * bar_h
+            color = PALETTE[i % len(PALETTE)]
+            tip = f"{s} · {label}: {r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+            parts.append(
+                f'<rect x="{left}" y="{y + 1}" width="{max(x(r["value"]) - left, 0.5):.1f}" '
+                f'height="{bar_h - 2}" fill="{color}" opacity="0.85"><title>{escape(tip)}</title></rect>'
+            )
+            cy = y + bar_h / 2
+            parts.append(
+                f'<line x1="{x(r["ci_low"]):.1f}" y1="{cy:.1f}" x2="{x(r["ci_high"]):.1f}" '
+                f'y2="{cy:.1f}" class="whisker"/>'
+            )
+            parts.append(
+                f'<text x="{x(r["ci_high"]) + 4:.1f}" y="{cy + 4:.1f}" class="value">{r["value"]:.3f}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))

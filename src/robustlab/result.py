@@ -1,0 +1,96 @@
+"""ScanResult: the handle a scan returns, reading everything from the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from robustlab.errors import ConfigError
+from robustlab.store import Store
+
+__all__ = ["ScanResult"]
+
+
+class ScanResult:
+    """The results of one stored run.
+
+    Attributes:
+        run_id: The run's id in the store.
+        store: The store holding it.
+    """
+
+    def __init__(self, store: Store, run_id: str) -> None:
+        self.store = store
+        self.run_id = store.resolve_run(run_id)
+
+    def _doc(self) -> dict[str, Any]:
+        from robustlab.report import collect
+
+        return collect(self.store, [self.run_id])
+
+    @property
+    def status(self) -> str:
+        return str(self.store.run(self.run_id)["status"])
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        """One row per (probe, metric): label, kind, value, ci_low, ci_high, n, higher_is_better."""
+        return self._doc()["runs"][0]["metrics"]
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Probes that could not measure this model, with the reason."""
+        return {
+            p["key"]: p["reason"]
+            for p in self._doc()["runs"][0]["probes"]
+            if p.get("status") == "skipped"
+        }
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        return self._doc()["runs"][0]["warnings"]
+
+    def table(self, metric: str | None = None) -> list[dict[str, Any]]:
+        """Metric rows, optionally of one metric only."""
+        rows = self.metrics
+        return [r for r in rows if metric is None or r["metric"] == metric]
+
+    def value(self, probe: str, metric: str = "accuracy") -> float:
+        """The value of ``metric`` for the probe with key or label ``probe``."""
+        for r in self.metrics:
+            if r["metric"] == metric and probe in (r["probe_key"], r["label"]):
+                return float(r["value"])
+        raise ConfigError(
+            f"No {metric!r} for probe {probe!r} in run {self.run_id}; probes: "
+            f"{', '.join(sorted({r['probe_key'] for r in self.metrics}))}."
+        )
+
+    def to_json(self, path: str | Path) -> Path:
+        from robustlab.report import write_json
+
+        return write_json(self._doc(), path)
+
+    def to_html(self, path: str | Path) -> Path:
+        from robustlab.report import write_html
+
+        return write_html(self._doc(), path)
+
+    def to_pandas(self) -> Any:
+        try:
+            import pandas as pd
+        except ModuleNotFoundError:
+            raise ConfigError("to_pandas() needs pandas; pip install pandas.") from None
+        return pd.DataFrame(self.metrics)
+
+    def __str__(self) -> str:
+        lines = [f"Run {self.run_id} ({self.status})"]
+        for r in self.table("accuracy"):
+            lines.append(
+                f"  {r['label']:<32} accuracy {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
+            )
+        for key, reason in self.skipped.items():
+            lines.append(f"  {key:<32} skipped: {reason}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"ScanResult(run_id={self.run_id!r}, store={self.store.url!r})"

@@ -1,0 +1,44 @@
+"""Run metadata: versions, machine and code revision, stored with every run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from typing import Any
+
+__all__ = ["environment"]
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment(device: str) -> dict[str, Any]:
+    import numpy
+    import torch
+
+    from robustlab import __version__
+
+    return {
+        "robustlab": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "device": device,
+        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
+        "git_revision": _git_revision(),
+        "argv": sys.argv[:20],
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,67 @@
+"""Checks run before any work: model vs data (modality, classes, bounds, outputs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from robustlab.data.arrays import ArrayDataset
+from robustlab.data.base import Dataset
+from robustlab.errors import ConfigError, DataError
+from robustlab.models.base import Model
+
+__all__ = ["check_bounds", "preflight"]
+
+_TOLERANCE = 1e-4
+
+
+def check_bounds(inputs: Any, model: Model, where: str) -> None:
+    """Raise if numeric inputs fall outside the model's declared bounds."""
+    if model.bounds is None or not torch.is_tensor(inputs) or inputs.numel() == 0:
+        return
+    low, high = model.bounds
+    lo, hi = float(inputs.min()), float(inputs.max())
+    if lo < low - _TOLERANCE or hi > high + _TOLERANCE:
+        hint = " (divide by 255)" if hi > 1.5 and high <= 1.0 else ""
+        raise DataError(
+            f"{where}: inputs range {lo:.4g}..{hi:.4g} but model {model.name!r} declares bounds "
+            f"({low:g}, {high:g}); scale the inputs into the bounds{hint} or declare the model's "
+            f"real bounds (bounds=(low, high))."
+        )
+
+
+def preflight(model: Model, dataset: Dataset, sample_size: int = 64) -> None:
+    """Fail fast, before any unit runs, on every mismatch detectable up front."""
+    if len(dataset) == 0:
+        raise DataError(f"Dataset {dataset.name!r} is empty; pass at least one example.")
+    if model.modality != dataset.modality:
+        raise ConfigError(
+            f"Model {model.name!r} is declared for {model.modality} inputs but dataset "
+            f"{dataset.name!r} holds {dataset.modality} inputs; pass modality="
+            f"{dataset.modality!r} to the model adapter or use matching data."
+        )
+    if int(dataset.targets.min()) < 0:
+        raise DataError(
+            f"Dataset {dataset.name!r} has negative labels; labels must be class indices 0..K-1."
+        )
+    where = f"Dataset {dataset.name!r}"
+    if isinstance(dataset, ArrayDataset):
+        check_bounds(dataset.inputs, model, where)
+    sample = dataset.batch(np.arange(min(sample_size, len(dataset))))
+    check_bounds(sample.inputs, model, where)
+    scores = model.predict_scores(sample.inputs)  # raises on wrong shape, NaN, non-probabilities
+    if model.num_classes is None:
+        model.num_classes = int(scores.shape[1])
+    top = int(dataset.targets.max())
+    if top >= model.num_classes:
+        raise DataError(
+            f"{where} has labels up to {top} but model {model.name!r} has {model.num_classes} "
+            f"classes (0..{model.num_classes - 1}); fix the labels or the model's num_classes."
+        )
+    if dataset.class_names is not None and len(dataset.class_names) != model.num_classes:
+        raise DataError(
+            f"{where} names {len(dataset.class_names)} classes but model {model.name!r} outputs "
+            f"{model.num_classes}; they must match."
+        )

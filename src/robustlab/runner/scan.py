@@ -1,0 +1,229 @@
+"""The scan: model + data + suite -> units -> store (one transaction each) -> metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from robustlab.result import ScanResult
+
+from robustlab.data.loading import as_dataset
+from robustlab.errors import RobustLabError
+from robustlab.metrics.base import derive_seed, get_metric
+from robustlab.models.loading import as_model
+from robustlab.probes.base import NotApplicable, Probe
+from robustlab.records import Records
+from robustlab.runner.backends import BACKENDS, Backend
+from robustlab.runner.environment import environment
+from robustlab.runner.plan import Unit, plan_units
+from robustlab.runner.preflight import check_bounds, preflight
+from robustlab.store import Store, open_store
+from robustlab.suites import Suite, load_suite
+
+__all__ = ["scan"]
+
+DEFAULT_SHARD_SIZE = 256
+
+
+@dataclass
+class _Finished:
+    unit: Unit
+    records: Records
+    seconds: float
+
+
+def _run_key(model_fp: str, data_fp: str, suite: Suite, seed: int, shard_size: int) -> str:
+    blob = json.dumps([model_fp, data_fp, suite.fingerprint, seed, shard_size]).encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
+
+
+@contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("[bold]{task.description:<36}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        yield bar
+
+
+def scan(
+    model: Any,
+    data: Any,
+    suite: str | Suite | dict[str, Any] = "quick",
+    *,
+    store: str | Store | None = None,
+    seed: int = 0,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    backend: str | Backend = "local",
+    resume: bool = True,
+    progress: bool = True,
+) -> ScanResult:
+    """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
+
+    Args:
+        model: A :class:`~robustlab.models.Model`, an ``nn.Module`` (inputs in ``[0, 1]``), a
+            fitted scikit-learn classifier, or a callable ``batch -> scores``.
+        data: A :class:`~robustlab.data.Dataset`, an ``(inputs, targets)`` tuple, an image folder,
+            an ``.npz`` path or a bundled name (``digits``).
+        suite: A built-in suite name (``quick``, ``standard``), a YAML path, a mapping or a Suite.
+        store: Store URL or path (default ``./robustlab.db``) or an open Store.
+        seed: Seeds every unit (derived per probe and shard), so results are reproducible.
+        shard_size: Examples per unit; a unit is what a resumed scan skips or redoes.
+        backend: Execution backend name (``local``) or instance.
+        resume: Continue the newest run with the same model, data, suite, seed and sharding
+            instead of starting anew; finished units are not recomputed.
+        progress: Show progress bars.
+
+    Returns:
+        The :class:`ScanResult` of the run, with its metrics table and report exporters.
+    """
+    model = as_model(model)
+    dataset = as_dataset(data)
+    suite = load_suite(suite)
+    runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
+    preflight(model, dataset)
+    db = open_store(store)
+
+    probes: list[Probe] = []
+    skipped: dict[str, str] = {}
+    for probe in suite.probes:
+        try:
+            probe.applicable(model, dataset)
+            probes.append(probe)
+        except NotApplicable as reason:
+            skipped[probe.key] = str(reason)
+
+    model_fp, data_fp = model.fingerprint(), dataset.fingerprint()
+    run_key = _run_key(model_fp, data_fp, suite, seed, shard_size)
+    run_id = db.find_resumable(run_key) if resume else None
+    if run_id is None:
+        run_id = db.create_run(
+            run_key=run_key,
+            model_id=db.add_model(model_fp, model.describe()),
+            dataset_id=db.add_dataset(data_fp, dataset.describe()),
+            suite_spec=suite.spec,
+            seed=seed,
+            shard_size=shard_size,
+            environment=environment(str(model.device)),
+        )
+    else:
+        db.set_status(run_id, "running")
+
+    done = db.finished_units(run_id)
+    for probe in suite.probes:
+        if probe.key in skipped and (probe.key, -1) not in done:
+            db.write_unit(
+                run_id,
+                probe_key=probe.key,
+                probe_spec=probe.spec,
+                shard=-1,
+                start=0,
+                stop=0,
+                records=None,
+                seconds=0.0,
+                status="skipped",
+                info={"label": probe.label, "kind": probe.kind, "reason": skipped[probe.key]},
+            )
+    units = plan_units(probes, len(dataset), shard_size, seed)
+    todo = [u for u in units if u.key not in done]
+
+    def work(unit: Unit) -> _Finished:
+        batch = dataset.batch(np.arange(unit.start, unit.stop))
+        check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
+        torch.manual_seed(unit.seed)  # for models that draw from torch's global generator
+        began = time.perf_counter()
+        records = unit.probe.run(model, batch, unit.seed)
+        return _Finished(unit, records, time.perf_counter() - began)
+
+    try:
+        with _progress(progress and bool(todo), len(todo)) as bar:
+            tasks: dict[str, Any] = {}
+            if bar is not None:
+                for probe in probes:
+                    n = sum(1 for u in todo if u.probe.key == probe.key)
+                    if n:
+                        tasks[probe.key] = bar.add_task(
+                            f"{model.name}: {probe.label}"[:36], total=n
+                        )
+            for finished in runner.execute(todo, work):
+                u = finished.unit
+                db.write_unit(
+                    run_id,
+                    probe_key=u.probe.key,
+                    probe_spec=u.probe.spec,
+                    shard=u.shard,
+                    start=u.start,
+                    stop=u.stop,
+                    records=finished.records,
+                    seconds=finished.seconds,
+                    info={
+                        "label": u.probe.label,
+                        "kind": u.probe.kind,
+                        "seed": str(u.seed),
+                        "warnings": finished.records.warnings,
+                    },
+                )
+                if bar is not None:
+                    bar.advance(tasks[u.probe.key])
+    except KeyboardInterrupt:
+        db.set_status(run_id, "interrupted")
+        raise
+    except BaseException:
+        db.set_status(run_id, "failed")
+        raise
+
+    db.write_metrics(run_id, _metric_rows(db, run_id, suite, probes, seed))
+    db.set_status(run_id, "complete")
+    return ScanResult(db, run_id)
+
+
+def _metric_rows(
+    db: Store, run_id: str, suite: Suite, probes: list[Probe], seed: int
+) -> list[dict[str, Any]]:
+    rows = []
+    for probe in probes:
+        records = db.load_records(run_id, probe.key)
+        for name in suite.metrics_for(probe):
+            metric = get_metric(name)
+            if not metric.applies(records):
+                continue
+            est = metric.compute(records, seed=derive_seed(seed, probe.key, name))
+            if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
+                raise RobustLabError(f"Metric {name!r} of {probe.key} is not finite: {est}.")
+            rows.append(
+                {
+                    "probe_key": probe.key,
+                    "metric": name,
+                    "value": est.value,
+                    "ci_low": est.ci_low,
+                    "ci_high": est.ci_high,
+                    "n": est.n,
+                    "method": est.method,
+                    "higher_is_better": metric.higher_is_better,
+                }
+            )
+    return rows

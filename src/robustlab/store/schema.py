@@ -1,0 +1,135 @@
+"""Tables of the results store; only records and metrics cross into it, never tensors."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "datasets",
+    "info",
+    "metadata",
+    "metrics",
+    "models",
+    "records",
+    "runs",
+    "units",
+]
+
+#: Bumped with every schema change; a store written with a higher number is refused.
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+info = Table(
+    "robustlab_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("adapter", String(64), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("name", String(256), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("run_key", String(64), nullable=False, index=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("dataset_id", Integer, ForeignKey("datasets.id"), nullable=False),
+    Column("suite_name", String(128), nullable=False),
+    Column("suite_version", Integer, nullable=False),
+    Column("suite_spec", JSON, nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("shard_size", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("environment", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("probe_key", String(512), nullable=False),
+    Column("probe_spec", JSON, nullable=False),
+    Column("shard", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("stop", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("info", JSON, nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("run_id", "probe_key", "shard", name="uq_unit"),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("example_id", String(512), nullable=False),
+    Column("target", Integer, nullable=False),
+    Column("prediction", Integer, nullable=False),
+    Column("correct", Boolean, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("loss", Float, nullable=False),
+    Column("brier", Float, nullable=False),
+    Column("perturbation", Float, nullable=True),
+    Column("group", String(256), nullable=True),
+    Column("domain", String(256), nullable=True),
+    Index("ix_records_unit", "unit_id", "position"),
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    Column("probe_key", String(512), nullable=False),
+    Column("metric", String(128), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("ci_low", Float, nullable=False),
+    Column("ci_high", Float, nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("higher_is_better", Boolean, nullable=False),
+    UniqueConstraint("run_id", "probe_key", "metric", name="uq_metric"),
+)

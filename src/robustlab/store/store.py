@@ -1,0 +1,356 @@
+"""The results store: every finished unit is written in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.exc import (
+    ArgumentError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
+
+from robustlab.errors import StoreError
+from robustlab.records import RECORD_COLUMNS, Records
+from robustlab.store import schema as t
+
+__all__ = ["DEFAULT_STORE", "Store", "open_store"]
+
+DEFAULT_STORE = "sqlite:///robustlab.db"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _normalise_url(url: str) -> str:
+    """Accept a bare file path for SQLite (``results.db``) as well as a full URL."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    return url
+
+
+class Store:
+    """A SQLAlchemy-backed store: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by URL.
+
+    Args:
+        url: ``sqlite:///path.db`` (the default ``./robustlab.db``), a bare ``.db`` path, or
+            ``postgresql://user:pass@host/db``.
+    """
+
+    def __init__(self, url: str = DEFAULT_STORE) -> None:
+        self.url = _normalise_url(str(url))
+        self.engine = self._connect(self.url)
+        self._ensure_schema()
+
+    # -- opening -------------------------------------------------------------------------------
+    @staticmethod
+    def _connect(url: str) -> Engine:
+        fix = "pass --store sqlite:///results.db or a reachable postgresql:// URL"
+        try:
+            if url.startswith("sqlite"):
+                path = url.split(":///", 1)[-1]
+                if path and path != ":memory:" and not Path(path).parent.exists():
+                    raise StoreError(
+                        f"Cannot open store {url!r}: folder {str(Path(path).parent)!r} does not "
+                        f"exist; create it or {fix}."
+                    )
+                engine = create_engine(url, connect_args={"timeout": 60})
+                event.listen(engine, "connect", _sqlite_pragmas)
+            else:
+                engine = create_engine(url, pool_pre_ping=True)
+            with engine.connect():
+                pass
+        except StoreError:
+            raise
+        except (ArgumentError, NoSuchModuleError) as exc:
+            raise StoreError(
+                f"Cannot open store {url!r}: not a valid database URL ({exc}); {fix}."
+            ) from None
+        except ModuleNotFoundError as exc:
+            raise StoreError(
+                f"Cannot open store {url!r}: its database driver ({exc.name}) is not installed; "
+                + (
+                    "pip install 'robustlab[postgres]'."
+                    if url.startswith("postgres")
+                    else f"pip install {exc.name}."
+                )
+            ) from None
+        except (OperationalError, SQLAlchemyError) as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise StoreError(f"Cannot open store {url!r}: {reason}; {fix}.") from None
+        return engine
+
+    def _ensure_schema(self) -> None:
+        try:
+            t.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"Cannot create the tables in store {self.url!r}: {exc}") from None
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.info.c.value).where(t.info.c.key == "schema_version")
+            ).first()
+        if row is None:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(
+                        insert(t.info).values(key="schema_version", value=str(t.SCHEMA_VERSION))
+                    )
+            except IntegrityError:  # another process initialised the store first
+                return
+        elif int(row[0]) > t.SCHEMA_VERSION:
+            raise StoreError(
+                f"Store {self.url!r} was written by a newer RobustLab (schema {row[0]}, this "
+                f"version reads up to {t.SCHEMA_VERSION}); upgrade with pip install -U robustlab."
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- models and datasets -------------------------------------------------------------------
+    def _upsert(self, table: Any, fingerprint: str, values: Mapping[str, Any]) -> int:
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(table.c.id).where(table.c.fingerprint == fingerprint)
+            ).first()
+            if found:
+                return int(found[0])
+            try:
+                res = conn.execute(
+                    insert(table).values(fingerprint=fingerprint, created_at=_now(), **values)
+                )
+                return int(res.inserted_primary_key[0])
+            except IntegrityError:
+                pass
+        with self.engine.connect() as conn:  # lost a race with another writer: read theirs
+            return int(
+                conn.execute(
+                    select(table.c.id).where(table.c.fingerprint == fingerprint)
+                ).scalar_one()
+            )
+
+    def add_model(self, fingerprint: str, spec: Mapping[str, Any]) -> int:
+        return self._upsert(
+            t.models,
+            fingerprint,
+            {"name": spec["name"], "adapter": spec["adapter"], "spec": dict(spec)},
+        )
+
+    def add_dataset(self, fingerprint: str, spec: Mapping[str, Any]) -> int:
+        return self._upsert(
+            t.datasets,
+            fingerprint,
+            {"name": spec["name"], "size": spec["size"], "spec": dict(spec)},
+        )
+
+    # -- runs ----------------------------------------------------------------------------------
+    def find_resumable(self, run_key: str) -> str | None:
+        """The newest run with this identity (same model, data, suite, seed, sharding)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.runs.c.id)
+                .where(t.runs.c.run_key == run_key)
+                .order_by(t.runs.c.created_at.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else str(row[0])
+
+    def create_run(
+        self,
+        *,
+        run_key: str,
+        model_id: int,
+        dataset_id: int,
+        suite_spec: Mapping[str, Any],
+        seed: int,
+        shard_size: int,
+        environment: Mapping[str, Any],
+    ) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.runs).values(
+                    id=run_id,
+                    run_key=run_key,
+                    model_id=model_id,
+                    dataset_id=dataset_id,
+                    suite_name=suite_spec["name"],
+                    suite_version=suite_spec["version"],
+                    suite_spec=dict(suite_spec),
+                    seed=seed,
+                    shard_size=shard_size,
+                    status="running",
+                    environment=dict(environment),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return run_id
+
+    def set_status(self, run_id: str, status: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.runs).where(t.runs.c.id == run_id).values(status=status, updated_at=_now())
+            )
+
+    def resolve_run(self, run_id: str) -> str:
+        """Full run id from an id or a unique prefix of one."""
+        with self.engine.connect() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(select(t.runs.c.id).where(t.runs.c.id.startswith(run_id)))
+            ]
+        if len(ids) == 1:
+            return str(ids[0])
+        if not ids:
+            hint = (
+                "`robustlab runs` lists them"
+                if self.count_runs()
+                else "the store is empty; run a scan first"
+            )
+            raise StoreError(f"No run {run_id!r} in store {self.url!r}; {hint}.")
+        raise StoreError(
+            f"Run id prefix {run_id!r} is ambiguous ({', '.join(ids[:5])}); give more characters."
+        )
+
+    def count_runs(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.runs)).scalar_one())
+
+    def runs(self, *, suite: str | None = None) -> list[dict[str, Any]]:
+        """All runs, newest first, with their model and dataset names."""
+        q = (
+            select(
+                t.runs,
+                t.models.c.name.label("model_name"),
+                t.models.c.fingerprint.label("model_fingerprint"),
+                t.models.c.spec.label("model_spec"),
+                t.datasets.c.name.label("dataset_name"),
+                t.datasets.c.spec.label("dataset_spec"),
+            )
+            .join(t.models, t.models.c.id == t.runs.c.model_id)
+            .join(t.datasets, t.datasets.c.id == t.runs.c.dataset_id)
+            .order_by(t.runs.c.created_at.desc())
+        )
+        if suite is not None:
+            q = q.where(t.runs.c.suite_name == suite)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        full = self.resolve_run(run_id)
+        return next(r for r in self.runs() if r["id"] == full)
+
+    # -- units and records ---------------------------------------------------------------------
+    def finished_units(self, run_id: str) -> dict[tuple[str, int], dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.units).where(t.units.c.run_id == run_id))
+            return {(r.probe_key, r.shard): dict(r._mapping) for r in rows}
+
+    def write_unit(
+        self,
+        run_id: str,
+        *,
+        probe_key: str,
+        probe_spec: Mapping[str, Any],
+        shard: int,
+        start: int,
+        stop: int,
+        records: Records | None,
+        seconds: float,
+        status: str = "done",
+        info: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Write one finished unit and its records atomically; False if it was already stored."""
+        try:
+            with self.engine.begin() as conn:
+                res = conn.execute(
+                    insert(t.units).values(
+                        run_id=run_id,
+                        probe_key=probe_key,
+                        probe_spec=dict(probe_spec),
+                        shard=shard,
+                        start=start,
+                        stop=stop,
+                        status=status,
+                        seconds=seconds,
+                        info=dict(info or {}),
+                        finished_at=_now(),
+                    )
+                )
+                unit_id = int(res.inserted_primary_key[0])
+                if records is not None and len(records):
+                    rows = records.rows()
+                    for i, row in enumerate(rows):
+                        row["unit_id"] = unit_id
+                        row["position"] = i
+                    conn.execute(insert(t.records), rows)
+                conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(updated_at=_now()))
+        except IntegrityError:
+            return False
+        return True
+
+    def units(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.units).where(t.units.c.run_id == run_id).order_by(t.units.c.id)
+            )
+            return [dict(r._mapping) for r in rows]
+
+    def load_records(self, run_id: str, probe_key: str) -> Records:
+        """All records of one probe of a run, in shard then position order."""
+        cols = [getattr(t.records.c, c) for c in RECORD_COLUMNS]
+        q = (
+            select(*cols)
+            .join(t.units, t.units.c.id == t.records.c.unit_id)
+            .where(t.units.c.run_id == run_id, t.units.c.probe_key == probe_key)
+            .order_by(t.units.c.shard, t.records.c.position)
+        )
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        if not rows:
+            raise StoreError(f"Run {run_id!r} has no records for probe {probe_key!r}.")
+        return Records.from_rows(rows)
+
+    # -- metrics -------------------------------------------------------------------------------
+    def write_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        rows = [dict(r, run_id=run_id) for r in rows]
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.metrics).where(t.metrics.c.run_id == run_id))
+            if rows:
+                conn.execute(insert(t.metrics), rows)
+
+    def metrics(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.metrics).where(t.metrics.c.run_id == run_id).order_by(t.metrics.c.id)
+            )
+            return [
+                {k: v for k, v in r._mapping.items() if k not in ("id", "run_id")} for r in rows
+            ]
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_store(store: str | Store | None = None) -> Store:
+    """A Store from a URL or path (``None`` opens the default ``./robustlab.db``)."""
+    if isinstance(store, Store):
+        return store
+    return Store(store or DEFAULT_STORE)
