@@ -266,17 +266,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="robustlab")
-    except click.exceptions.Abort:
-        err_console.print("Interrupted.")
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         err_console.print(
             "[red]Interrupted.[/red] Finished units are stored; re-run the same command to resume."
         )
         sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except RobustLabError as exc:
         err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -120,7 +120,9 @@ class Records:
         return cls(**columns, warnings=[w for p in parts for w in p.warnings])
 
     def subset(self, mask: np.ndarray) -> Records:
-        return Records(**{c: getattr(self, c)[mask] for c in RECORD_COLUMNS})
+        return Records(
+            **{c: getattr(self, c)[mask] for c in RECORD_COLUMNS}, warnings=list(self.warnings)
+        )
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per example, with NaN perturbations as None (JSON and SQL friendly)."""

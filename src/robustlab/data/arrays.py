@@ -69,6 +69,7 @@ class ArrayDataset(Dataset):
         return self.inputs[torch.as_tensor(indices)]
 
     def _content_hash(self, h: Any) -> None:
+        h.update(repr(tuple(self.inputs.shape)).encode())
         h.update(self.inputs.numpy().tobytes())
 
     @property
@@ -119,10 +120,11 @@ def load_npz(path: str | Path, *, name: str | None = None, modality: str | None 
     if not p.is_file():
         raise DataError(f"Data file {str(p)!r} does not exist; check the --data path.")
     try:
-        archive = np.load(p, allow_pickle=False)
+        with np.load(p, allow_pickle=False) as npz:
+            archive = {k: npz[k] for k in npz.files}
     except Exception as exc:
         raise DataError(f"Cannot read {str(p)!r} as a NumPy .npz archive: {exc}") from None
-    keys = set(archive.files)
+    keys = set(archive)
     xk = next((k for k in _INPUT_KEYS if k in keys), None)
     yk = next((k for k in _TARGET_KEYS if k in keys), None)
     if xk is None or yk is None:

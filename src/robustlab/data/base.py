@@ -124,10 +124,12 @@ class Dataset(ABC):
         )
 
     def fingerprint(self) -> str:
-        """A hash of inputs, labels and ids: the same data gives the same fingerprint."""
+        """A hash of inputs, labels, ids and metadata: the same data gives the same fingerprint."""
         h = hashlib.sha256()
         h.update(self.targets.tobytes())
         h.update("\x00".join(self.ids).encode())
+        # metadata becomes the records' group/domain columns, so it is part of the data's identity
+        h.update(repr(sorted((k, [str(v) for v in col]) for k, col in self.meta.items())).encode())
         self._content_hash(h)
         return h.hexdigest()[:16]
 

@@ -74,9 +74,7 @@ class ImageFolderDataset(Dataset):
         self.size = size
         self.mode = mode or ("L" if modes <= {"L", "1", "I;16", "I"} else "RGB")
         ids = [str(f.relative_to(self.root)) for f in files]
-        super().__init__(
-            name=name or self.root.name, targets=targets, ids=ids, class_names=classes
-        )
+        super().__init__(name=name or self.root.name, targets=targets, ids=ids, class_names=classes)
 
     def _read(self, path: Path) -> np.ndarray:
         from PIL import Image

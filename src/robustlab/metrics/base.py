@@ -73,8 +73,10 @@ def bootstrap_ci(
     n = len(values)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(resamples, n))
-    stats = np.array([statistic(values[i]) for i in idx]) if statistic is not np.mean else (
-        values[idx].mean(axis=1)
+    stats = (
+        np.array([statistic(values[i]) for i in idx])
+        if statistic is not np.mean
+        else (values[idx].mean(axis=1))
     )
     alpha = (1 - level) / 2
     return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
@@ -100,6 +102,11 @@ class Metric(ABC):
         if len(records) == 0:
             raise ConfigError(
                 f"Metric {self.name!r} got no records; a metric of nothing is undefined, not 0."
+            )
+        if not self.applies(records):
+            raise ConfigError(
+                f"Metric {self.name!r} does not apply to these records (see {type(self).__name__}"
+                f".applies); check metric.applies(records) before computing it."
             )
         return self._compute(records, seed)
 

@@ -31,7 +31,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
             f"The 'device' parameter must be 'cpu', 'cuda', 'cuda:N' or 'auto'. Got {device!r}."
         ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device='cuda' was requested but no CUDA GPU is visible; use device='cpu'.")
+        raise ConfigError(
+            "device='cuda' was requested but no CUDA GPU is visible; use device='cpu'."
+        )
     return dev
 
 

@@ -23,7 +23,8 @@ class FunctionModel(Model):
             (``input_format='numpy'``, default) or a torch tensor; for text it receives a list of
             strings. It returns an array ``(N, num_classes)`` of logits or probabilities, or
             ``(N,)`` labels with ``output='labels'``.
-        num_classes: Number of classes (inferred from the first batch when ``None``).
+        num_classes: Number of classes (inferred from the first batch when ``None``; required
+            with ``output='labels'``).
         output: ``probabilities`` (default), ``logits`` or ``labels``.
         modality: ``image`` (default), ``tabular``, ``text`` or ``ranking``.
         bounds: Valid input range, or ``None`` if unbounded.
@@ -52,6 +53,12 @@ class FunctionModel(Model):
         if not callable(fn):
             raise ConfigError(f"FunctionModel needs a callable. Got {type(fn).__name__}.")
         _check_choice("input_format", "FunctionModel", input_format, ("numpy", "torch"))
+        if output == "labels" and num_classes is None:
+            # one-hot widths would follow each batch's largest label and disagree between batches
+            raise ConfigError(
+                "The 'num_classes' parameter of FunctionModel is required with output='labels'; "
+                "labels alone do not say how many classes there are."
+            )
         super().__init__(
             name=name or getattr(fn, "__name__", type(fn).__name__),
             modality=modality,
@@ -83,5 +90,3 @@ class FunctionModel(Model):
         d["input_format"] = self.input_format
         d["version"] = self.version
         return d
-
-

@@ -19,7 +19,9 @@ def _channel_stat(value: float | Sequence[float] | None, name: str) -> torch.Ten
         return None
     t = torch.as_tensor(value, dtype=torch.float32).flatten()
     if t.numel() == 0 or not torch.isfinite(t).all():
-        raise ConfigError(f"The {name!r} parameter of TorchModel must be finite numbers. Got {value!r}.")
+        raise ConfigError(
+            f"The {name!r} parameter of TorchModel must be finite numbers. Got {value!r}."
+        )
     if name == "std" and (t <= 0).any():
         raise ConfigError(f"The 'std' parameter of TorchModel must be positive. Got {value!r}.")
     return t
@@ -70,7 +72,9 @@ class TorchModel(Model):
                 f"FunctionModel for a plain callable or SklearnModel for an estimator."
             )
         if output == "labels":
-            raise ConfigError("TorchModel needs scores; use FunctionModel(output='labels') instead.")
+            raise ConfigError(
+                "TorchModel needs scores; use FunctionModel(output='labels') instead."
+            )
         super().__init__(
             name=name or type(module).__name__,
             modality=modality,

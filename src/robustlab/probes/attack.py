@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 
 from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
@@ -36,11 +36,11 @@ class Attack(Probe):
     def __post_init__(self) -> None:
         from robustlab import attacks
 
-        attacks.ATTACKS.get(self.attack)  # unknown names raise with "did you mean"
-        if self.norm not in ("linf", "l2", "l1"):
+        cls = attacks.ATTACKS.get(self.attack)  # unknown names raise with "did you mean"
+        if self.norm not in cls.norms:
             raise ConfigError(
-                f"The 'norm' parameter of probe 'attack' must be 'linf', 'l2' or 'l1'. "
-                f"Got {self.norm!r} instead."
+                f"The 'norm' parameter of probe 'attack' must be one of {list(cls.norms)} for "
+                f"attack {self.attack!r}. Got {self.norm!r} instead."
             )
         if not self.epsilon > 0:
             raise ConfigError(
@@ -52,17 +52,21 @@ class Attack(Probe):
                 f"The 'steps' parameter of probe 'attack' must be a positive int. Got {self.steps!r}."
             )
 
+    @classmethod
+    def example(cls) -> Attack:
+        return cls("pgd", "linf", 0.1, 5)
+
     def applicable(self, model: Model, dataset: Dataset) -> None:
         from robustlab import attacks
 
         super().applicable(model, dataset)
-        needs = attacks.requirements(self.attack)
-        missing = needs - model.capabilities
+        missing = attacks.ATTACKS.get(self.attack).needs - model.capabilities
         if missing:
+            black_box = [n for n, c in attacks.ATTACKS.items() if "gradients" not in c.needs]
             raise NotApplicable(
                 f"{self.attack} needs {', '.join(sorted(missing))}, which the "
                 f"{type(model).__name__} {model.name!r} does not offer; black-box attacks: "
-                f"{', '.join(attacks.names(black_box=True))}"
+                f"{', '.join(black_box) or 'none'}"
             )
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
@@ -80,10 +84,7 @@ class Attack(Probe):
             **params,
         )
         records = predict_records(model, result.adversarial, batch, perturbation=result.norms)
-        records.warnings.extend(
-            asdict(w) if is_dataclass(w) else {"code": "attack", "message": str(w)}  # type: ignore[arg-type]
-            for w in result.warnings
-        )
+        records.warnings.extend(w.to_dict() for w in result.warnings)
         return records
 
     @property

@@ -70,6 +70,11 @@ class Probe(ABC):
     requires: ClassVar[frozenset[str]] = frozenset()
     metrics: ClassVar[tuple[str, ...]] = ("accuracy", "nll", "brier", "mean_confidence")
 
+    @classmethod
+    def example(cls) -> Probe:
+        """A valid instance for contract tests and documentation (defaults unless overridden)."""
+        return cls()
+
     @abstractmethod
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         """Measure ``model`` on ``batch``; all randomness must come from ``seed``."""
@@ -148,7 +153,8 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             return str(value)
     except (TypeError, ValueError):
         name = getattr(hint, "__name__", str(hint))
-        raise ConfigError(f"The {where} must be a {name}. Got {value!r} instead.") from None
+        article = "an" if name[0] in "aeiou" else "a"
+        raise ConfigError(f"The {where} must be {article} {name}. Got {value!r} instead.") from None
     return value
 
 
@@ -170,7 +176,9 @@ def make_probe(spec: str | Mapping[str, Any] | Probe, **overrides: Any) -> Probe
         params: dict[str, Any] = {}
         for pair in pairs:
             if "=" not in pair:
-                raise ConfigError(f"Probe parameters are key=value pairs. Got {pair!r} in {spec!r}.")
+                raise ConfigError(
+                    f"Probe parameters are key=value pairs. Got {pair!r} in {spec!r}."
+                )
             k, v = pair.split("=", 1)
             params[k] = v
     elif isinstance(spec, Mapping):
@@ -192,7 +200,9 @@ def make_probe(spec: str | Mapping[str, Any] | Probe, **overrides: Any) -> Probe
             f"Probe {name!r} has no parameter {', '.join(map(repr, unknown))}. "
             f"Its parameters: {', '.join(fields) or 'none'}."
         )
-    kwargs = {k: _coerce(v, hints[k], f"{k!r} parameter of probe {name!r}") for k, v in params.items()}
+    kwargs = {
+        k: _coerce(v, hints[k], f"{k!r} parameter of probe {name!r}") for k, v in params.items()
+    }
     try:
         return cls(**kwargs)
     except TypeError as exc:

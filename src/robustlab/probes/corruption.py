@@ -41,6 +41,10 @@ class Corruption(Probe):
                 f"Got {self.severity!r} instead."
             )
 
+    @classmethod
+    def example(cls) -> Corruption:
+        return cls("gaussian_noise", 3)
+
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab import corruptions
 

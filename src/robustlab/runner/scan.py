@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from robustlab.result import ScanResult
 
 from robustlab.data.loading import as_dataset
 from robustlab.errors import RobustLabError
@@ -21,6 +20,7 @@ from robustlab.metrics.base import derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import NotApplicable, Probe
 from robustlab.records import Records
+from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
 from robustlab.runner.environment import environment
 from robustlab.runner.plan import Unit, plan_units

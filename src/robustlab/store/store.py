@@ -88,28 +88,36 @@ class Store:
             raise StoreError(f"Cannot open store {url!r}: {reason}; {fix}.") from None
         return engine
 
-    def _ensure_schema(self) -> None:
-        try:
-            t.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"Cannot create the tables in store {self.url!r}: {exc}") from None
+    def _stored_version(self) -> int | None:
+        from sqlalchemy import inspect
+
+        if not inspect(self.engine).has_table(t.info.name):
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(t.info.c.value).where(t.info.c.key == "schema_version")
             ).first()
-        if row is None:
+        return None if row is None else int(row[0])
+
+    def _ensure_schema(self) -> None:
+        version = self._stored_version()
+        if version is not None and version > t.SCHEMA_VERSION:  # refuse before touching it
+            raise StoreError(
+                f"Store {self.url!r} was written by a newer RobustLab (schema {version}, this "
+                f"version reads up to {t.SCHEMA_VERSION}); upgrade with pip install -U robustlab."
+            )
+        try:
+            t.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"Cannot create the tables in store {self.url!r}: {exc}") from None
+        if version is None:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(
                         insert(t.info).values(key="schema_version", value=str(t.SCHEMA_VERSION))
                     )
             except IntegrityError:  # another process initialised the store first
-                return
-        elif int(row[0]) > t.SCHEMA_VERSION:
-            raise StoreError(
-                f"Store {self.url!r} was written by a newer RobustLab (schema {row[0]}, this "
-                f"version reads up to {t.SCHEMA_VERSION}); upgrade with pip install -U robustlab."
-            )
+                pass
 
     def close(self) -> None:
         self.engine.dispose()
@@ -203,11 +211,10 @@ class Store:
 
     def resolve_run(self, run_id: str) -> str:
         """Full run id from an id or a unique prefix of one."""
+        # autoescape: '%' or '_' typed in an id are characters, not LIKE wildcards
+        query = select(t.runs.c.id).where(t.runs.c.id.startswith(run_id, autoescape=True))
         with self.engine.connect() as conn:
-            ids = [
-                r[0]
-                for r in conn.execute(select(t.runs.c.id).where(t.runs.c.id.startswith(run_id)))
-            ]
+            ids = [r[0] for r in conn.execute(query)] if run_id else []
         if len(ids) == 1:
             return str(ids[0])
         if not ids:
@@ -294,8 +301,15 @@ class Store:
                         row["position"] = i
                     conn.execute(insert(t.records), rows)
                 conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(updated_at=_now()))
-        except IntegrityError:
-            return False
+        except IntegrityError as exc:
+            if (probe_key, shard) in self.finished_units(run_id):
+                return False
+            # any other constraint (unknown run, NULL in a record) is a failure, not "already stored"
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise StoreError(
+                f"Cannot write unit {probe_key!r} shard {shard} of run {run_id!r} to store "
+                f"{self.url!r}: {reason}; check that the run exists in this store."
+            ) from None
         return True
 
     def units(self, run_id: str) -> list[dict[str, Any]]:

@@ -75,7 +75,9 @@ class Suite:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "python") -> Suite:
         if not isinstance(data, Mapping):
-            raise ConfigError(f"A suite must be a mapping with name, version and probes ({source}).")
+            raise ConfigError(
+                f"A suite must be a mapping with name, version and probes ({source})."
+            )
         unknown = sorted(set(data) - {"name", "version", "description", "probes", "metrics"})
         if unknown:
             raise ConfigError(

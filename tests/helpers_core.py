@@ -1,0 +1,52 @@
+"""Small offline builders shared by the core tests: records, tiny models and stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from robustlab.records import Records
+
+CLEAN_SUITE: dict[str, Any] = {"name": "t", "version": 1, "probes": ["clean"]}
+
+
+def random_records(n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = True) -> Records:
+    """Records from random probabilities over ``k`` classes, with group and domain columns."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, k))
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    targets = rng.integers(0, k, size=n)
+    ids = [f"ex-{i}" for i in range(n)]
+    meta = {
+        "group": [f"g{i % 3}" for i in range(n)],
+        "domain": ["a" if i % 2 else "b" for i in range(n)],
+    }
+    pert = rng.uniform(0.0, 0.1, size=n) if perturbed else None
+    return Records.from_probabilities(probs, targets, ids, meta=meta, perturbation=pert)
+
+
+class TinyLinear(nn.Module):
+    """A linear classifier on flattened 1x8x8 inputs."""
+
+    def __init__(self, num_classes: int = 10, seed: int = 0) -> None:
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.flatten(1))
+
+
+def fit_logreg(max_iter: int = 300) -> Any:
+    """A LogisticRegression fitted on the flattened digits training split."""
+    from sklearn.linear_model import LogisticRegression
+
+    from robustlab.data import load_digits
+
+    train = load_digits("train")
+    clf = LogisticRegression(max_iter=max_iter)
+    clf.fit(train.inputs.reshape(len(train), -1).numpy(), train.targets)
+    return clf

@@ -1,0 +1,138 @@
+"""A real scan process killed mid-way loses no finished unit, and resuming it matches an
+uninterrupted scan exactly without recomputing what was stored."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from robustlab.store import Store
+
+SUITE = """
+name: interrupt
+version: 1
+probes:
+  - clean
+  - {probe: corruption, corruption: gaussian_noise, severity: 4}
+  - {probe: attack, attack: pgd, norm: linf, epsilon: 0.1, steps: 40}
+"""
+
+MODEL_FILE = """
+from robustlab.demo import DigitsCNN
+
+def build():
+    return DigitsCNN()
+"""
+
+
+def _scan_cmd(tmp: Path, store: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "robustlab",
+        "scan",
+        "--model",
+        f"{tmp / 'model.py'}:build",
+        "--weights",
+        str(tmp / "w.pt"),
+        "--data",
+        str(tmp / "digits200.npz"),
+        "--suite",
+        str(tmp / "suite.yaml"),
+        "--store",
+        store,
+        "--shard-size",
+        "10",
+        "--no-progress",
+    ]
+
+
+def _units(store: str) -> list[dict]:
+    s = Store(store)
+    runs = s.runs()
+    return s.units(runs[0]["id"]) if runs else []
+
+
+def _wait_for_units(
+    store: str, at_least: int, proc: subprocess.Popen, timeout: float = 120
+) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"scan ended before it could be interrupted: {proc.communicate()}")
+        try:
+            if len(_units(store)) >= at_least:
+                return
+        except Exception:  # the store may not exist yet
+            pass
+        time.sleep(0.05)
+    pytest.fail("scan did not store units in time")
+
+
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, cnn, digits_test) -> tuple[Path, list[dict]]:
+    """Files for the scan, and the metrics of one uninterrupted scan to compare against."""
+    tmp = tmp_path_factory.mktemp("interrupt")
+    (tmp / "suite.yaml").write_text(SUITE)
+    (tmp / "model.py").write_text(MODEL_FILE)
+    torch.save(cnn.module.state_dict(), tmp / "w.pt")
+    np.savez(tmp / "digits200.npz", x=digits_test.inputs[:200].numpy(), y=digits_test.targets[:200])
+    store = f"sqlite:///{tmp}/reference.db"
+    whole = subprocess.run(
+        _scan_cmd(tmp, store), env=ENV, capture_output=True, text=True, timeout=300
+    )
+    assert whole.returncode == 0, whole.stderr
+    ref = Store(store)
+    return tmp, ref.metrics(ref.runs()[0]["id"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
+    tmp_path, reference = setup
+    env = ENV
+    store = f"sqlite:///{tmp_path}/killed-{sig.name}.db"
+
+    proc = subprocess.Popen(
+        _scan_cmd(tmp_path, store),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_units(store, 4, proc)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert "re-run the same command to resume" in " ".join(err.split())
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    stored = _units(store)
+    total = 3 * 20  # three probes x 200 / 10 shards
+    assert 4 <= len(stored) < total
+    status = Store(store).runs()[0]["status"]
+    assert status == ("interrupted" if sig == signal.SIGINT else "running")
+
+    resumed = subprocess.run(
+        _scan_cmd(tmp_path, store), env=env, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    after = _units(store)
+    assert len(after) == total
+    kept = {u["id"]: u["finished_at"] for u in stored}
+    assert all(u["finished_at"] == kept[u["id"]] for u in after if u["id"] in kept)
+
+    s1 = Store(store)
+    assert s1.metrics(s1.runs()[0]["id"]) == reference
+    assert s1.runs()[0]["status"] == "complete"
