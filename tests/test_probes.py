@@ -36,8 +36,6 @@ def test_probe_spec_round_trips_and_is_documented(name) -> None:
     assert make_probe(probe.spec) == probe
     assert probe.key.startswith(name)
     assert (type(probe).__doc__ or "").strip()
-    for f in dataclasses.fields(probe):
-        assert f.name in probe.spec
 
 
 @pytest.mark.parametrize("name", PROBE_NAMES)

@@ -87,4 +87,6 @@ def test_suite_structure_errors(tmp_path) -> None:
 def test_cli_style_probe_strings_round_trip() -> None:
     probe = robustlab.make_probe("attack attack=pgd norm=l2 epsilon=0.5 steps=10")
     assert probe.key == "attack(pgd,norm=l2,epsilon=0.5,steps=10)"
+    with pytest.raises(ConfigError, match=r"attack .pgd. has no parameter .n_queries."):
+        robustlab.make_probe("attack attack=pgd n_queries=10")
     assert robustlab.make_probe(probe.spec) == probe

@@ -13,11 +13,12 @@ from robustlab.records import Records
 @METRICS.register("median_perturbation")
 @dataclass(frozen=True)
 class MedianPerturbation(Metric):
-    """Median size of the applied perturbation (in the probe's norm) over all examples."""
+    """Median size of the perturbations recorded (the probe's norm): of every corrupted input for
+    a corruption, of every successful adversarial example for an attack."""
 
     name = "median_perturbation"
     higher_is_better = False
-    description = "median perturbation size in the probe's norm"
+    description = "median size of the recorded perturbations (successful ones for attacks)"
 
     def applies(self, records: Records) -> bool:
         return bool(np.isfinite(records.perturbation).any())

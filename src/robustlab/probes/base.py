@@ -71,6 +71,11 @@ class Probe(ABC):
     metrics: ClassVar[tuple[str, ...]] = ("accuracy", "nll", "brier", "mean_confidence")
 
     @classmethod
+    def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Hook to reshape user parameters before they become fields (identity by default)."""
+        return params
+
+    @classmethod
     def example(cls) -> Probe:
         """A valid instance for contract tests and documentation (defaults unless overridden)."""
         return cls()
@@ -124,7 +129,7 @@ def _fmt(v: Any) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-def _coerce(value: Any, annotation: Any, where: str) -> Any:
+def coerce(value: Any, annotation: Any, where: str) -> Any:
     """Coerce YAML / command-line values to a field's declared type."""
     hint = annotation
     origin = typing.get_origin(hint)
@@ -192,6 +197,7 @@ def make_probe(spec: str | Mapping[str, Any] | Probe, **overrides: Any) -> Probe
         raise ConfigError(f"Cannot build a probe from a {type(spec).__name__}: {spec!r}.")
     params.update(overrides)
     cls = PROBES.get(name)
+    params = cls.normalise_params(params)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - set(fields))
@@ -201,7 +207,7 @@ def make_probe(spec: str | Mapping[str, Any] | Probe, **overrides: Any) -> Probe
             f"Its parameters: {', '.join(fields) or 'none'}."
         )
     kwargs = {
-        k: _coerce(v, hints[k], f"{k!r} parameter of probe {name!r}") for k, v in params.items()
+        k: coerce(v, hints[k], f"{k!r} parameter of probe {name!r}") for k, v in params.items()
     }
     try:
         return cls(**kwargs)
