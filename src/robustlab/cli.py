@@ -234,8 +234,9 @@ def list_(what: str | None) -> None:
             table.add_column("metric")
             table.add_column("better")
             table.add_column("description")
-            for name, cls in robustlab.METRICS.items():
-                table.add_row(name, "higher" if cls.higher_is_better else "lower", cls.description)
+            for name, metric in robustlab.METRICS.items():
+                better = "higher" if metric.higher_is_better else "lower"
+                table.add_row(name, better, metric.description)
         elif section == "suites":
             table.add_column("suite")
             table.add_column("version")

@@ -99,16 +99,16 @@ class Records:
         onehot[np.arange(n), y] = 1.0
         meta = meta or {}
         return cls(
-            example_id=list(ids),
+            example_id=np.asarray(list(ids), dtype=object),
             target=y,
             prediction=pred,
             correct=pred == y,
             confidence=p.max(axis=1),
             loss=-np.log(np.clip(p_true, 1e-12, None)),
             brier=((p - onehot) ** 2).sum(axis=1),
-            perturbation=np.full(n, np.nan) if perturbation is None else perturbation,
-            group=list(meta.get("group", [None] * n)),
-            domain=list(meta.get("domain", [None] * n)),
+            perturbation=np.full(n, np.nan) if perturbation is None else np.asarray(perturbation),
+            group=np.asarray(list(meta.get("group", [None] * n)), dtype=object),
+            domain=np.asarray(list(meta.get("domain", [None] * n)), dtype=object),
         )
 
     @classmethod

@@ -83,7 +83,7 @@ class ImageFolderDataset(Dataset):
             with Image.open(path) as im:
                 im = im.convert(self.mode)
                 if self.size is not None:
-                    im = im.resize((self.size[1], self.size[0]), Image.BILINEAR)
+                    im = im.resize((self.size[1], self.size[0]), Image.Resampling.BILINEAR)
                 arr = np.asarray(im, dtype=np.float32) / 255.0
         except OSError as exc:
             raise DataError(f"Cannot read image {str(path)!r}: {exc}") from None

@@ -60,7 +60,7 @@ class FunctionModel(Model):
                 "labels alone do not say how many classes there are."
             )
         super().__init__(
-            name=name or getattr(fn, "__name__", type(fn).__name__),
+            name=name or str(getattr(fn, "__name__", type(fn).__name__)),
             modality=modality,
             num_classes=num_classes,
             bounds=bounds if modality in ("image", "tabular") else None,

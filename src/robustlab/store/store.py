@@ -134,7 +134,7 @@ class Store:
                 res = conn.execute(
                     insert(table).values(fingerprint=fingerprint, created_at=_now(), **values)
                 )
-                return int(res.inserted_primary_key[0])
+                return _primary_key(res)
             except IntegrityError:
                 pass
         with self.engine.connect() as conn:  # lost a race with another writer: read theirs
@@ -293,7 +293,7 @@ class Store:
                         finished_at=_now(),
                     )
                 )
-                unit_id = int(res.inserted_primary_key[0])
+                unit_id = _primary_key(res)
                 if records is not None and len(records):
                     rows = records.rows()
                     for i, row in enumerate(rows):
@@ -368,3 +368,10 @@ def open_store(store: str | Store | None = None) -> Store:
     if isinstance(store, Store):
         return store
     return Store(store or DEFAULT_STORE)
+
+
+def _primary_key(result: Any) -> int:
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - every table here has an integer primary key
+        raise StoreError("The database did not return the id of the inserted row.")
+    return int(key[0])
