@@ -197,6 +197,7 @@ def test_scorecard_known_answer() -> None:
             m("corruption", "blur", 0.8),
             m("attack", "pgd", 0.3),
             m("attack", "fgsm", 0.5),
+            m("summary", "mean_corruption_accuracy", 0.7, metric="mean_corruption_accuracy"),
         ]
     }
     rows = scorecard(run)
@@ -205,6 +206,19 @@ def test_scorecard_known_answer() -> None:
     assert rows[1]["value"] == pytest.approx(0.7) and rows[1]["note"] == "mean of 2"
     assert rows[2]["value"] == 0.3 and rows[2]["note"] == "pgd"
     assert scorecard({"metrics": []}) == []
+    run["metrics"] += [
+        {**m("summary", "mce", 0.8, metric="mce"), "details": {"baseline": "abc"}},
+        m("summary", "worst_case_robust_accuracy", 0.25, metric="worst_case_robust_accuracy"),
+    ]
+    rows = scorecard(run)
+    assert [r["axis"] for r in rows] == [
+        "clean accuracy",
+        "corruption accuracy",
+        "mCE",
+        "robust accuracy",
+    ]
+    assert rows[2]["note"] == "vs abc"
+    assert rows[3]["value"] == 0.25 and rows[3]["note"] == "worst case of 2 attacks"
 
 
 # -- ScanResult --------------------------------------------------------------------------------

@@ -333,8 +333,8 @@ def test_write_metrics_replaces_previous(store: Store) -> None:
     store.write_metrics(run_id, [_metric_row("accuracy", 0.5), _metric_row("nll", 1.0)])
     store.write_metrics(other, [_metric_row("accuracy", 0.9)])
     store.write_metrics(run_id, [_metric_row("accuracy", 0.75)])
-    assert store.metrics(run_id) == [_metric_row("accuracy", 0.75)]
-    assert store.metrics(other) == [_metric_row("accuracy", 0.9)]
+    assert store.metrics(run_id) == [{**_metric_row("accuracy", 0.75), "details": None}]
+    assert store.metrics(other) == [{**_metric_row("accuracy", 0.9), "details": None}]
     store.write_metrics(run_id, [])
     assert store.metrics(run_id) == []
 

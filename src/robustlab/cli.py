@@ -47,6 +47,12 @@ def _print_results(results: list[Any]) -> None:
             table.add_row(f"[dim]{key}[/dim]", "[dim]skipped[/dim]", "", "", end_section=False)
             err_console.print(f"[yellow]skipped[/yellow] {key}: {reason}")
         console.print(table)
+        sums = {r["metric"]: r for r in res.table() if r["probe_key"] == "summary"}
+        for name, r in sums.items():
+            console.print(
+                f"  {name}: {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
+                highlight=False,
+            )
         for w in res.warnings:
             err_console.print(f"[yellow]warning[/yellow] {w.get('code')}: {w.get('message')}")
 
@@ -108,6 +114,12 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
 )
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
 @click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
+@click.option(
+    "--baseline",
+    default=None,
+    metavar="RUN_ID",
+    help="Stored run of a reference model on the same data: enables mCE.",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def scan(
@@ -121,6 +133,7 @@ def scan(
     shard_size: int,
     device: str | None,
     image_size: str | None,
+    baseline: str | None,
     fresh: bool,
     no_progress: bool,
 ) -> None:
@@ -155,6 +168,7 @@ def scan(
         shard_size=shard_size,
         resume=not fresh,
         progress=not no_progress,
+        baseline=baseline,
     )
     _print_results([result])
     if out:

@@ -46,6 +46,8 @@ class Records:
         group: Subgroup label from the dataset metadata, or None.
         domain: Domain label from the dataset metadata, or None.
         warnings: Honest-evaluation warnings raised while producing these records (not a column).
+        artifacts: Media to keep with the records (e.g. a corrupted image for the report gallery),
+            each ``{"name", "media_type", "data", "meta"}`` with ``data`` base64 text.
     """
 
     example_id: np.ndarray
@@ -59,6 +61,7 @@ class Records:
     group: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     domain: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     warnings: list[dict[str, str]] = field(default_factory=list, compare=False)
+    artifacts: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.example_id)
@@ -73,7 +76,7 @@ class Records:
         self.group = _col(self.group if len(self.group) else [None] * n, object)
         self.domain = _col(self.domain if len(self.domain) else [None] * n, object)
         for f in fields(self):
-            if f.name != "warnings" and len(getattr(self, f.name)) != n:
+            if f.name in RECORD_COLUMNS and len(getattr(self, f.name)) != n:
                 raise RobustLabError(f"Records column {f.name!r} has the wrong length.")
 
     def __len__(self) -> int:
@@ -117,7 +120,11 @@ class Records:
         if not parts:
             raise RobustLabError("Records.concat() needs at least one part.")
         columns = {c: np.concatenate([getattr(p, c) for p in parts]) for c in RECORD_COLUMNS}
-        return cls(**columns, warnings=[w for p in parts for w in p.warnings])
+        return cls(
+            **columns,
+            warnings=[w for p in parts for w in p.warnings],
+            artifacts=[a for p in parts for a in p.artifacts],
+        )
 
     def subset(self, mask: np.ndarray) -> Records:
         return Records(

@@ -23,10 +23,10 @@ class ScanResult:
         self.store = store
         self.run_id = store.resolve_run(run_id)
 
-    def _doc(self) -> dict[str, Any]:
+    def _doc(self, artifacts: bool = False) -> dict[str, Any]:
         from robustlab.report import collect
 
-        return collect(self.store, [self.run_id])
+        return collect(self.store, [self.run_id], artifacts=artifacts)
 
     @property
     def status(self) -> str:
@@ -45,6 +45,11 @@ class ScanResult:
             for p in self._doc()["runs"][0]["probes"]
             if p.get("status") == "skipped"
         }
+
+    @property
+    def summaries(self) -> dict[str, float]:
+        """Cross-probe summaries (mean corruption accuracy, mCE, worst-case robust accuracy)."""
+        return {r["metric"]: float(r["value"]) for r in self.metrics if r["probe_key"] == "summary"}
 
     @property
     def warnings(self) -> list[dict[str, Any]]:
@@ -73,7 +78,7 @@ class ScanResult:
     def to_html(self, path: str | Path) -> Path:
         from robustlab.report import write_html
 
-        return write_html(self._doc(), path)
+        return write_html(self._doc(artifacts=True), path)
 
     def to_pandas(self) -> Any:
         try:

@@ -12,7 +12,14 @@ import torch
 from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
-from robustlab.probes.base import PROBES, NotApplicable, Probe, coerce, predict_records
+from robustlab.probes.base import (
+    PROBES,
+    NotApplicable,
+    Probe,
+    coerce,
+    gallery,
+    predict_records,
+)
 from robustlab.records import Records
 
 _OWN = ("attack", "norm", "epsilon")
@@ -131,6 +138,7 @@ class Attack(Probe):
         size = torch.where(broken, result.norms.cpu().double(), torch.nan)
         records = predict_records(model, result.adversarial, batch, perturbation=size)
         records.warnings.extend(w.to_dict() for w in result.warnings)
+        records.artifacts.extend(gallery(batch, result.adversarial, self))
         return records
 
     @property

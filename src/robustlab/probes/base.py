@@ -50,6 +50,31 @@ def predict_records(
     )
 
 
+#: How many of the dataset's first examples each image probe keeps as pictures for the report.
+GALLERY_SIZE = 3
+
+
+def gallery(batch: Batch, images: Any, probe: Probe) -> list[dict[str, Any]]:
+    """PNG artifacts of the images of the dataset's first :data:`GALLERY_SIZE` examples that are
+    in ``batch`` (so every probe pictures the same examples)."""
+    from robustlab.data.images import png_artifact
+
+    if not torch.is_tensor(images) or images.ndim != 4 or images.shape[1] not in (1, 3):
+        return []
+    return [
+        png_artifact(
+            images[pos],
+            f"gallery/{batch.ids[pos]}",
+            example_id=batch.ids[pos],
+            index=int(index),
+            probe=probe.key,
+            label=probe.label,
+        )
+        for pos, index in enumerate(batch.indices)
+        if index < GALLERY_SIZE
+    ]
+
+
 @dataclass(frozen=True)
 class Probe(ABC):
     """A robustness test: measures the model on one view of the data (clean, corrupted,

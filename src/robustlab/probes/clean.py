@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from robustlab.data.base import Batch
 from robustlab.models.base import Model
-from robustlab.probes.base import PROBES, Probe, predict_records
+from robustlab.probes.base import PROBES, Probe, gallery, predict_records
 from robustlab.records import Records
 
 
@@ -19,4 +19,6 @@ class Clean(Probe):
     kind = "clean"
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
-        return predict_records(model, batch.inputs, batch)
+        records = predict_records(model, batch.inputs, batch)
+        records.artifacts.extend(gallery(batch, batch.inputs, self))
+        return records

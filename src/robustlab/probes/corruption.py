@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from robustlab.data.base import Batch
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
-from robustlab.probes.base import PROBES, Probe, predict_records
+from robustlab.probes.base import PROBES, Probe, gallery, predict_records
 from robustlab.records import Records
 
 
@@ -51,7 +51,9 @@ class Corruption(Probe):
         clean = batch.inputs.to(model.device)
         corrupted = corruptions.apply(clean, self.corruption, self.severity, seed=seed)
         size = (corrupted - clean).flatten(1).norm(dim=1)
-        return predict_records(model, corrupted, batch, perturbation=size)
+        records = predict_records(model, corrupted, batch, perturbation=size)
+        records.artifacts.extend(gallery(batch, corrupted, self))
+        return records
 
     @property
     def label(self) -> str:

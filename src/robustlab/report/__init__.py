@@ -30,6 +30,6 @@ def write_json(doc: dict[str, Any], path: str | Path) -> Path:
 
 def write_report(store: Store, run_ids: list[str], out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``index.html`` and ``results.json`` for ``run_ids`` into ``out_dir``."""
-    doc = collect(store, run_ids)
     out = Path(out_dir)
-    return write_html(doc, out / "index.html"), write_json(doc, out / "results.json")
+    html = write_html(collect(store, run_ids, artifacts=True), out / "index.html")
+    return html, write_json(collect(store, run_ids), out / "results.json")

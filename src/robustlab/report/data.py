@@ -18,7 +18,7 @@ def _iso(value: Any) -> Any:
     return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else value
 
 
-def _run_data(store: Store, run_id: str) -> dict[str, Any]:
+def _run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, Any]:
     run = store.run(run_id)
     units = store.units(run["id"])
     probes: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -45,9 +45,14 @@ def _run_data(store: Store, run_id: str) -> dict[str, Any]:
     metrics = store.metrics(run["id"])
     labels = {p["key"]: (p["label"], p["kind"]) for p in probe_list}
     for m in metrics:
-        m["label"], m["kind"] = labels.get(m["probe_key"], (m["probe_key"], "other"))
+        if m["probe_key"] == "summary":
+            m["label"], m["kind"] = m["metric"], "summary"
+        else:
+            m["label"], m["kind"] = labels.get(m["probe_key"], (m["probe_key"], "other"))
     warnings = [dict(w, probe=p["key"]) for p in probe_list for w in p["warnings"]]
+    extra = {"artifacts": store.artifacts(run["id"])} if artifacts else {}
     return {
+        **extra,
         "id": run["id"],
         "status": run["status"],
         "created_at": _iso(run["created_at"]),
@@ -79,12 +84,13 @@ def _key_of(spec: dict[str, Any], units: list[dict[str, Any]]) -> str:
     return repr(spec)
 
 
-def collect(store: Store, run_ids: list[str]) -> dict[str, Any]:
-    """The report document for ``run_ids`` (JSON-serialisable)."""
+def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dict[str, Any]:
+    """The report document for ``run_ids`` (JSON-serialisable); ``artifacts`` adds the stored
+    images (for the HTML report; the JSON export leaves them out)."""
     return {
         "schema": "robustlab.report",
         "schema_version": REPORT_SCHEMA_VERSION,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "store": store.url,
-        "runs": [_run_data(store, r) for r in run_ids],
+        "runs": [_run_data(store, r, artifacts) for r in run_ids],
     }

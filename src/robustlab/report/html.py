@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from robustlab.report.svg import metric_bars
+from robustlab.report.svg import PALETTE, line_chart, metric_bars
 
 __all__ = ["render_html", "scorecard"]
 
@@ -22,27 +22,93 @@ _ENV = jinja2.Environment(
 
 
 def scorecard(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Headline numbers per robustness axis: clean, mean over corruptions, worst attack."""
+    """Headline numbers per robustness axis: clean, corruptions, mCE, adversarial."""
     acc = [m for m in run["metrics"] if m["metric"] == "accuracy"]
-    rows: list[dict[str, Any]] = []
+    summary = {m["metric"]: m for m in run["metrics"] if m["kind"] == "summary"}
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in acc:
         by_kind[m["kind"]].append(m)
+    rows: list[dict[str, Any]] = []
     if by_kind.get("clean"):
         rows.append({"axis": "clean accuracy", "value": by_kind["clean"][0]["value"], "note": ""})
-    if by_kind.get("corruption"):
-        vals = [m["value"] for m in by_kind["corruption"]]
+    if "mean_corruption_accuracy" in summary:
+        n = len(by_kind["corruption"])
         rows.append(
             {
                 "axis": "corruption accuracy",
-                "value": sum(vals) / len(vals),
-                "note": f"mean of {len(vals)}",
+                "value": summary["mean_corruption_accuracy"]["value"],
+                "note": f"mean of {n}",
             }
         )
-    if by_kind.get("attack"):
+    if "mce" in summary:
+        base = (summary["mce"].get("details") or {}).get("baseline", "")
+        rows.append({"axis": "mCE", "value": summary["mce"]["value"], "note": f"vs {base}"})
+    if "worst_case_robust_accuracy" in summary:
+        rows.append(
+            {
+                "axis": "robust accuracy",
+                "value": summary["worst_case_robust_accuracy"]["value"],
+                "note": f"worst case of {len(by_kind['attack'])} attacks",
+            }
+        )
+    elif by_kind.get("attack"):
         worst = min(by_kind["attack"], key=lambda m: m["value"])
         rows.append({"axis": "robust accuracy", "value": worst["value"], "note": worst["label"]})
     return rows
+
+
+def severity_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[str, Any]]:
+    """Per corruption: accuracy at each severity (0 = clean) for every run, for small multiples."""
+    curves: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for run, name in zip(runs, series):
+        probes = {p["key"]: p for p in run["probes"]}
+        clean = next(
+            (
+                m["value"]
+                for m in run["metrics"]
+                if m["metric"] == "accuracy" and m["kind"] == "clean"
+            ),
+            None,
+        )
+        for m in run["metrics"]:
+            if m["metric"] != "accuracy" or m["kind"] != "corruption":
+                continue
+            spec = probes[m["probe_key"]]["spec"]
+            points = curves.setdefault(str(spec["corruption"]), {}).setdefault(name, [])
+            if clean is not None and not points:
+                points.append((0.0, clean))
+            points.append((float(spec["severity"]), m["value"]))
+    return [
+        {"title": corruption, "lines": {k: sorted(v) for k, v in lines.items()}}
+        for corruption, lines in curves.items()
+    ]
+
+
+def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The first example under every probe of a run: rows per corruption (columns = severity),
+    and one row for the clean image and the adversarial ones."""
+    probes = {p["key"]: p for p in run["probes"]}
+    pictures = [a for a in run.get("artifacts", []) if a["meta"].get("index") == 0]
+    rows: dict[str, dict[str, Any]] = {}
+    for art in pictures:
+        probe = probes.get(art["probe_key"])
+        if probe is None:
+            continue
+        spec, kind = probe["spec"], probe["kind"]
+        if kind == "corruption":
+            row = rows.setdefault(
+                str(spec["corruption"]), {"title": str(spec["corruption"]), "cells": {}}
+            )
+            row["cells"][f"severity {spec['severity']}"] = art
+        else:
+            row = rows.setdefault(f"_{kind}", {"title": kind, "cells": {}})
+            row["cells"][probe["label"]] = art
+    ordered = sorted(
+        rows.values(), key=lambda r: (r["title"] not in ("clean",), r["title"] == "attack")
+    )
+    for row in ordered:
+        row["cells"] = dict(sorted(row["cells"].items()))
+    return ordered
 
 
 def render_html(doc: dict[str, Any]) -> str:
@@ -57,10 +123,13 @@ def render_html(doc: dict[str, Any]) -> str:
         {**m, "series": s}
         for run, s in zip(runs, series)
         for m in run["metrics"]
-        if m["metric"] == "accuracy"
+        if m["metric"] == "accuracy" and m["kind"] != "summary"
     ]
     metric_columns = {
-        run["id"]: list(dict.fromkeys(m["metric"] for m in run["metrics"])) for run in runs
+        run["id"]: list(
+            dict.fromkeys(m["metric"] for m in run["metrics"] if m["kind"] != "summary")
+        )
+        for run in runs
     }
     cells = {run["id"]: {(m["probe_key"], m["metric"]): m for m in run["metrics"]} for run in runs}
     return _ENV.get_template("report.html.j2").render(
@@ -68,6 +137,13 @@ def render_html(doc: dict[str, Any]) -> str:
         version=__version__,
         scorecards={run["id"]: scorecard(run) for run in runs},
         accuracy_chart=metric_bars(chart_rows, series, title="Accuracy per probe"),
+        curves=[
+            {**c, "svg": line_chart(c["lines"], series, title=c["title"])}
+            for c in severity_curves(runs, series)
+        ],
+        galleries={run["id"]: gallery_rows(run) for run in runs},
+        series=series,
+        palette=PALETTE,
         metric_columns=metric_columns,
         cells=cells,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["PALETTE", "metric_bars"]
+__all__ = ["PALETTE", "line_chart", "metric_bars"]
 
 PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
 
@@ -75,6 +75,56 @@ def metric_bars(
             )
             parts.append(
                 f'<text x="{x(r["ci_high"]) + 4:.1f}" y="{cy + 4:.1f}" class="value">{r["value"]:.3f}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(
+    lines: dict[str, list[tuple[float, float]]],
+    series: list[str],
+    *,
+    title: str,
+    x_label: str = "severity",
+    lo: float = 0.0,
+    hi: float = 1.0,
+) -> Markup:
+    """A small line chart (one line per series) for curves such as accuracy vs severity."""
+    w, h, left, bottom, top, right = 230, 150, 34, 26, 20, 8
+    xs = [x for pts in lines.values() for x, _ in pts]
+    x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    x1 = x1 if x1 > x0 else x0 + 1
+
+    def px(x: float) -> float:
+        return left + (w - left - right) * (x - x0) / (x1 - x0)
+
+    def py(y: float) -> float:
+        return top + (h - top - bottom) * (1 - (min(max(y, lo), hi) - lo) / (hi - lo))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" role="img" '
+        f'viewBox="0 0 {w} {h}" width="{w}" height="{h}">',
+        f"<title>{escape(title)}: accuracy vs {escape(x_label)}</title>",
+        f'<text x="{w / 2}" y="13" class="ctitle">{escape(title)}</text>',
+    ]
+    for tick in (lo, (lo + hi) / 2, hi):
+        parts.append(
+            f'<line x1="{left}" y1="{py(tick):.1f}" x2="{w - right}" y2="{py(tick):.1f}" class="grid"/>'
+        )
+        parts.append(f'<text x="{left - 4}" y="{py(tick) + 3:.1f}" class="ytick">{tick:.2g}</text>')
+    for x in sorted(set(xs)):
+        parts.append(f'<text x="{px(x):.1f}" y="{h - 8}" class="tick">{x:g}</text>')
+    for i, s in enumerate(series):
+        pts = lines.get(s)
+        if not pts:
+            continue
+        color = PALETTE[i % len(PALETTE)]
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for x, y in pts:
+            tip = escape(f"{s}: {x_label} {x:g} -> {y:.3f}")
+            parts.append(
+                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{color}"><title>{tip}</title></circle>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from robustlab.data.loading import as_dataset
-from robustlab.errors import RobustLabError
+from robustlab.errors import ConfigError, RobustLabError
 from robustlab.metrics.base import derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import NotApplicable, Probe
@@ -27,6 +27,7 @@ from robustlab.runner.plan import Unit, plan_units
 from robustlab.runner.preflight import check_bounds, preflight
 from robustlab.store import Store, open_store
 from robustlab.suites import Suite, load_suite
+from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
 
 __all__ = ["scan"]
 
@@ -81,6 +82,7 @@ def scan(
     backend: str | Backend = "local",
     resume: bool = True,
     progress: bool = True,
+    baseline: str | None = None,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -97,6 +99,8 @@ def scan(
         resume: Continue the newest run with the same model, data, suite, seed and sharding
             instead of starting anew; finished units are not recomputed.
         progress: Show progress bars.
+        baseline: Id (or unique prefix) of a stored run of a reference model on the same data
+            and suite; baseline-normalised summaries such as mCE are computed against it.
 
     Returns:
         The :class:`ScanResult` of the run, with its metrics table and report exporters.
@@ -107,6 +111,7 @@ def scan(
     runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
     preflight(model, dataset)
     db = open_store(store)
+    baseline_id = db.resolve_run(baseline) if baseline is not None else None
 
     probes: list[Probe] = []
     skipped: dict[str, str] = {}
@@ -118,6 +123,12 @@ def scan(
             skipped[probe.key] = str(reason)
 
     model_fp, data_fp = model.fingerprint(), dataset.fingerprint()
+    if baseline_id is not None and db.run(baseline_id)["dataset_fingerprint"] != data_fp:
+        other = db.run(baseline_id)["dataset_name"]
+        raise ConfigError(
+            f"Baseline run {baseline_id} was measured on dataset {other!r}, not "
+            f"{dataset.name!r}; a baseline must use the same data."
+        )
     run_key = _run_key(model_fp, data_fp, suite, seed, shard_size)
     run_id = db.find_resumable(run_key) if resume else None
     if run_id is None:
@@ -196,7 +207,9 @@ def scan(
         db.set_status(run_id, "failed")
         raise
 
-    db.write_metrics(run_id, _metric_rows(db, run_id, suite, probes, seed))
+    rows = _metric_rows(db, run_id, suite, probes, seed)
+    rows += _summary_rows(db, run_id, baseline_id, seed)
+    db.write_metrics(run_id, rows)
     db.set_status(run_id, "complete")
     return ScanResult(db, run_id)
 
@@ -224,6 +237,59 @@ def _metric_rows(
                     "n": est.n,
                     "method": est.method,
                     "higher_is_better": metric.higher_is_better,
+                    "details": None,
                 }
             )
+    return rows
+
+
+def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
+    """Per-example errors of every measured probe of a run, aligned by example id."""
+    out: list[ProbeErrors] = []
+    ids: np.ndarray | None = None
+    seen: set[str] = set()
+    for unit in db.units(run_id):
+        key = unit["probe_key"]
+        if unit["status"] != "done" or key in seen:
+            continue
+        seen.add(key)
+        records = db.load_records(run_id, key)
+        if ids is None:
+            ids = records.example_id
+        elif not np.array_equal(ids, records.example_id):
+            raise RobustLabError(f"Run {run_id}: probe {key} covers different examples.")
+        out.append(
+            ProbeErrors(
+                key, unit["info"].get("kind", "other"), unit["probe_spec"], ~records.correct
+            )
+        )
+    return out
+
+
+def _summary_rows(
+    db: Store, run_id: str, baseline_id: str | None, seed: int
+) -> list[dict[str, Any]]:
+    probes = probe_errors(db, run_id)
+    base = None
+    if baseline_id is not None:
+        base = probe_errors(db, baseline_id)
+    rows = []
+    for name, cls in SUMMARIES.items():
+        summary = cls()
+        est = evaluate_summary(summary, probes, base, seed=derive_seed(seed, "summary", name))
+        if est is None:
+            continue
+        rows.append(
+            {
+                "probe_key": "summary",
+                "metric": name,
+                "value": est.value,
+                "ci_low": est.ci_low,
+                "ci_high": est.ci_high,
+                "n": est.n,
+                "method": est.method,
+                "higher_is_better": summary.higher_is_better,
+                "details": {"baseline": baseline_id} if summary.needs_baseline else None,
+            }
+        )
     return rows

@@ -20,6 +20,7 @@ from sqlalchemy import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "artifacts",
     "datasets",
     "info",
     "metadata",
@@ -131,5 +132,17 @@ metrics = Table(
     Column("n", Integer, nullable=False),
     Column("method", String(64), nullable=False),
     Column("higher_is_better", Boolean, nullable=False),
+    Column("details", JSON, nullable=True),
     UniqueConstraint("run_id", "probe_key", "metric", name="uq_metric"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("meta", JSON, nullable=False),
 )

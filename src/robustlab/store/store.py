@@ -241,6 +241,7 @@ class Store:
                 t.models.c.fingerprint.label("model_fingerprint"),
                 t.models.c.spec.label("model_spec"),
                 t.datasets.c.name.label("dataset_name"),
+                t.datasets.c.fingerprint.label("dataset_fingerprint"),
                 t.datasets.c.spec.label("dataset_spec"),
             )
             .join(t.models, t.models.c.id == t.runs.c.model_id)
@@ -300,6 +301,20 @@ class Store:
                         row["unit_id"] = unit_id
                         row["position"] = i
                     conn.execute(insert(t.records), rows)
+                if records is not None and records.artifacts:
+                    conn.execute(
+                        insert(t.artifacts),
+                        [
+                            {
+                                "unit_id": unit_id,
+                                "name": a["name"],
+                                "media_type": a["media_type"],
+                                "data": a["data"],
+                                "meta": a.get("meta", {}),
+                            }
+                            for a in records.artifacts
+                        ],
+                    )
                 conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(updated_at=_now()))
         except IntegrityError as exc:
             if (probe_key, shard) in self.finished_units(run_id):
@@ -311,6 +326,17 @@ class Store:
                 f"{self.url!r}: {reason}; check that the run exists in this store."
             ) from None
         return True
+
+    def artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        """Images and other media stored with a run's units, with their probe key."""
+        q = (
+            select(t.artifacts, t.units.c.probe_key)
+            .join(t.units, t.units.c.id == t.artifacts.c.unit_id)
+            .where(t.units.c.run_id == run_id)
+            .order_by(t.artifacts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
 
     def units(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -336,7 +362,7 @@ class Store:
 
     # -- metrics -------------------------------------------------------------------------------
     def write_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
-        rows = [dict(r, run_id=run_id) for r in rows]
+        rows = [{"details": None, **r, "run_id": run_id} for r in rows]
         with self.engine.begin() as conn:
             conn.execute(delete(t.metrics).where(t.metrics.c.run_id == run_id))
             if rows:

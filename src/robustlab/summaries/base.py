@@ -1,0 +1,136 @@
+"""The Summary contract: one number across several probes of a run (mCE, worst case, ...)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from robustlab.errors import ConfigError
+from robustlab.metrics.base import Estimate
+from robustlab.registry import Registry
+
+__all__ = ["SUMMARIES", "ProbeErrors", "Summary", "evaluate_summary"]
+
+SUMMARIES: Registry[type[Summary]] = Registry("summary")
+
+
+@dataclass(frozen=True)
+class ProbeErrors:
+    """Per-example errors of one probe, aligned with the other probes' examples.
+
+    Attributes:
+        key: The probe's key.
+        kind: The probe's kind (``clean``, ``corruption``, ``attack``, ...).
+        spec: The probe's parameters.
+        errors: Bool ``(n,)``: the example is misclassified under this probe.
+    """
+
+    key: str
+    kind: str
+    spec: Mapping[str, Any]
+    errors: np.ndarray
+
+
+@dataclass(frozen=True)
+class Summary(ABC):
+    """A statistic over several probes' error rates, vectorised over bootstrap resamples.
+
+    ``statistic`` receives each probe's error *rate* as an array ``(B,)`` (one entry per resample;
+    ``B = 1`` for the point estimate), and the baseline run's rates when one is given.
+    """
+
+    name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    description: ClassVar[str]
+    needs_baseline: ClassVar[bool] = False
+
+    @abstractmethod
+    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
+        """The probes this summary uses (an empty list: it does not apply to this suite)."""
+
+    @abstractmethod
+    def statistic(
+        self,
+        rates: Mapping[str, np.ndarray],
+        probes: list[ProbeErrors],
+        baseline: Mapping[str, np.ndarray] | None,
+    ) -> np.ndarray: ...
+
+    def joint(self, probes: list[ProbeErrors]) -> np.ndarray | None:
+        """Optional per-example error indicator combining several probes (a per-example worst
+        case); its rate is then passed to :meth:`statistic` under the key ``"joint"``."""
+        return None
+
+
+def _resampled_rates(
+    errors: Mapping[str, np.ndarray], resamples: int, seed: int, chunk: int = 100
+) -> dict[str, np.ndarray]:
+    """Error rates of every probe under the same bootstrap resamples of examples (paired)."""
+    n = len(next(iter(errors.values())))
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[np.ndarray]] = {k: [] for k in errors}
+    for start in range(0, resamples, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
+        for k, e in errors.items():
+            out[k].append(e[idx].mean(axis=1))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def evaluate_summary(
+    summary: Summary,
+    probes: list[ProbeErrors],
+    baseline: list[ProbeErrors] | None = None,
+    *,
+    seed: int = 0,
+    resamples: int = 1000,
+    level: float = 0.95,
+) -> Estimate | None:
+    """Point estimate and paired-bootstrap interval of ``summary`` (``None`` if it does not apply).
+
+    The model's and the baseline's examples are resampled together, so the interval of a ratio
+    such as mCE accounts for both numerator and denominator varying.
+    """
+    used = summary.probes(probes)
+    if not used:
+        return None
+    if summary.needs_baseline and baseline is None:
+        return None
+    errors = {p.key: p.errors.astype(np.float64) for p in used}
+    base_errors: dict[str, np.ndarray] = {}
+    if baseline is not None and summary.needs_baseline:
+        by_key = {p.key: p for p in baseline}
+        needed = [p.key for p in used]
+        missing = [k for k in needed if k not in by_key]
+        if missing:
+            raise ConfigError(
+                f"The baseline run lacks probe(s) {', '.join(missing[:5])} needed for "
+                f"{summary.name!r}; scan the baseline with the same suite."
+            )
+        if "clean" in by_key:
+            needed.append("clean")
+        base_errors = {f"base:{k}": by_key[k].errors.astype(np.float64) for k in needed}
+    joint = summary.joint(used)
+    if joint is not None:
+        errors = {"joint": joint.astype(np.float64)}
+    alpha = (1 - level) / 2
+
+    def stat(rates: dict[str, np.ndarray]) -> np.ndarray:
+        base = {k[5:]: v for k, v in rates.items() if k.startswith("base:")} or None
+        own = {k: v for k, v in rates.items() if not k.startswith("base:")}
+        return summary.statistic(own, used, base)
+
+    all_errors = {**errors, **base_errors}
+    point = float(stat({k: np.array([v.mean()]) for k, v in all_errors.items()})[0])
+    boot = stat(_resampled_rates(all_errors, resamples, seed))
+    boot = boot[np.isfinite(boot)]
+    low, high = (
+        (float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha)))
+        if len(boot)
+        else (point, point)
+    )
+    n = len(next(iter(errors.values())))
+    return Estimate(point, min(low, point), max(high, point), n, "paired-bootstrap", level)

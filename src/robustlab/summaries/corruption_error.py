@@ -1,0 +1,39 @@
+"""Un-normalised mean corruption error: what mCE reports when no baseline model is given."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+
+
+@SUMMARIES.register("mean_corruption_error")
+@dataclass(frozen=True)
+class MeanCorruptionError(Summary):
+    """Error averaged over corruptions, each corruption's error summed over its severities first.
+
+    References:
+        Hendrycks & Dietterich, Benchmarking Neural Network Robustness to Common Corruptions and
+        Perturbations, ICLR 2019 (the un-normalised variant of mCE).
+    """
+
+    name = "mean_corruption_error"
+    higher_is_better = False
+    description = "mean over corruptions of the error averaged over severities (no baseline)"
+
+    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
+        return [p for p in probes if p.kind == "corruption"]
+
+    def statistic(
+        self,
+        rates: Mapping[str, np.ndarray],
+        probes: list[ProbeErrors],
+        baseline: Mapping[str, np.ndarray] | None,
+    ) -> np.ndarray:
+        per_corruption: dict[str, list[np.ndarray]] = {}
+        for p in probes:
+            per_corruption.setdefault(str(p.spec["corruption"]), []).append(rates[p.key])
+        return np.mean([np.mean(v, axis=0) for v in per_corruption.values()], axis=0)

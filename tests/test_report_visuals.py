@@ -1,0 +1,66 @@
+"""What a person sees: the gallery of stored images, severity curves and summaries in the HTML."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+from PIL import Image
+
+import robustlab
+from robustlab.probes.base import GALLERY_SIZE
+
+SUITE = {
+    "name": "visuals",
+    "probes": [
+        "clean",
+        {
+            "probe": "corruption",
+            "grid": {"corruption": ["contrast", "gaussian_noise"], "severity": [1, 5]},
+        },
+        {"probe": "attack", "attack": "pgd", "epsilon": 0.2, "steps": 5},
+    ],
+}
+
+
+def test_gallery_curves_and_summaries_render(cnn, small_digits, store_url, tmp_path) -> None:
+    result = robustlab.scan(
+        cnn, small_digits, SUITE, store=store_url, shard_size=50, progress=False
+    )
+    arts = result.store.artifacts(result.run_id)
+    assert len(arts) == GALLERY_SIZE * 6  # the first examples under each of the six probes
+    clean_png = next(a for a in arts if a["probe_key"] == "clean" and a["meta"]["index"] == 0)
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(clean_png["data"]))), dtype=float)
+    expected = np.round(small_digits.inputs[0, 0].numpy() * 255)
+    assert np.array_equal(pixels, expected)  # the stored picture is the real input
+
+    html = result.to_html(tmp_path / "r" / "index.html").read_text()
+    assert html.count('src="data:image/png;base64,') == 6  # one row cell per probe, example 0
+    assert "contrast: accuracy vs severity" in html
+    assert "Summaries across probes" in html and "mean_corruption_accuracy" in html
+    doc = json.loads(result.to_json(tmp_path / "r" / "results.json").read_text())
+    assert "artifacts" not in doc["runs"][0]  # the JSON export stays metric-only
+
+
+def test_stored_corrupted_image_matches_the_corruption(cnn, small_digits, store_url) -> None:
+    from robustlab import corruptions
+
+    result = robustlab.scan(
+        cnn, small_digits, SUITE, store=store_url, shard_size=50, progress=False
+    )
+    key = "corruption(contrast,severity=5)"
+    art = next(
+        a
+        for a in result.store.artifacts(result.run_id)
+        if a["probe_key"] == key and a["meta"]["index"] == 1
+    )
+    unit = next(
+        u for u in result.store.units(result.run_id) if u["probe_key"] == key and u["shard"] == 0
+    )
+    again = corruptions.apply(
+        small_digits.inputs[:50], "contrast", 5, seed=int(unit["info"]["seed"])
+    )
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(art["data"]))), dtype=float)
+    assert np.abs(pixels - np.round(again[1, 0].numpy() * 255)).max() <= 1

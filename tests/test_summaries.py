@@ -1,0 +1,139 @@
+"""Cross-probe summaries: known answers for mCE and friends, and the baseline plumbing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import robustlab
+from robustlab.errors import ConfigError
+from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
+
+
+def _probe(key: str, kind: str, errors: list[int], **spec) -> ProbeErrors:
+    return ProbeErrors(key, kind, spec, np.array(errors, dtype=bool))
+
+
+# Ten examples; two corruptions at two severities, plus clean.
+MODEL = [
+    _probe("clean", "clean", [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]),  # E = 0.1
+    _probe(
+        "fog1", "corruption", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0], corruption="fog", severity=1
+    ),  # 0.2
+    _probe(
+        "fog2", "corruption", [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], corruption="fog", severity=2
+    ),  # 0.4
+    _probe(
+        "snow1", "corruption", [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], corruption="snow", severity=1
+    ),  # 0.1
+    _probe(
+        "snow2", "corruption", [1, 1, 1, 0, 0, 0, 0, 0, 0, 0], corruption="snow", severity=2
+    ),  # 0.3
+]
+BASE = [
+    _probe("clean", "clean", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),  # 0.2
+    _probe(
+        "fog1", "corruption", [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], corruption="fog", severity=1
+    ),  # 0.4
+    _probe(
+        "fog2", "corruption", [1, 1, 1, 1, 1, 1, 1, 1, 0, 0], corruption="fog", severity=2
+    ),  # 0.8
+    _probe(
+        "snow1", "corruption", [1, 1, 1, 0, 0, 0, 0, 0, 0, 0], corruption="snow", severity=1
+    ),  # 0.3
+    _probe(
+        "snow2", "corruption", [1, 1, 1, 1, 1, 0, 0, 0, 0, 0], corruption="snow", severity=2
+    ),  # 0.5
+]
+
+
+def test_mce_known_answer() -> None:
+    # CE_fog = (0.2 + 0.4) / (0.4 + 0.8) = 0.5; CE_snow = (0.1 + 0.3) / (0.3 + 0.5) = 0.5.
+    est = evaluate_summary(SUMMARIES.get("mce")(), MODEL, BASE)
+    assert est is not None
+    assert est.value == pytest.approx(0.5)
+    assert est.ci_low <= est.value <= est.ci_high
+
+
+def test_relative_mce_known_answer() -> None:
+    # fog: (0.1 + 0.3) / (0.2 + 0.6) = 0.5; snow: (0.0 + 0.2) / (0.1 + 0.3) = 0.5.
+    est = evaluate_summary(SUMMARIES.get("relative_mce")(), MODEL, BASE)
+    assert est is not None and est.value == pytest.approx(0.5)
+
+
+def test_unnormalised_mean_error_and_accuracy() -> None:
+    err = evaluate_summary(SUMMARIES.get("mean_corruption_error")(), MODEL)
+    acc = evaluate_summary(SUMMARIES.get("mean_corruption_accuracy")(), MODEL)
+    assert err is not None and acc is not None
+    assert err.value == pytest.approx((0.3 + 0.2) / 2)
+    assert acc.value == pytest.approx(1 - 0.25)
+
+
+def test_worst_case_is_per_example_not_per_attack() -> None:
+    attacks = [
+        _probe("a", "attack", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+        _probe("b", "attack", [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]),
+    ]
+    est = evaluate_summary(SUMMARIES.get("worst_case_robust_accuracy")(), attacks)
+    # Each attack alone leaves 0.8 robust; together they break four different examples.
+    assert est is not None and est.value == pytest.approx(0.6)
+    assert evaluate_summary(SUMMARIES.get("worst_case_robust_accuracy")(), attacks[:1]) is None
+
+
+def test_baseline_summaries_need_a_baseline_and_its_probes() -> None:
+    assert evaluate_summary(SUMMARIES.get("mce")(), MODEL) is None
+    with pytest.raises(ConfigError, match=r"baseline run lacks probe\(s\) snow2"):
+        evaluate_summary(SUMMARIES.get("mce")(), MODEL, BASE[:4])
+
+
+def test_perfect_baseline_makes_mce_undefined() -> None:
+    perfect = [_probe(p.key, p.kind, [0] * 10, **p.spec) for p in BASE]
+    with pytest.raises(ConfigError, match="baseline makes no errors under 'fog'"):
+        evaluate_summary(SUMMARIES.get("mce")(), MODEL, perfect)
+
+
+@pytest.mark.parametrize("name", SUMMARIES.names())
+def test_summary_contract(name: str) -> None:
+    summary = SUMMARIES.get(name)()
+    attacks = [_probe("a", "attack", [1, 0] * 5), _probe("b", "attack", [0, 1, 1, 0, 0] * 2)]
+    first = evaluate_summary(summary, MODEL + attacks, BASE, seed=3)
+    again = evaluate_summary(summary, MODEL + attacks, BASE, seed=3)
+    assert first is not None and first == again
+    assert np.isfinite([first.value, first.ci_low, first.ci_high]).all()
+    assert first.ci_low <= first.value <= first.ci_high
+    assert isinstance(summary.higher_is_better, bool) and summary.description
+
+
+def test_scan_with_baseline_stores_mce(cnn, logreg, small_digits, store_url) -> None:
+    suite = {
+        "name": "mce",
+        "probes": [
+            "clean",
+            {
+                "probe": "corruption",
+                "grid": {"corruption": ["contrast", "gaussian_noise"], "severity": [3, 5]},
+            },
+        ],
+    }
+    base = robustlab.scan(logreg, small_digits, suite, store=store_url, progress=False)
+    res = robustlab.scan(
+        cnn, small_digits, suite, store=store_url, progress=False, baseline=base.run_id[:8]
+    )
+    err = {r["probe_key"]: 1 - r["value"] for r in res.table("accuracy")}
+    berr = {k: 1 - base.value(k) for k in err}
+    expected = np.mean(
+        [
+            sum(err[f"corruption({c},severity={s})"] for s in (3, 5))
+            / sum(berr[f"corruption({c},severity={s})"] for s in (3, 5))
+            for c in ("contrast", "gaussian_noise")
+        ]
+    )
+    assert res.summaries["mce"] == pytest.approx(expected)
+    assert "mce" not in base.summaries
+    other = robustlab.ArrayDataset(
+        small_digits.inputs[:50], small_digits.targets[:50], name="other"
+    )
+    runs_before = res.store.count_runs()
+    with pytest.raises(ConfigError, match="a baseline must use the same data"):
+        robustlab.scan(cnn, other, suite, store=store_url, progress=False, baseline=base.run_id)
+    assert res.store.count_runs() == runs_before  # refused before any work
