@@ -25,7 +25,10 @@ def random_records(n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = 
         "domain": ["a" if i % 2 else "b" for i in range(n)],
     }
     pert = rng.uniform(0.0, 0.1, size=n) if perturbed else None
-    return Records.from_probabilities(probs, targets, ids, meta=meta, perturbation=pert)
+    value = rng.uniform(0.0, 1.0, size=n) if perturbed else None
+    return Records.from_probabilities(
+        probs, targets, ids, meta=meta, perturbation=pert, value=value
+    )
 
 
 class TinyLinear(nn.Module):

@@ -112,9 +112,11 @@ def test_rows_and_from_rows_round_trip_with_nan_as_none() -> None:
         ["a", "b", "c"],
         meta={"group": ["g", None, "h"], "domain": ["d1", "d2", None]},
         perturbation=[0.5, np.nan, 0.25],
+        value=[np.nan, 0.125, 1.0],
     )
     rows = r.rows()
     assert [row["perturbation"] for row in rows] == [0.5, None, 0.25]
+    assert [row["value"] for row in rows] == [None, 0.125, 1.0]
     assert rows[0] == {
         "example_id": "a",
         "target": 0,
@@ -124,13 +126,14 @@ def test_rows_and_from_rows_round_trip_with_nan_as_none() -> None:
         "loss": pytest.approx(-math.log(0.7)),
         "brier": pytest.approx(0.14),
         "perturbation": 0.5,
+        "value": None,
         "group": "g",
         "domain": "d1",
     }
     assert rows[1]["group"] is None and rows[2]["domain"] is None
     assert all(type(row["correct"]) is bool for row in rows)
     back = Records.from_rows(rows)
-    assert np.isnan(back.perturbation[1])
+    assert np.isnan(back.perturbation[1]) and np.isnan(back.value[0])
     assert back.rows() == rows
     for c in RECORD_COLUMNS:
         assert getattr(back, c).dtype == getattr(r, c).dtype

@@ -96,8 +96,11 @@ def test_perfect_baseline_makes_mce_undefined() -> None:
 def test_summary_contract(name: str) -> None:
     summary = SUMMARIES.get(name)()
     attacks = [_probe("a", "attack", [1, 0] * 5), _probe("b", "attack", [0, 1, 1, 0, 0] * 2)]
-    first = evaluate_summary(summary, MODEL + attacks, BASE, seed=3)
-    again = evaluate_summary(summary, MODEL + attacks, BASE, seed=3)
+    rng = np.random.default_rng(0)
+    seqs = [_seq(k, list(rng.uniform(0, 0.5, 10))) for k in ("noise", "shift")]
+    base_seqs = [_seq(k, list(rng.uniform(0.1, 0.6, 10))) for k in ("noise", "shift")]
+    first = evaluate_summary(summary, MODEL + attacks + seqs, BASE + base_seqs, seed=3)
+    again = evaluate_summary(summary, MODEL + attacks + seqs, BASE + base_seqs, seed=3)
     assert first is not None and first == again
     assert np.isfinite([first.value, first.ci_low, first.ci_high]).all()
     assert first.ci_low <= first.value <= first.ci_high
@@ -137,3 +140,34 @@ def test_scan_with_baseline_stores_mce(cnn, logreg, small_digits, store_url) -> 
     with pytest.raises(ConfigError, match="a baseline must use the same data"):
         robustlab.scan(cnn, other, suite, store=store_url, progress=False, baseline=base.run_id)
     assert res.store.count_runs() == runs_before  # refused before any work
+
+
+def _seq(key: str, flips: list[float]) -> ProbeErrors:
+    return ProbeErrors(
+        key, "sequence", {"sequence": key}, np.zeros(len(flips), bool), np.array(flips)
+    )
+
+
+def test_flip_rate_summaries_known_answer() -> None:
+    model = [_seq("noise", [0.0, 0.2, 0.4, 0.2]), _seq("shift", [0.5, 0.5, 0.0, 0.2])]  # 0.2, 0.3
+    base = [_seq("noise", [0.4, 0.4, 0.4, 0.4]), _seq("shift", [0.6, 0.6, 0.6, 0.6])]  # 0.4, 0.6
+    mean = evaluate_summary(SUMMARIES.get("mean_flip_rate")(), model)
+    mfr = evaluate_summary(SUMMARIES.get("mfr")(), model, base)
+    assert mean is not None and mean.value == pytest.approx(0.25)
+    assert mfr is not None and mfr.value == pytest.approx((0.2 / 0.4 + 0.3 / 0.6) / 2)
+    never = [_seq("noise", [0.0] * 4), _seq("shift", [0.0] * 4)]
+    with pytest.raises(ConfigError, match="baseline never flips along noise"):
+        evaluate_summary(SUMMARIES.get("mfr")(), model, never)
+
+
+def test_sequence_probe_flip_rate_matches_predictions(cnn, small_digits) -> None:
+    from robustlab.corruptions import sequences
+
+    probe = robustlab.make_probe({"probe": "sequence", "sequence": "translate", "length": 5})
+    batch = small_digits.batch(np.arange(20))
+    records = probe.run(cnn, batch, seed=7)
+    frames = sequences.sequence(batch.inputs, "translate", 5, seed=7)
+    preds = np.stack([cnn.predict_scores(f).argmax(1).numpy() for f in frames])
+    expected = (preds[1:] != preds[:-1]).mean(axis=0)
+    assert np.allclose(records.value, expected)
+    assert np.array_equal(records.prediction, preds[-1])

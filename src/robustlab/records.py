@@ -21,6 +21,7 @@ RECORD_COLUMNS = (
     "loss",
     "brier",
     "perturbation",
+    "value",
     "group",
     "domain",
 )
@@ -43,6 +44,8 @@ class Records:
         loss: Cross-entropy of the true class, ``-log p(target)`` (probabilities clipped at 1e-12).
         brier: Multi-class Brier score of the example, ``sum_k (p_k - onehot_k)^2``.
         perturbation: Size of the perturbation applied (the probe's norm), NaN where none.
+        value: A probe-specific per-example measurement (e.g. the flip rate of the example's
+            perturbation sequence), NaN where the probe defines none.
         group: Subgroup label from the dataset metadata, or None.
         domain: Domain label from the dataset metadata, or None.
         warnings: Honest-evaluation warnings raised while producing these records (not a column).
@@ -58,6 +61,7 @@ class Records:
     loss: np.ndarray
     brier: np.ndarray
     perturbation: np.ndarray
+    value: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
     group: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     domain: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     warnings: list[dict[str, str]] = field(default_factory=list, compare=False)
@@ -73,6 +77,7 @@ class Records:
         self.loss = _col(self.loss, np.float64)
         self.brier = _col(self.brier, np.float64)
         self.perturbation = _col(self.perturbation, np.float64)
+        self.value = _col(self.value if len(self.value) else np.full(n, np.nan), np.float64)
         self.group = _col(self.group if len(self.group) else [None] * n, object)
         self.domain = _col(self.domain if len(self.domain) else [None] * n, object)
         for f in fields(self):
@@ -91,6 +96,7 @@ class Records:
         *,
         meta: Mapping[str, Sequence[Any]] | None = None,
         perturbation: Sequence[float] | np.ndarray | None = None,
+        value: Sequence[float] | np.ndarray | None = None,
     ) -> Records:
         """Build records from class probabilities ``(n, K)`` and the true labels."""
         p = np.asarray(probs, dtype=np.float64)
@@ -110,6 +116,7 @@ class Records:
             loss=-np.log(np.clip(p_true, 1e-12, None)),
             brier=((p - onehot) ** 2).sum(axis=1),
             perturbation=np.full(n, np.nan) if perturbation is None else np.asarray(perturbation),
+            value=np.full(n, np.nan) if value is None else np.asarray(value),
             group=np.asarray(list(meta.get("group", [None] * n)), dtype=object),
             domain=np.asarray(list(meta.get("domain", [None] * n)), dtype=object),
         )
@@ -136,6 +143,7 @@ class Records:
         out = []
         for i in range(len(self)):
             pert = float(self.perturbation[i])
+            val = float(self.value[i])
             out.append(
                 {
                     "example_id": str(self.example_id[i]),
@@ -146,6 +154,7 @@ class Records:
                     "loss": float(self.loss[i]),
                     "brier": float(self.brier[i]),
                     "perturbation": None if np.isnan(pert) else pert,
+                    "value": None if np.isnan(val) else val,
                     "group": None if self.group[i] is None else str(self.group[i]),
                     "domain": None if self.domain[i] is None else str(self.domain[i]),
                 }
@@ -158,5 +167,5 @@ class Records:
         for r in rows:
             for c in RECORD_COLUMNS:
                 v = r[c]
-                cols[c].append(np.nan if (c == "perturbation" and v is None) else v)
+                cols[c].append(np.nan if (c in ("perturbation", "value") and v is None) else v)
         return cls(**cols)  # type: ignore[arg-type]

@@ -36,18 +36,24 @@ def predict_records(
     batch: Batch,
     *,
     perturbation: torch.Tensor | np.ndarray | None = None,
+    value: torch.Tensor | np.ndarray | None = None,
 ) -> Records:
     """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
     probs = model.predict_proba(inputs).numpy()
-    pert = None
-    if perturbation is not None:
-        pert = np.asarray(
-            perturbation.detach().cpu() if torch.is_tensor(perturbation) else perturbation,
-            dtype=np.float64,
-        )
     return Records.from_probabilities(
-        probs, batch.targets.numpy(), batch.ids, meta=batch.meta, perturbation=pert
+        probs,
+        batch.targets.numpy(),
+        batch.ids,
+        meta=batch.meta,
+        perturbation=_numpy(perturbation),
+        value=_numpy(value),
     )
+
+
+def _numpy(x: torch.Tensor | np.ndarray | None) -> np.ndarray | None:
+    if x is None:
+        return None
+    return np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
 
 
 #: How many of the dataset's first examples each image probe keeps as pictures for the report.

@@ -260,7 +260,11 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
             raise RobustLabError(f"Run {run_id}: probe {key} covers different examples.")
         out.append(
             ProbeErrors(
-                key, unit["info"].get("kind", "other"), unit["probe_spec"], ~records.correct
+                key,
+                unit["info"].get("kind", "other"),
+                unit["probe_spec"],
+                ~records.correct,
+                records.value,
             )
         )
     return out

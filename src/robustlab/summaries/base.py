@@ -27,12 +27,22 @@ class ProbeErrors:
         kind: The probe's kind (``clean``, ``corruption``, ``attack``, ...).
         spec: The probe's parameters.
         errors: Bool ``(n,)``: the example is misclassified under this probe.
+        values: The probe's per-example measurement (e.g. flip rate), NaN where none.
     """
 
     key: str
     kind: str
     spec: Mapping[str, Any]
     errors: np.ndarray
+    values: np.ndarray | None = None
+
+    def column(self, uses: str) -> np.ndarray:
+        """The per-example array a summary averages: ``errors`` or ``values``."""
+        if uses == "values":
+            if self.values is None:
+                raise ConfigError(f"Probe {self.key} records no per-example values.")
+            return self.values.astype(np.float64)
+        return self.errors.astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class Summary(ABC):
     higher_is_better: ClassVar[bool]
     description: ClassVar[str]
     needs_baseline: ClassVar[bool] = False
+    #: Which per-example array the statistic's rates are means of: ``errors`` or ``values``.
+    uses: ClassVar[str] = "errors"
 
     @abstractmethod
     def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
@@ -99,7 +111,7 @@ def evaluate_summary(
         return None
     if summary.needs_baseline and baseline is None:
         return None
-    errors = {p.key: p.errors.astype(np.float64) for p in used}
+    errors = {p.key: p.column(summary.uses) for p in used}
     base_errors: dict[str, np.ndarray] = {}
     if baseline is not None and summary.needs_baseline:
         by_key = {p.key: p for p in baseline}
@@ -110,9 +122,7 @@ def evaluate_summary(
                 f"The baseline run lacks probe(s) {', '.join(missing[:5])} needed for "
                 f"{summary.name!r}; scan the baseline with the same suite."
             )
-        if "clean" in by_key:
-            needed.append("clean")
-        base_errors = {f"base:{k}": by_key[k].errors.astype(np.float64) for k in needed}
+        base_errors = {f"base:{k}": by_key[k].column(summary.uses) for k in needed}
     joint = summary.joint(used)
     if joint is not None:
         errors = {"joint": joint.astype(np.float64)}

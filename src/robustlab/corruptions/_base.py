@@ -1,0 +1,243 @@
+"""The corruption registry, its metadata record, input validation and the public apply()."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from robustlab.errors import ConfigError, DataError
+from robustlab.registry import Registry
+
+__all__ = [
+    "CORRUPTIONS",
+    "FAMILIES",
+    "Corruption",
+    "CorruptionFn",
+    "apply",
+    "check_inputs",
+    "check_severity",
+    "corruption",
+    "names",
+]
+
+FAMILIES: tuple[str, ...] = ("imagenet_c", "imagenet_c_extra", "mnist_c")
+"""ImageNet-C's 15 corruptions, its 4 held-out ones, and the MNIST-C suite's own variants."""
+
+MIN_SIDE = 8
+"""Smallest height and width accepted; below it most corruptions have no meaningful scale."""
+
+CorruptionFn = Callable[[torch.Tensor, int, torch.Generator], torch.Tensor]
+"""(inputs (N, C, H, W) float in [0, 1], severity 1..5, generator on the inputs' device) -> output."""
+
+
+@dataclass(frozen=True)
+class Corruption:
+    """One registered corruption: its function and what is known about it.
+
+    Attributes:
+        name: Registry name, e.g. ``"gaussian_noise"``.
+        family: One of :data:`FAMILIES`.
+        fn: The corruption itself; called only with validated inputs (see :data:`CorruptionFn`).
+        params: Per-severity parameter tables keyed by reference set (``"imagenet"``, ``"cifar"``,
+            ``"mnist"``); each value holds five entries, severity 1 first.
+        random: Whether the output depends on the seed.
+        monotonic: Whether the mean absolute change from the clean image grows with severity
+            (checked by the contract tests where true).
+        severity_dependent: False where the reference defines a single level, so all five
+            severities give the same output.
+        changes_grayscale: False where the reference leaves 1-channel images unchanged.
+        reference_severity: The single severity the MNIST-C dataset uses, for ``mnist_c`` entries.
+    """
+
+    name: str
+    family: str
+    fn: CorruptionFn = field(repr=False)
+    params: Mapping[str, tuple[Any, ...]] = field(repr=False)
+    random: bool = True
+    monotonic: bool = True
+    severity_dependent: bool = True
+    changes_grayscale: bool = True
+    reference_severity: int | None = None
+
+    def __call__(self, inputs: torch.Tensor, severity: int, seed: int = 0) -> torch.Tensor:
+        """Corrupt ``inputs``; same contract as :func:`apply`."""
+        return _run(self, inputs, severity, seed)
+
+
+CORRUPTIONS: Registry[Corruption] = Registry("corruption")
+
+
+def corruption(
+    name: str,
+    *,
+    family: str,
+    params: Mapping[str, tuple[Any, ...]],
+    random: bool = True,
+    monotonic: bool = True,
+    severity_dependent: bool = True,
+    changes_grayscale: bool = True,
+    reference_severity: int | None = None,
+) -> Callable[[CorruptionFn], CorruptionFn]:
+    """Decorator registering a corruption function in :data:`CORRUPTIONS` with its metadata."""
+    if family not in FAMILIES:
+        raise ConfigError(
+            f"The 'family' parameter of corruption() must be one of {', '.join(FAMILIES)}. "
+            f"Got {family!r} instead."
+        )
+    for key, table in params.items():
+        if len(table) != 5:
+            raise ConfigError(f"The {key!r} parameter table of {name!r} must have 5 severities.")
+
+    def decorator(fn: CorruptionFn) -> CorruptionFn:
+        CORRUPTIONS.add(
+            name,
+            Corruption(
+                name=name,
+                family=family,
+                fn=fn,
+                params=dict(params),
+                random=random,
+                monotonic=monotonic,
+                severity_dependent=severity_dependent,
+                changes_grayscale=changes_grayscale,
+                reference_severity=reference_severity,
+            ),
+        )
+        return fn
+
+    return decorator
+
+
+def names(family: str | None = None) -> list[str]:
+    """Registered corruption names, sorted; only those of ``family`` when given.
+
+    Args:
+        family: ``"imagenet_c"`` (the 15 benchmark corruptions), ``"imagenet_c_extra"`` (the 4
+            held-out ones), ``"mnist_c"`` (MNIST-C's own corruptions and variants) or None for all.
+    """
+    if family is None:
+        return CORRUPTIONS.names()
+    if family not in FAMILIES:
+        raise ConfigError(
+            f"The 'family' parameter of names() must be one of {', '.join(FAMILIES)} or None. "
+            f"Got {family!r} instead."
+        )
+    return [n for n, c in CORRUPTIONS.items() if c.family == family]
+
+
+def apply(inputs: torch.Tensor, name: str, severity: int, seed: int = 0) -> torch.Tensor:
+    """Corrupt a batch of images.
+
+    Args:
+        inputs: Float tensor (N, C, H, W) with C in {1, 3}, H and W at least 8, values in
+            [0, 1], on any device. It is never modified.
+        name: A registered corruption (see :func:`names`).
+        severity: 1 (mildest) to 5.
+        seed: Seeds a ``torch.Generator`` on the inputs' device; the same inputs, name,
+            severity and seed give the same output.
+
+    Returns:
+        A new tensor of the same shape, dtype and device, with values in [0, 1].
+
+    Raises:
+        UnknownNameError: ``name`` is not registered (the message suggests close names).
+        ConfigError: ``severity`` or ``seed`` is invalid.
+        DataError: ``inputs`` has the wrong type, shape, dtype or range.
+    """
+    return _run(CORRUPTIONS.get(name), inputs, severity, seed)
+
+
+def _run(spec: Corruption, inputs: torch.Tensor, severity: int, seed: int) -> torch.Tensor:
+    check_severity(severity, "apply()")
+    check_seed(seed, "apply()")
+    check_inputs(inputs, "apply()")
+    if inputs.shape[0] == 0:
+        return inputs.clone()
+    work_dtype = torch.float64 if inputs.dtype == torch.float64 else torch.float32
+    # clamp() returns a new tensor, so the corruption can never write into the caller's inputs.
+    x = inputs.to(work_dtype).clamp(0.0, 1.0)
+    generator = torch.Generator(device=inputs.device)
+    generator.manual_seed(seed)
+    out = spec.fn(x, severity, generator)
+    return out.clamp_(0.0, 1.0).to(inputs.dtype)
+
+
+def check_severity(severity: object, caller: str) -> None:
+    """Raise ConfigError unless ``severity`` is an int in 1..5."""
+    if isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 5:
+        raise ConfigError(
+            f"The 'severity' parameter of {caller} must be an int in 1..5. Got {severity!r} instead."
+        )
+
+
+def check_seed(seed: object, caller: str) -> None:
+    """Raise ConfigError unless ``seed`` is a non-negative int."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(
+            f"The 'seed' parameter of {caller} must be a non-negative int. Got {seed!r} instead."
+        )
+
+
+def check_inputs(inputs: object, caller: str) -> None:
+    """Raise DataError unless ``inputs`` is a float (N, C, H, W) tensor in [0, 1], C in {1, 3}."""
+    if not isinstance(inputs, torch.Tensor):
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must be a torch.Tensor (N, C, H, W). "
+            f"Got {type(inputs).__name__} instead; convert with torch.as_tensor(inputs)."
+        )
+    if not inputs.is_floating_point():
+        hint = (
+            " scale to [0, 1] with inputs.float() / 255."
+            if inputs.dtype == torch.uint8
+            else " convert with inputs.float()."
+        )
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must be a float tensor. "
+            f"Got dtype {inputs.dtype} instead;{hint}"
+        )
+    if inputs.ndim != 4:
+        hint = " add a batch dimension with inputs.unsqueeze(0)." if inputs.ndim == 3 else ""
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must have shape (N, C, H, W). "
+            f"Got shape {tuple(inputs.shape)} instead.{hint}"
+        )
+    n, c, h, w = inputs.shape
+    if c not in (1, 3):
+        hint = (
+            " It looks channels-last; use inputs.permute(0, 3, 1, 2)."
+            if w in (1, 3)
+            else " Convert to grayscale (1) or RGB (3) first."
+        )
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must have 1 or 3 channels. "
+            f"Got {c} channels (shape {tuple(inputs.shape)}) instead.{hint}"
+        )
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must be at least {MIN_SIDE}x{MIN_SIDE} pixels. "
+            f"Got {h}x{w} instead; upsample the images first."
+        )
+    if n == 0:
+        return
+    lo_t, hi_t = torch.aminmax(inputs)
+    lo, hi = float(lo_t), float(hi_t)
+    if math.isnan(lo) or math.isnan(hi) or math.isinf(lo) or math.isinf(hi):
+        raise DataError(
+            f"The 'inputs' parameter of {caller} contains NaN or infinite values; "
+            "clean or drop those images first."
+        )
+    tol = 1e-4
+    if hi > 1 + tol and lo >= -tol and hi <= 255 + tol:
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must be in [0, 1]. Got range {lo:.4g}..{hi:.4g} "
+            "instead, which looks like 0..255; scale to [0, 1] by dividing by 255."
+        )
+    if lo < -tol or hi > 1 + tol:
+        raise DataError(
+            f"The 'inputs' parameter of {caller} must be in [0, 1]. Got range {lo:.4g}..{hi:.4g} "
+            "instead, which looks normalised; corrupt the images before normalising them."
+        )
