@@ -295,7 +295,10 @@ def test_estimate_to_dict() -> None:
         "n": 10,
         "method": "bootstrap",
         "level": 0.95,
+        "details": None,
     }
+    with_details = Estimate(0.5, 0.4, 0.6, 10, "bootstrap", details={"groups": {"a": 0.5}})
+    assert with_details.to_dict()["details"] == {"groups": {"a": 0.5}}
 
 
 # -- contract tests, generated from the registry ----------------------------------------------

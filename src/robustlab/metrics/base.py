@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +43,8 @@ class Estimate:
         n: Number of examples it rests on.
         method: How the interval was computed (``clopper-pearson``, ``bootstrap``, ...).
         level: Confidence level of the interval.
+        details: Optional JSON-serialisable breakdown stored with the value (per-group values,
+            reliability-diagram bins, ...), shown in the report.
     """
 
     value: float
@@ -51,6 +53,7 @@ class Estimate:
     n: int
     method: str
     level: float = 0.95
+    details: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -237,7 +237,7 @@ def _metric_rows(
                     "n": est.n,
                     "method": est.method,
                     "higher_is_better": metric.higher_is_better,
-                    "details": None,
+                    "details": est.details,
                 }
             )
     return rows
