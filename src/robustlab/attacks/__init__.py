@@ -1,0 +1,42 @@
+"""Adversarial attacks: white-box and black-box attacks, the standard ensemble, and checks."""
+
+from robustlab.attacks import (  # noqa: F401  (importing a module registers its attack)
+    apgd,
+    carlini_wagner,
+    deepfool,
+    fab,
+    fgsm,
+    hop_skip_jump,
+    pgd,
+    square,
+)
+from robustlab.attacks._base import Attack, Context, build_attack
+from robustlab.attacks._registry import ATTACKS, register_attack
+from robustlab.attacks._result import AttackResult, AttackWarning
+from robustlab.attacks._run import run
+from robustlab.attacks.checks import cheap_checks
+from robustlab.attacks.curves import (
+    EpsilonSweep,
+    epsilon_sweep,
+    perturbation_summary,
+    robust_accuracy_curve,
+)
+from robustlab.attacks.ensemble import ensemble_plan, standard
+
+__all__ = [
+    "ATTACKS",
+    "Attack",
+    "AttackResult",
+    "AttackWarning",
+    "Context",
+    "EpsilonSweep",
+    "build_attack",
+    "cheap_checks",
+    "ensemble_plan",
+    "epsilon_sweep",
+    "perturbation_summary",
+    "register_attack",
+    "robust_accuracy_curve",
+    "run",
+    "standard",
+]
