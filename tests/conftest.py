@@ -41,3 +41,15 @@ def logreg():
 @pytest.fixture()
 def store_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/store.db"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _single_thread():
+    """One torch thread: small-batch tests are faster and steadier on a 2-core machine, where two
+    threads per process oversubscribe the cores as soon as anything else runs."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -7,6 +7,7 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import robustlab
@@ -64,3 +65,44 @@ def test_stored_corrupted_image_matches_the_corruption(cnn, small_digits, store_
     )
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(art["data"]))), dtype=float)
     assert np.abs(pixels - np.round(again[1, 0].numpy() * 255)).max() <= 1
+
+
+def test_robust_accuracy_curve_from_minimal_perturbations_known_answer() -> None:
+    from robustlab.report.data import robust_accuracy_at
+
+    # Unbroken & correct; broken at 0.1; broken at 0.3; misclassified clean (no perturbation).
+    correct = np.array([True, False, False, False])
+    perturbation = np.array([np.nan, 0.1, 0.3, np.nan])
+    curve = robust_accuracy_at(correct, perturbation, np.array([0.0, 0.1, 0.2, 0.3, 1.0]))
+    assert curve.tolist() == [0.75, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_minimal_probe_curve_and_per_class_medians_in_report(
+    cnn, small_digits, store_url, tmp_path
+) -> None:
+    suite = {
+        "name": "curve",
+        "probes": [
+            "clean",
+            {"probe": "minimal", "attack": "deepfool", "norm": "linf"},
+            {"probe": "attack", "attack": "pgd", "norm": "linf", "epsilon": 0.1, "steps": 10},
+        ],
+    }
+    result = robustlab.scan(cnn, small_digits, suite, store=store_url, progress=False)
+    doc = result._doc()
+    (curve,) = doc["runs"][0]["robustness_curves"]
+    acc = np.array(curve["robust_accuracy"])
+    assert acc[0] == pytest.approx(result.value("clean"))  # epsilon 0: the clean accuracy
+    assert np.all(np.diff(acc) <= 1e-12)  # never increases with the budget
+    (point,) = curve["confirmed"]
+    assert point["epsilon"] == pytest.approx(0.1)
+    # A fixed-budget attack at least as strong as the minimal one lies on or below the curve.
+    at = np.interp(0.1, curve["epsilons"], curve["robust_accuracy"])
+    assert point["accuracy"] <= at + 0.05
+    median = next(
+        m for m in result.metrics if m["metric"] == "median_perturbation" and m["kind"] == "minimal"
+    )
+    assert set(median["details"]["per_class"]) <= {str(c) for c in range(10)}
+    html = result.to_html(tmp_path / "c.html").read_text()
+    assert "Robust accuracy vs perturbation budget" in html
+    assert "Median minimal perturbation per class" in html

@@ -171,3 +171,20 @@ def test_sequence_probe_flip_rate_matches_predictions(cnn, small_digits) -> None
     expected = (preds[1:] != preds[:-1]).mean(axis=0)
     assert np.allclose(records.value, expected)
     assert np.array_equal(records.prediction, preds[-1])
+
+
+def test_vanishing_baseline_degradation_is_reported_not_divided_through() -> None:
+    # The baseline's fog error barely exceeds its clean error, so many resamples leave the
+    # relative mCE undefined; they are counted, never turned into astronomically wide intervals.
+    base = [
+        _probe("clean", "clean", [1] + [0] * 39),
+        _probe("fog1", "corruption", [1, 1] + [0] * 38, corruption="fog", severity=1),
+    ]
+    model = [
+        _probe("clean", "clean", [0] * 40),
+        _probe("fog1", "corruption", [1] + [0] * 39, corruption="fog", severity=1),
+    ]
+    est = evaluate_summary(SUMMARIES.get("relative_mce")(), model, base, seed=1)
+    assert est is not None and est.value == pytest.approx(1.0)
+    assert est.details is not None and 0.05 < est.details["undefined_resamples"] < 1
+    assert abs(est.ci_high) < 100 and abs(est.ci_low) < 100

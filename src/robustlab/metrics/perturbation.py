@@ -24,6 +24,18 @@ class MedianPerturbation(Metric):
         return bool(np.isfinite(records.perturbation).any())
 
     def _compute(self, records: Records, seed: int) -> Estimate:
-        values = records.perturbation[np.isfinite(records.perturbation)]
+        finite = np.isfinite(records.perturbation)
+        values = records.perturbation[finite]
         low, high = bootstrap_ci(values, np.median, seed=seed, resamples=500)
-        return Estimate(float(np.median(values)), low, high, len(values), "bootstrap")
+        targets = records.target[finite]
+        per_class = {
+            str(int(c)): float(np.median(values[targets == c])) for c in np.unique(targets)
+        }
+        return Estimate(
+            float(np.median(values)),
+            low,
+            high,
+            len(values),
+            "bootstrap",
+            details={"per_class": per_class},
+        )

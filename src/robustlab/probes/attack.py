@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Any
-
-import torch
 
 from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
-from robustlab.probes.base import (
-    PROBES,
-    NotApplicable,
-    Probe,
-    coerce,
-    gallery,
-    predict_records,
+from robustlab.probes._adversarial import (
+    NORM_LABELS,
+    attack_options,
+    attack_records,
+    check_attack_applies,
 )
+from robustlab.probes.base import PROBES, Probe
 from robustlab.records import Records
 
 _OWN = ("attack", "norm", "epsilon")
@@ -53,28 +48,10 @@ class Attack(Probe):
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
         """Gather the named attack's own parameters into ``options``, typed and validated."""
-        from robustlab import attacks
-
         own = {k: v for k, v in params.items() if k in (*_OWN, "options")}
         extra = {k: v for k, v in params.items() if k not in own}
-        attack_cls = attacks.ATTACKS.get(str(own.get("attack", "pgd")))
-        fields = {f.name for f in dataclasses.fields(attack_cls)}
-        unknown = sorted(set(extra) - fields)
-        if unknown:
-            raise ConfigError(
-                f"Probe 'attack' with attack {attack_cls.name!r} has no parameter "
-                f"{', '.join(map(repr, unknown))}. Its parameters: "
-                f"{', '.join([*_OWN, *sorted(fields)])}."
-            )
-        hints = typing.get_type_hints(attack_cls)
-        typed = {
-            k: coerce(v, hints[k], f"{k!r} parameter of attack {attack_cls.name!r}")
-            for k, v in extra.items()
-        }
-        if typed:
-            attacks.build_attack(attack_cls.name, **typed)  # the attack validates its values
         merged = dict(own.get("options", ()))
-        merged.update(typed)
+        merged.update(attack_options(str(own.get("attack", "pgd")), extra, cls.name, _OWN))
         own["options"] = tuple(sorted(merged.items()))
         return own
 
@@ -107,17 +84,8 @@ class Attack(Probe):
         return cls("pgd", "linf", 0.1, (("steps", 5),))
 
     def applicable(self, model: Model, dataset: Dataset) -> None:
-        from robustlab import attacks
-
         super().applicable(model, dataset)
-        missing = attacks.ATTACKS.get(self.attack).needs - model.capabilities
-        if missing:
-            black_box = [n for n, c in attacks.ATTACKS.items() if "gradients" not in c.needs]
-            raise NotApplicable(
-                f"{self.attack} needs {', '.join(sorted(missing))}, which the "
-                f"{type(model).__name__} {model.name!r} does not offer; black-box attacks: "
-                f"{', '.join(black_box) or 'none'}"
-            )
+        check_attack_applies(self, self.attack, model)
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab import attacks
@@ -132,16 +100,8 @@ class Attack(Probe):
             seed=seed,
             **dict(self.options),
         )
-        # A perturbation is recorded only where the attack broke a correctly classified input;
-        # elsewhere no adversarial perturbation exists (NaN), so medians describe real attacks.
-        broken = (result.success & result.clean_correct).cpu()
-        size = torch.where(broken, result.norms.cpu().double(), torch.nan)
-        records = predict_records(model, result.adversarial, batch, perturbation=size)
-        records.warnings.extend(w.to_dict() for w in result.warnings)
-        records.artifacts.extend(gallery(batch, result.adversarial, self))
-        return records
+        return attack_records(model, batch, result, self)
 
     @property
     def label(self) -> str:
-        norm = {"linf": "L∞", "l2": "L2", "l1": "L1"}[self.norm]
-        return f"{self.attack} {norm} ε={self.epsilon:.4g}"
+        return f"{self.attack} {NORM_LABELS[self.norm]} ε={self.epsilon:.4g}"

@@ -6,6 +6,8 @@ import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
+import numpy as np
+
 from robustlab.store import Store
 
 __all__ = ["REPORT_SCHEMA_VERSION", "collect"]
@@ -51,6 +53,7 @@ def _run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, A
             m["label"], m["kind"] = labels.get(m["probe_key"], (m["probe_key"], "other"))
     warnings = [dict(w, probe=p["key"]) for p in probe_list for w in p["warnings"]]
     extra = {"artifacts": store.artifacts(run["id"])} if artifacts else {}
+    extra["robustness_curves"] = _robustness_curves(store, run["id"], probe_list, metrics)
     return {
         **extra,
         "id": run["id"],
@@ -94,3 +97,55 @@ def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dic
         "store": store.url,
         "runs": [_run_data(store, r, artifacts) for r in run_ids],
     }
+
+
+def robust_accuracy_at(
+    correct: np.ndarray, perturbation: np.ndarray, epsilons: np.ndarray
+) -> np.ndarray:
+    """Robust accuracy at each epsilon from minimal-perturbation records: an example counts if it
+    was never broken (correct) or its smallest adversarial perturbation exceeds epsilon."""
+    finite = np.isfinite(perturbation)
+    size = np.where(finite, perturbation, -np.inf)
+    return np.array([np.mean(correct | (finite & (size > e))) for e in epsilons])
+
+
+def _robustness_curves(
+    store: Store, run_id: str, probes: list[dict[str, Any]], metrics: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Robust accuracy vs epsilon for every minimal-perturbation probe, with the suite's
+    fixed-epsilon attacks of the same norm as confirmation points."""
+    curves = []
+    accuracy = {m["probe_key"]: m["value"] for m in metrics if m["metric"] == "accuracy"}
+    for p in probes:
+        if p.get("kind") != "minimal" or p.get("status") != "done":
+            continue
+        records = store.load_records(run_id, p["key"])
+        finite = records.perturbation[np.isfinite(records.perturbation)]
+        top = float(finite.max()) * 1.05 if len(finite) else 1.0
+        grid = np.linspace(0.0, top, 41)
+        norm = p["spec"]["norm"]
+        confirmed = [
+            {
+                "epsilon": float(q["spec"]["epsilon"]),
+                "accuracy": accuracy[q["key"]],
+                "label": q["label"],
+            }
+            for q in probes
+            if q.get("kind") == "attack"
+            and q.get("status") == "done"
+            and q["spec"].get("norm") == norm
+            and q["key"] in accuracy
+        ]
+        curves.append(
+            {
+                "probe": p["key"],
+                "label": p["label"],
+                "norm": norm,
+                "epsilons": grid.tolist(),
+                "robust_accuracy": robust_accuracy_at(
+                    records.correct, records.perturbation, grid
+                ).tolist(),
+                "confirmed": confirmed,
+            }
+        )
+    return curves

@@ -84,6 +84,18 @@ def severity_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[
     ]
 
 
+def robustness_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[str, Any]]:
+    """Robust accuracy vs epsilon per minimal-perturbation probe, one line per run, with the
+    fixed-epsilon attacks as markers."""
+    charts: dict[str, dict[str, Any]] = {}
+    for run, name in zip(runs, series):
+        for c in run.get("robustness_curves", []):
+            chart = charts.setdefault(c["label"], {"title": c["label"], "lines": {}, "markers": {}})
+            chart["lines"][name] = list(zip(c["epsilons"], c["robust_accuracy"]))
+            chart["markers"][name] = [(p["epsilon"], p["accuracy"]) for p in c["confirmed"]]
+    return list(charts.values())
+
+
 def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     """The first example under every probe of a run: rows per corruption (columns = severity),
     and one row for the clean image and the adversarial ones."""
@@ -123,7 +135,7 @@ def render_html(doc: dict[str, Any]) -> str:
         {**m, "series": s}
         for run, s in zip(runs, series)
         for m in run["metrics"]
-        if m["metric"] == "accuracy" and m["kind"] != "summary"
+        if m["metric"] == "accuracy" and m["kind"] not in ("summary", "minimal")
     ]
     metric_columns = {
         run["id"]: list(
@@ -142,6 +154,20 @@ def render_html(doc: dict[str, Any]) -> str:
             for c in severity_curves(runs, series)
         ],
         galleries={run["id"]: gallery_rows(run) for run in runs},
+        robustness=[
+            {
+                **c,
+                "svg": line_chart(
+                    c["lines"],
+                    series,
+                    title=c["title"],
+                    x_label="epsilon",
+                    markers=c["markers"],
+                    dots=False,
+                ),
+            }
+            for c in robustness_curves(runs, series)
+        ],
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,

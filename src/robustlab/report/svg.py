@@ -88,10 +88,14 @@ def line_chart(
     x_label: str = "severity",
     lo: float = 0.0,
     hi: float = 1.0,
+    markers: dict[str, list[tuple[float, float]]] | None = None,
+    dots: bool = True,
 ) -> Markup:
-    """A small line chart (one line per series) for curves such as accuracy vs severity."""
+    """A small line chart (one line per series) for curves such as accuracy vs severity;
+    ``markers`` adds separate square points per series (e.g. fixed-epsilon confirmations)."""
     w, h, left, bottom, top, right = 230, 150, 34, 26, 20, 8
     xs = [x for pts in lines.values() for x, _ in pts]
+    xs += [x for pts in (markers or {}).values() for x, _ in pts]
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
     x1 = x1 if x1 > x0 else x0 + 1
 
@@ -112,8 +116,9 @@ def line_chart(
             f'<line x1="{left}" y1="{py(tick):.1f}" x2="{w - right}" y2="{py(tick):.1f}" class="grid"/>'
         )
         parts.append(f'<text x="{left - 4}" y="{py(tick) + 3:.1f}" class="ytick">{tick:.2g}</text>')
-    for x in sorted(set(xs)):
-        parts.append(f'<text x="{px(x):.1f}" y="{h - 8}" class="tick">{x:g}</text>')
+    ticks = sorted(set(xs)) if len(set(xs)) <= 8 else [x0 + (x1 - x0) * i / 4 for i in range(5)]
+    for x in ticks:
+        parts.append(f'<text x="{px(x):.1f}" y="{h - 8}" class="tick">{x:.3g}</text>')
     for i, s in enumerate(series):
         pts = lines.get(s)
         if not pts:
@@ -121,10 +126,18 @@ def line_chart(
         color = PALETTE[i % len(PALETTE)]
         path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
         parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
-        for x, y in pts:
+        for x, y in pts if dots else []:
             tip = escape(f"{s}: {x_label} {x:g} -> {y:.3f}")
             parts.append(
                 f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{color}"><title>{tip}</title></circle>'
+            )
+    for i, s in enumerate(series):
+        color = PALETTE[i % len(PALETTE)]
+        for x, y in (markers or {}).get(s, []):
+            tip = escape(f"{s}: fixed-budget attack at {x_label} {x:.4g} -> {y:.3f}")
+            parts.append(
+                f'<rect x="{px(x) - 3.5:.1f}" y="{py(y) - 3.5:.1f}" width="7" height="7" fill="white" '
+                f'stroke="{color}" stroke-width="2"><title>{tip}</title></rect>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -293,7 +293,11 @@ def _summary_rows(
                 "n": est.n,
                 "method": est.method,
                 "higher_is_better": summary.higher_is_better,
-                "details": {"baseline": baseline_id} if summary.needs_baseline else None,
+                "details": {
+                    **(est.details or {}),
+                    **({"baseline": baseline_id} if summary.needs_baseline else {}),
+                }
+                or None,
             }
         )
     return rows

@@ -135,7 +135,10 @@ def evaluate_summary(
 
     all_errors = {**errors, **base_errors}
     point = float(stat({k: np.array([v.mean()]) for k, v in all_errors.items()})[0])
+    if not np.isfinite(point):
+        return None
     boot = stat(_resampled_rates(all_errors, resamples, seed))
+    undefined = float(np.mean(~np.isfinite(boot)))
     boot = boot[np.isfinite(boot)]
     low, high = (
         (float(np.quantile(boot, alpha)), float(np.quantile(boot, 1 - alpha)))
@@ -143,4 +146,7 @@ def evaluate_summary(
         else (point, point)
     )
     n = len(next(iter(errors.values())))
-    return Estimate(point, min(low, point), max(high, point), n, "paired-bootstrap", level)
+    # Resamples where a ratio's denominator vanishes are left out and counted: many of them mean
+    # the interval (and the statistic) rest on a baseline that barely differs from clean.
+    details = {"undefined_resamples": undefined} if undefined else None
+    return Estimate(point, min(low, point), max(high, point), n, "paired-bootstrap", level, details)

@@ -75,6 +75,6 @@ class MFR(Summary):
                     f"The baseline never flips along {p.key}, so mFR is undefined; choose "
                     f"another baseline model or a longer sequence."
                 )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratios.append(rates[p.key] / baseline[p.key])
+            den = np.where(baseline[p.key] > 1e-12, baseline[p.key], np.nan)
+            ratios.append(rates[p.key] / den)
         return np.mean(ratios, axis=0)

@@ -51,6 +51,6 @@ class MCE(Summary):
                     f"The baseline makes no errors under {corruption!r}, so mCE is undefined; "
                     f"choose a weaker baseline model."
                 )
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ces.append(np.sum([rates[p.key] for p in group], axis=0) / den)
+            den = np.where(den > 1e-12, den, np.nan)  # undefined in that resample
+            ces.append(np.sum([rates[p.key] for p in group], axis=0) / den)
         return np.mean(ces, axis=0)

@@ -50,6 +50,7 @@ class RelativeMCE(Summary):
                     f"mCE is undefined; choose another baseline model."
                 )
             num = np.sum([rates[p.key] - rates[clean] for p in group], axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values.append(num / den)
+            # A resample in which the baseline does not degrade leaves the ratio undefined.
+            den = np.where(den > 1e-9, den, np.nan)
+            values.append(num / den)
         return np.mean(values, axis=0)

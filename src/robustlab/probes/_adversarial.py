@@ -1,0 +1,62 @@
+"""What the adversarial probes share: attack parameters passed through, results into records."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+import torch
+
+from robustlab.data.base import Batch
+from robustlab.errors import ConfigError
+from robustlab.models.base import Model
+from robustlab.probes.base import NotApplicable, Probe, coerce, gallery, predict_records
+from robustlab.records import Records
+
+NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1"}
+
+
+def attack_options(attack: str, extra: dict[str, Any], owner: str, fixed: tuple[str, ...]) -> tuple:
+    """Validate and type ``extra`` parameters against the named attack's own fields."""
+    from robustlab import attacks
+
+    attack_cls = attacks.ATTACKS.get(attack)
+    fields = {f.name for f in dataclasses.fields(attack_cls)}
+    unknown = sorted(set(extra) - fields)
+    if unknown:
+        raise ConfigError(
+            f"Probe {owner!r} with attack {attack!r} has no parameter "
+            f"{', '.join(map(repr, unknown))}. Its parameters: {', '.join([*fixed, *sorted(fields)])}."
+        )
+    hints = typing.get_type_hints(attack_cls)
+    typed = {
+        k: coerce(v, hints[k], f"{k!r} parameter of attack {attack!r}") for k, v in extra.items()
+    }
+    if typed:
+        attacks.build_attack(attack, **typed)  # the attack validates its values
+    return tuple(sorted(typed.items()))
+
+
+def check_attack_applies(probe: Probe, attack: str, model: Model) -> None:
+    from robustlab import attacks
+
+    missing = attacks.ATTACKS.get(attack).needs - model.capabilities
+    if missing:
+        black_box = [n for n, c in attacks.ATTACKS.items() if "gradients" not in c.needs]
+        raise NotApplicable(
+            f"{attack} needs {', '.join(sorted(missing))}, which the {type(model).__name__} "
+            f"{model.name!r} does not offer; black-box attacks: {', '.join(black_box) or 'none'}"
+        )
+
+
+def attack_records(model: Model, batch: Batch, result: Any, probe: Probe) -> Records:
+    """Records of an attack result: predictions re-computed on the adversarial inputs (a fresh
+    forward pass), the perturbation size only where the attack broke a correctly classified
+    input (NaN elsewhere), the attack's warnings and a gallery of adversarial images."""
+    broken = (result.success & result.clean_correct).cpu()
+    size = torch.where(broken, result.norms.cpu().double(), torch.nan)
+    records = predict_records(model, result.adversarial, batch, perturbation=size)
+    records.warnings.extend(w.to_dict() for w in result.warnings)
+    records.artifacts.extend(gallery(batch, result.adversarial, probe))
+    return records
