@@ -22,7 +22,7 @@ def random_records(n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = 
     ids = [f"ex-{i}" for i in range(n)]
     meta = {
         "group": [f"g{i % 3}" for i in range(n)],
-        "domain": ["a" if i % 2 else "b" for i in range(n)],
+        "domain": ["id" if i % 2 else "shifted" for i in range(n)],
     }
     pert = rng.uniform(0.0, 0.1, size=n) if perturbed else None
     value = rng.uniform(0.0, 1.0, size=n) if perturbed else None

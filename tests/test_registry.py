@@ -131,5 +131,5 @@ def test_builtin_registries_answer_with_suggestions() -> None:
     from robustlab.metrics import METRICS
 
     name = METRICS.names()[0]
-    with pytest.raises(UnknownNameError, match=rf"Did you mean '{name}'\?"):
+    with pytest.raises(UnknownNameError, match=rf"Did you mean '{name}'"):
         METRICS.get(name + "x")

@@ -144,7 +144,8 @@ def test_html_is_self_contained_and_shows_results(scanned) -> None:
     html = render_html(doc)
     _assert_self_contained(html)
     assert SVG_NS in html
-    assert html.count("<svg") == 1
+    assert html.count("<svg") >= 2  # the accuracy chart and the clean reliability diagram
+    assert "Reliability diagram: clean" in html
     for run in doc["runs"]:
         assert run["model"]["name"] in html
         acc = next(m for m in run["metrics"] if m["metric"] == "accuracy")
@@ -250,8 +251,8 @@ def test_scan_result_value_unknown_probe_or_metric(scanned) -> None:
     msg = str(info.value)
     assert f"No 'accuracy' for probe 'nope' in run {result.run_id}" in msg
     assert "probes: clean." in msg
-    with pytest.raises(ConfigError, match="No 'ece' for probe 'clean'"):
-        result.value("clean", "ece")
+    with pytest.raises(ConfigError, match="No 'flip_rate' for probe 'clean'"):
+        result.value("clean", "flip_rate")
 
 
 def test_scan_result_accessors(scanned) -> None:

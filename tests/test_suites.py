@@ -51,7 +51,7 @@ def test_unknown_probe_and_parameter_and_metric() -> None:
             {"name": "x", "probes": [{"probe": "corruption", "corruption": "fog", "level": 2}]}
         )
     with pytest.raises(
-        UnknownNameError, match=r"Unknown metric 'acuracy'\. Did you mean 'accuracy'\?"
+        UnknownNameError, match=r"Unknown metric 'acuracy'\. Did you mean 'accuracy'"
     ):
         load_suite({"name": "x", "probes": ["clean"], "metrics": ["acuracy"]})
 

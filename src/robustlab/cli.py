@@ -115,6 +115,13 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
 @click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
 @click.option(
+    "--shift",
+    "shift",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="An out-of-distribution set scanned with --data (repeatable).",
+)
+@click.option(
     "--baseline",
     default=None,
     metavar="RUN_ID",
@@ -133,6 +140,7 @@ def scan(
     shard_size: int,
     device: str | None,
     image_size: str | None,
+    shift: tuple[str, ...],
     baseline: str | None,
     fresh: bool,
     no_progress: bool,
@@ -152,6 +160,14 @@ def scan(
                 f"--image-size must be H,W (e.g. 32,32). Got {image_size!r}."
             ) from None
         kwargs["size"] = (h, w)
+    shifted = {}
+    for item in shift:
+        key, sep, path = item.partition("=")
+        if not sep or not key or not path:
+            raise robustlab.ConfigError(
+                f"--shift takes NAME=PATH (e.g. night=data/night). Got {item!r}."
+            )
+        shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
     dataset = robustlab.load_dataset(data, **kwargs)
     model = robustlab.load_model(model_spec, weights)
@@ -169,6 +185,7 @@ def scan(
         resume=not fresh,
         progress=not no_progress,
         baseline=baseline,
+        shift=shifted or None,
     )
     _print_results([result])
     if out:

@@ -85,9 +85,14 @@ def run_demo(
 
     db = open_store(store)
     test = load_dataset("digits-test")
+    # A style shift of the whole population: the same digits written with a thicker and a
+    # thinner pen, scanned with the test set so every probe reports each domain.
+    shift = {"thick-pen": load_dataset("digits-thick"), "thin-pen": load_dataset("digits-thin")}
     # The linear model is the baseline that normalises the CNN's corruption errors (mCE), as
     # AlexNet is for ImageNet-C.
-    baseline = scan(train_digits_logreg(), test, suite, store=db, seed=seed, progress=progress)
+    baseline = scan(
+        train_digits_logreg(), test, suite, store=db, seed=seed, progress=progress, shift=shift
+    )
     cnn = scan(
         train_digits_cnn(seed=seed),
         test,
@@ -96,6 +101,7 @@ def run_demo(
         seed=seed,
         progress=progress,
         baseline=baseline.run_id,
+        shift=shift,
     )
     results = [cnn, baseline]
     html, js = write_report(db, [r.run_id for r in results], out)

@@ -2,18 +2,22 @@
 
 from robustlab.data.arrays import ArrayDataset, TextDataset, load_npz
 from robustlab.data.base import Batch, Dataset
-from robustlab.data.demo import load_digits
+from robustlab.data.demo import load_digits, shifted_digits
+from robustlab.data.domains import ID_DOMAIN, DomainsDataset
 from robustlab.data.folder import ImageFolderDataset
 from robustlab.data.loading import as_dataset, load_dataset
 
 __all__ = [
+    "ID_DOMAIN",
     "ArrayDataset",
     "Batch",
     "Dataset",
+    "DomainsDataset",
     "ImageFolderDataset",
     "TextDataset",
     "as_dataset",
     "load_dataset",
     "load_digits",
     "load_npz",
+    "shifted_digits",
 ]

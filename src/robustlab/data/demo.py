@@ -6,7 +6,7 @@ import numpy as np
 
 from robustlab.data.arrays import ArrayDataset
 
-__all__ = ["load_digits"]
+__all__ = ["load_digits", "shifted_digits"]
 
 
 def load_digits(split: str = "test", *, test_fraction: float = 0.3, seed: int = 0) -> ArrayDataset:
@@ -40,4 +40,33 @@ def load_digits(split: str = "test", *, test_fraction: float = 0.3, seed: int = 
         ids=ids[mask].tolist(),
         class_names=[str(i) for i in range(10)],
         name=f"digits-{split}",
+    )
+
+
+def shifted_digits(style: str, split: str = "test", *, seed: int = 0) -> ArrayDataset:
+    """The digits written with another pen: ``thick`` strokes (grey-level dilation over a 2x2
+    window) or ``thin`` strokes (erosion). A style shift of the whole population, unlike the
+    per-image noise of a corruption.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from robustlab.errors import ConfigError
+
+    base = load_digits(split, seed=seed)
+    x = F.pad(base.inputs, (0, 1, 0, 1), mode="replicate")
+    if style == "thick":
+        styled = F.max_pool2d(x, 2, stride=1)
+    elif style == "thin":
+        styled = -F.max_pool2d(-x, 2, stride=1)
+    else:
+        raise ConfigError(
+            f"The 'style' parameter must be 'thick' or 'thin'. Got {style!r} instead."
+        )
+    return ArrayDataset(
+        torch.clamp(styled, 0, 1),
+        base.targets,
+        ids=[f"{i}-{style}" for i in base.ids],
+        class_names=base.class_names,
+        name=f"{base.name}-{style}",
     )

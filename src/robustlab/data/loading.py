@@ -10,13 +10,14 @@ import torch
 
 from robustlab.data.arrays import ArrayDataset, TextDataset, load_npz
 from robustlab.data.base import Dataset
-from robustlab.data.demo import load_digits
+from robustlab.data.demo import load_digits, shifted_digits
 from robustlab.data.folder import ImageFolderDataset
 from robustlab.errors import DataError
 
 __all__ = ["BUNDLED", "as_dataset", "load_dataset"]
 
 BUNDLED = {"digits": "test", "digits-test": "test", "digits-train": "train", "digits-all": "all"}
+STYLED = {"digits-thick": "thick", "digits-thin": "thin"}
 
 
 def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
@@ -24,6 +25,8 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
     s = str(spec)
     if s in BUNDLED:
         return load_digits(BUNDLED[s])
+    if s in STYLED:
+        return shifted_digits(STYLED[s])
     p = Path(s)
     if p.is_dir():
         return ImageFolderDataset(p, **kwargs)
@@ -32,7 +35,7 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
     if not p.exists():
         raise DataError(
             f"--data {s!r} is neither an existing folder or .npz file nor a bundled dataset "
-            f"({', '.join(BUNDLED)})."
+            f"({', '.join([*BUNDLED, *STYLED])})."
         )
     raise DataError(
         f"--data {s!r}: unsupported file type {p.suffix!r}; use an image folder "

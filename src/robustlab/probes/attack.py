@@ -14,7 +14,7 @@ from robustlab.probes._adversarial import (
     attack_records,
     check_attack_applies,
 )
-from robustlab.probes.base import PROBES, Probe
+from robustlab.probes.base import PROBES, SHIFT_METRICS, Probe
 from robustlab.records import Records
 
 _OWN = ("attack", "norm", "epsilon")
@@ -43,7 +43,7 @@ class Attack(Probe):
     name = "attack"
     kind = "attack"
     modalities = ("image", "tabular")
-    metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation")
+    metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *SHIFT_METRICS)
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:

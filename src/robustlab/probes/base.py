@@ -56,6 +56,22 @@ def _numpy(x: torch.Tensor | np.ndarray | None) -> np.ndarray | None:
     return np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
 
 
+#: Computed for every probe, so calibration, subgroups and shift are measured under every
+#: perturbation; each applies only where its data exists (groups, shifted domains).
+SHIFT_METRICS = (
+    "ece",
+    "ece_equal_mass",
+    "max_calibration_error",
+    "overconfidence",
+    "worst_group_accuracy",
+    "group_accuracy_gap",
+    "worst_class_accuracy",
+    "class_accuracy_std",
+    "ood_accuracy",
+    "relative_drop",
+    "atc_ood_accuracy",
+)
+
 #: How many of the dataset's first examples each image probe keeps as pictures for the report.
 GALLERY_SIZE = 3
 
@@ -99,7 +115,13 @@ class Probe(ABC):
     kind: ClassVar[str]
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text", "ranking")
     requires: ClassVar[frozenset[str]] = frozenset()
-    metrics: ClassVar[tuple[str, ...]] = ("accuracy", "nll", "brier", "mean_confidence")
+    metrics: ClassVar[tuple[str, ...]] = (
+        "accuracy",
+        "nll",
+        "brier",
+        "mean_confidence",
+        *SHIFT_METRICS,
+    )
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
-from robustlab.report.svg import PALETTE, line_chart, metric_bars
+from robustlab.report.svg import PALETTE, line_chart, metric_bars, reliability_diagram
 
 __all__ = ["render_html", "scorecard"]
 
@@ -21,6 +22,33 @@ _ENV = jinja2.Environment(
 )
 
 
+#: Columns of the per-run headline table; calibration, subgroups and shift have their own.
+HEADLINE = (
+    "accuracy",
+    "nll",
+    "brier",
+    "ece",
+    "mean_confidence",
+    "median_perturbation",
+    "flip_rate",
+)
+
+
+def reliability_charts(run: dict[str, Any]) -> list[Markup]:
+    """Reliability diagrams for the clean probe, the weakest corruption and the weakest attack."""
+    ece = {m["probe_key"]: m for m in run["metrics"] if m["metric"] == "ece" and m.get("details")}
+    acc = {m["probe_key"]: m for m in run["metrics"] if m["metric"] == "accuracy"}
+    chosen: list[str] = [k for k in ece if acc.get(k, {}).get("kind") == "clean"][:1]
+    for kind in ("corruption", "attack", "sequence"):
+        keys = [k for k in ece if acc.get(k, {}).get("kind") == kind]
+        if keys:
+            chosen.append(min(keys, key=lambda k: acc[k]["value"]))
+    return [
+        reliability_diagram(ece[k]["details"]["bins"], title=acc[k]["label"], ece=ece[k]["value"])
+        for k in chosen
+    ]
+
+
 def scorecard(run: dict[str, Any]) -> list[dict[str, Any]]:
     """Headline numbers per robustness axis: clean, corruptions, mCE, adversarial."""
     acc = [m for m in run["metrics"] if m["metric"] == "accuracy"]
@@ -29,8 +57,22 @@ def scorecard(run: dict[str, Any]) -> list[dict[str, Any]]:
     for m in acc:
         by_kind[m["kind"]].append(m)
     rows: list[dict[str, Any]] = []
+    ood = {
+        m["probe_key"]: m
+        for m in run["metrics"]
+        if m["metric"] == "ood_accuracy" and m.get("details")
+    }
     if by_kind.get("clean"):
-        rows.append({"axis": "clean accuracy", "value": by_kind["clean"][0]["value"], "note": ""})
+        clean = by_kind["clean"][0]
+        shift = ood.get(clean.get("probe_key", ""))
+        if shift is not None:  # a shift scan: report the ID accuracy, then the shifted one
+            ident = shift["details"]["domains"]["id"]["accuracy"]
+            rows.append({"axis": "clean accuracy", "value": ident, "note": "in-distribution"})
+            rows.append(
+                {"axis": "OOD accuracy", "value": shift["value"], "note": "shifted domains"}
+            )
+        else:
+            rows.append({"axis": "clean accuracy", "value": clean["value"], "note": ""})
     if "mean_corruption_accuracy" in summary:
         n = len(by_kind["corruption"])
         rows.append(
@@ -138,9 +180,11 @@ def render_html(doc: dict[str, Any]) -> str:
         if m["metric"] == "accuracy" and m["kind"] not in ("summary", "minimal")
     ]
     metric_columns = {
-        run["id"]: list(
-            dict.fromkeys(m["metric"] for m in run["metrics"] if m["kind"] != "summary")
-        )
+        run["id"]: [
+            name
+            for name in HEADLINE
+            if any(m["metric"] == name and m["kind"] != "summary" for m in run["metrics"])
+        ]
         for run in runs
     }
     cells = {run["id"]: {(m["probe_key"], m["metric"]): m for m in run["metrics"]} for run in runs}
@@ -154,6 +198,7 @@ def render_html(doc: dict[str, Any]) -> str:
             for c in severity_curves(runs, series)
         ],
         galleries={run["id"]: gallery_rows(run) for run in runs},
+        reliability={run["id"]: reliability_charts(run) for run in runs},
         robustness=[
             {
                 **c,

@@ -6,7 +6,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["PALETTE", "line_chart", "metric_bars"]
+__all__ = ["PALETTE", "line_chart", "metric_bars", "reliability_diagram"]
 
 PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
 
@@ -139,5 +139,49 @@ def line_chart(
                 f'<rect x="{px(x) - 3.5:.1f}" y="{py(y) - 3.5:.1f}" width="7" height="7" fill="white" '
                 f'stroke="{color}" stroke-width="2"><title>{tip}</title></rect>'
             )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def reliability_diagram(bins: list[dict[str, Any]], *, title: str, ece: float) -> Markup:
+    """Accuracy against confidence per bin (bars; darker = more examples) with the diagonal of
+    perfect calibration."""
+    w, h, left, bottom, top, right = 230, 200, 34, 26, 20, 8
+    pw, ph = w - left - right, h - top - bottom
+    total = sum(b["count"] for b in bins) or 1
+
+    def px(v: float) -> float:
+        return left + pw * v
+
+    def py(v: float) -> float:
+        return top + ph * (1 - v)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" role="img" '
+        f'viewBox="0 0 {w} {h}" width="{w}" height="{h}">',
+        f"<title>Reliability diagram: {escape(title)}</title>",
+        f'<text x="{w / 2}" y="13" class="ctitle">{escape(title)} · ECE {ece:.3f}</text>',
+        f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" class="grid" '
+        f'stroke-dasharray="4 3"/>',
+    ]
+    for tick in (0.0, 0.5, 1.0):
+        parts.append(f'<text x="{left - 4}" y="{py(tick) + 3:.1f}" class="ytick">{tick:g}</text>')
+        parts.append(f'<text x="{px(tick):.1f}" y="{h - 8}" class="tick">{tick:g}</text>')
+    for b in bins:
+        if not b["count"] or b.get("accuracy") is None:
+            continue
+        x0, x1 = px(b["lower"]), px(b["upper"])
+        y = py(b["accuracy"])
+        share = b["count"] / total
+        tip = escape(
+            f"confidence {b['lower']:.2f}-{b['upper']:.2f}: accuracy {b['accuracy']:.3f}, "
+            f"mean confidence {b['mean_confidence']:.3f}, {b['count']} examples"
+        )
+        opacity = 0.35 + 0.65 * min(1.0, share * 4)
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '
+            f'height="{py(0) - y:.1f}" fill="{PALETTE[0]}" opacity="{opacity:.2f}">'
+            f"<title>{tip}</title></rect>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

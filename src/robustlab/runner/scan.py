@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
 from robustlab.metrics.base import derive_seed, get_metric
@@ -83,6 +84,7 @@ def scan(
     resume: bool = True,
     progress: bool = True,
     baseline: str | None = None,
+    shift: Mapping[str, Any] | None = None,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -101,12 +103,17 @@ def scan(
         progress: Show progress bars.
         baseline: Id (or unique prefix) of a stored run of a reference model on the same data
             and suite; baseline-normalised summaries such as mCE are computed against it.
+        shift: Out-of-distribution sets by name (datasets, paths or bundled names). They are
+            scanned with ``data`` in one run, each example tagged with its domain, so every
+            probe reports ID and OOD results and the shift metrics compare them.
 
     Returns:
         The :class:`ScanResult` of the run, with its metrics table and report exporters.
     """
     model = as_model(model)
     dataset = as_dataset(data)
+    if shift:
+        dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
     suite = load_suite(suite)
     runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
     preflight(model, dataset)

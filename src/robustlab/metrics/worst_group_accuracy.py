@@ -1,0 +1,50 @@
+"""Worst-group accuracy over the records' subgroups, with a bootstrap interval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from robustlab.metrics._disparity import count_groups, disparity_estimate, group_cells, worst_of
+from robustlab.metrics.base import METRICS, Estimate, Metric
+from robustlab.records import Records
+
+
+@METRICS.register("worst_group_accuracy")
+@dataclass(frozen=True)
+class WorstGroupAccuracy(Metric):
+    """Lowest accuracy over the subgroups of the ``group`` column.
+
+    Examples whose group is None belong to no group and are left out (``n`` counts the grouped
+    examples). Groups are compared by their text, as the store keeps them. Undefined, so
+    ``applies`` is False, unless there are at least two distinct groups: with one group it would
+    only repeat that group's accuracy. Every group counts however small; a group of one example
+    has accuracy 0 or 1, so read the sizes in ``details`` before trusting the minimum.
+
+    The interval is a percentile bootstrap over grouped examples (a group missing from a resample
+    is simply absent from that resample's minimum), widened to contain the point value; with
+    small groups it is wide, as it should be. ``details``: ``groups`` maps every group to its
+    ``accuracy`` and size ``n``; ``worst_group`` names the minimum (ties: first in sorted order).
+
+    References:
+        Sagawa et al., Distributionally Robust Neural Networks for Group Shifts, ICLR 2020.
+    """
+
+    name = "worst_group_accuracy"
+    higher_is_better = True
+    description = "lowest accuracy over the subgroups in the records' group column"
+
+    def applies(self, records: Records) -> bool:
+        return count_groups(records) >= 2
+
+    def _compute(self, records: Records, seed: int) -> Estimate:
+        names, codes, correct = group_cells(records)
+        return disparity_estimate(
+            names,
+            codes,
+            correct,
+            lambda acc: np.nanmin(acc, axis=1),
+            seed,
+            lambda table, acc: {"groups": table, "worst_group": worst_of(table, acc)},
+        )
