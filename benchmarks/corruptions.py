@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import platform
+import statistics
 import sys
 import time
 import types
@@ -12,6 +15,11 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# GNU OpenMP's default wait policy (spin, then sleep) costs a scheduler tick (~4 ms) per
+# parallel torch operation when other processes keep every core busy; set before torch loads it.
+# Pass OMP_WAIT_POLICY explicitly (e.g. ACTIVE) to measure another policy.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch
@@ -83,24 +91,43 @@ def natural_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     return (fields.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def time_ours(name: str, batch: torch.Tensor, severity: int, repeats: int) -> float:
-    corruptions.apply(batch[:2], name, severity)  # warm caches (frost textures, kernels)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        corruptions.apply(batch, name, severity, seed=0)
-        best = min(best, time.perf_counter() - start)
-    return best / batch.shape[0]
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def time_ours(name: str, batch: torch.Tensor, severity: int) -> tuple[float, float]:
+    """Wall and process CPU seconds per image for one call on the whole batch."""
+    wall, cpu = _clock()
+    corruptions.apply(batch, name, severity, seed=0)
+    end_wall, end_cpu = _clock()
+    return (end_wall - wall) / batch.shape[0], (end_cpu - cpu) / batch.shape[0]
 
 
 def time_reference(
     corrupt: Callable[..., np.ndarray], name: str, images: np.ndarray, severity: int
-) -> float:
-    corrupt(images[0], corruption_name=name, severity=severity)
-    start = time.perf_counter()
+) -> tuple[float, float]:
+    """Wall and process CPU seconds per image, calling ``corrupt`` one uint8 image at a time."""
+    wall, cpu = _clock()
     for image in images:
         corrupt(image, corruption_name=name, severity=severity)
-    return (time.perf_counter() - start) / len(images)
+    end_wall, end_cpu = _clock()
+    return (end_wall - wall) / len(images), (end_cpu - cpu) / len(images)
+
+
+def summarise(samples: list[tuple[float, float]]) -> dict[str, float]:
+    """Median and minimum of (wall, cpu) seconds per image, in milliseconds."""
+    walls = [1000 * w for w, _ in samples]
+    cpus = [1000 * c for _, c in samples]
+    return {
+        "wall_ms": statistics.median(walls),
+        "wall_ms_min": min(walls),
+        "cpu_ms": statistics.median(cpus),
+        "cpu_ms_min": min(cpus),
+    }
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else math.nan
 
 
 def fidelity(corrupt: Callable[..., np.ndarray], name: str, images: np.ndarray) -> list[float]:
@@ -152,81 +179,99 @@ def change_ratio(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--small",
-        type=int,
-        nargs=2,
-        default=(256, 32),
-        metavar=("N", "SIZE"),
-        help="batch of small images timed for RobustLab (default 256 x 32 px)",
+        "--sizes", type=int, nargs="+", default=(32, 224), help="image sides (default 32 224)"
     )
     parser.add_argument(
-        "--large",
-        type=int,
-        nargs=2,
-        default=(64, 224),
-        metavar=("N", "SIZE"),
-        help="batch of large images timed for RobustLab (default 64 x 224 px)",
+        "--batch", type=int, default=64, help="images per RobustLab call (default 64)"
     )
     parser.add_argument(
         "--reference-images",
         type=int,
-        nargs=2,
-        default=(32, 8),
-        metavar=("SMALL", "LARGE"),
-        help="images timed one at a time for imagecorruptions (default 32, 8)",
+        nargs="+",
+        default=(16, 4),
+        metavar="N",
+        help="images per repeat timed one at a time for imagecorruptions, one count per size "
+        "(default 16 4)",
     )
     parser.add_argument("--severity", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="interleaved ours/reference timings (default 5)"
+    )
     parser.add_argument("--names", nargs="*", default=SUITE)
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    if len(args.reference_images) != len(args.sizes):
+        parser.error("--reference-images needs one count per size")
 
     corrupt = None if args.no_reference else load_reference()
-    sizes = {"small": tuple(args.small), "large": tuple(args.large)}
-    ref_counts = dict(zip(("small", "large"), args.reference_images))
-    data = {
-        key: natural_images(n, size, seed=i) for i, (key, (n, size)) in enumerate(sizes.items())
+    ref_counts = dict(zip(args.sizes, args.reference_images))
+    data = {size: natural_images(args.batch, size, seed=i) for i, size in enumerate(args.sizes)}
+    batches = {
+        size: torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+        for size, images in data.items()
     }
-    rows = []
-    header = (
-        f"{'corruption':18s} {'ours ' + str(args.small[1]):>9s} {'ref':>9s} {'x':>6s} "
-        f"{'ours ' + str(args.large[1]):>9s} {'ref':>9s} {'x':>6s}  fidelity / strength"
+    # The images the fidelity columns have always used (the first four of a 64-image batch).
+    fidelity_images = natural_images(64, 224, seed=1)[:4]
+    load_before = os.getloadavg()
+    print(
+        f"ms per image (median of {args.repeats}), severity {args.severity}, batch {args.batch}; "
+        f"torch threads {torch.get_num_threads()}, OMP_WAIT_POLICY "
+        f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average {load_before[0]:.1f}"
     )
-    print(f"ms per image, severity {args.severity}; torch threads {torch.get_num_threads()}")
-    print(header)
+    print(
+        f"{'corruption':18s} "
+        + " ".join(
+            f"{'ours ' + str(s):>8s} {'ref':>8s} {'x wall':>6s} {'x cpu':>6s}" for s in args.sizes
+        )
+        + "  fidelity / strength"
+    )
+    rows = []
     for name in args.names:
         spec = corruptions.CORRUPTIONS.get(name)
         row: dict[str, Any] = {"name": name, "family": spec.family, "random": spec.random}
-        for key, (_, size) in sizes.items():
-            batch = torch.from_numpy(data[key]).permute(0, 3, 1, 2).float() / 255
-            row[f"ours_ms_{size}"] = 1000 * time_ours(name, batch, args.severity, args.repeats)
-            if corrupt is not None and "reference_error" not in row:
-                subset = data[key][: ref_counts[key]]
+        for size in args.sizes:
+            batch, subset = batches[size], data[size][: ref_counts[size]]
+            corruptions.apply(batch[:2], name, args.severity)  # warm caches (textures, kernels)
+            reference = corrupt
+            if reference is not None and "reference_error" not in row:
                 try:
-                    ref_ms = 1000 * time_reference(corrupt, name, subset, args.severity)
+                    reference(subset[0], corruption_name=name, severity=args.severity)
                 except Exception as error:  # a reference failure must not stop the others
                     row["reference_error"] = f"{type(error).__name__}: {error}"
-                    continue
-                row[f"ref_ms_{size}"] = ref_ms
-                row[f"speedup_{size}"] = ref_ms / row[f"ours_ms_{size}"]
+            if "reference_error" in row:
+                reference = None
+            ours, ref = [], []
+            # Interleaved, so that load from other processes hits both sides alike.
+            for _ in range(args.repeats):
+                ours.append(time_ours(name, batch, args.severity))
+                if reference is not None:
+                    ref.append(time_reference(reference, name, subset, args.severity))
+            row[f"ours_{size}"] = summarise(ours)
+            if ref:
+                row[f"ref_{size}"] = summarise(ref)
+                row[f"speedup_wall_{size}"] = (
+                    row[f"ref_{size}"]["wall_ms"] / row[f"ours_{size}"]["wall_ms"]
+                )
+                row[f"speedup_cpu_{size}"] = (
+                    row[f"ref_{size}"]["cpu_ms"] / row[f"ours_{size}"]["cpu_ms"]
+                )
         if corrupt is not None and "reference_error" not in row:
             # imagecorruptions only has the ImageNet-C tables, so compare on large images.
-            sample = data["large"][:4]
+            sample = fidelity_images
             if spec.random:
                 row["strength_ratio"] = change_ratio(corrupt, name, sample, args.severity)
             else:
                 row["fidelity_mad"] = fidelity(corrupt, name, sample)
         rows.append(row)
-        small, large = args.small[1], args.large[1]
-        cells = [
-            f"{row[f'ours_ms_{small}']:9.2f}",
-            f"{row.get(f'ref_ms_{small}', np.nan):9.2f}",
-            f"{row.get(f'speedup_{small}', np.nan):6.1f}",
-            f"{row[f'ours_ms_{large}']:9.2f}",
-            f"{row.get(f'ref_ms_{large}', np.nan):9.2f}",
-            f"{row.get(f'speedup_{large}', np.nan):6.1f}",
-        ]
+        cells = []
+        for size in args.sizes:
+            ref_stats = row.get(f"ref_{size}", {})
+            cells.append(
+                f"{row[f'ours_{size}']['wall_ms']:8.3f} {ref_stats.get('wall_ms', math.nan):8.3f} "
+                f"{row.get(f'speedup_wall_{size}', math.nan):6.1f} "
+                f"{row.get(f'speedup_cpu_{size}', math.nan):6.1f}"
+            )
         extra = (
             "MAD " + " ".join(f"{v:.4f}" for v in row["fidelity_mad"])
             if "fidelity_mad" in row
@@ -236,19 +281,38 @@ def main() -> None:
         )
         print(f"{name:18s} " + " ".join(cells) + "  " + extra, flush=True)
 
+    summary = {}
+    for size in args.sizes:
+        for clock in ("wall", "cpu"):
+            ratios = [r[f"speedup_{clock}_{size}"] for r in rows if f"speedup_{clock}_{size}" in r]
+            summary[f"geomean_speedup_{clock}_{size}"] = geometric_mean(ratios)
+            summary[f"slower_than_reference_{clock}_{size}"] = [
+                r["name"] for r in rows if r.get(f"speedup_{clock}_{size}", math.inf) < 1
+            ]
+    for key, value in summary.items():
+        print(f"{key}: {value if isinstance(value, list) else round(value, 2)}")
+
     result = {
         "benchmark": "corruptions",
         "severity": args.severity,
-        "sizes": {k: {"n": n, "size": s} for k, (n, s) in sizes.items()},
-        "reference_images": ref_counts,
+        "batch": args.batch,
+        "sizes": list(args.sizes),
+        "repeats": args.repeats,
+        "statistic": "median over repeats (min also stored); speed-ups are ratios of medians",
+        "reference_images": {str(k): v for k, v in ref_counts.items()},
         "reference": None if corrupt is None else "imagecorruptions",
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
             "torch": torch.__version__,
             "python": platform.python_version(),
         },
+        "summary": summary,
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

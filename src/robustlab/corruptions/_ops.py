@@ -107,11 +107,30 @@ def pad2d(x: torch.Tensor, top: int, bottom: int, left: int, right: int, mode: s
     return x.index_select(-2, rows).index_select(-1, cols)
 
 
+_SHIFT_TAPS = 9
+_SHIFT_MAX_TAPS = 64
+_SHIFT_WORK = 8_000_000
+"""A filter with at most ``_SHIFT_TAPS`` non-zero taps, or with up to ``_SHIFT_MAX_TAPS`` taps
+on few enough values that taps x values <= ``_SHIFT_WORK``, is a sum of shifted slices rather
+than a convolution: grouped conv2d has a fixed cost of milliseconds per call on the CPU that
+small kernels and small chunks (a few 1-channel images) never amortise."""
+
+
 def filter2d(x: torch.Tensor, kernel: torch.Tensor, mode: str = "reflect101") -> torch.Tensor:
     """Correlate every channel of (N, C, H, W) ``x`` with one 2-D kernel (same-size output)."""
     kh, kw = kernel.shape
     n, c, h, w = x.shape
     padded = pad2d(x, kh // 2, kh - 1 - kh // 2, kw // 2, kw - 1 - kw // 2, mode)
+    taps = []
+    if x.device.type == "cpu" and kh * kw <= _SHIFT_MAX_TAPS:
+        values = kernel.detach().cpu().numpy()
+        taps = [(i, j, float(v)) for (i, j), v in np.ndenumerate(values) if v != 0]
+    if 0 < len(taps) <= _SHIFT_TAPS or 0 < len(taps) * x.numel() <= _SHIFT_WORK:
+        i, j, v = taps[0]
+        out = padded[..., i : i + h, j : j + w] * v
+        for i, j, v in taps[1:]:
+            out.add_(padded[..., i : i + h, j : j + w], alpha=v)
+        return out
     # One group per channel-image: much faster on CPU than a batch of 1-channel images.
     weight = kernel.to(x)[None, None].expand(n * c, 1, kh, kw).contiguous()
     out = F.conv2d(padded.reshape(1, n * c, *padded.shape[-2:]), weight, groups=n * c)
@@ -283,6 +302,10 @@ def sobel(x: torch.Tensor, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
     return gx, gy
 
 
+_TAN_22_5 = math.tan(math.radians(22.5))
+_TAN_67_5 = math.tan(math.radians(67.5))
+
+
 def canny(
     magnitude: torch.Tensor, gx: torch.Tensor, gy: torch.Tensor, low: float, high: float
 ) -> torch.Tensor:
@@ -290,25 +313,28 @@ def canny(
 
     References: Canny, "A Computational Approach to Edge Detection", TPAMI 1986.
     """
-    # Quantise the gradient direction to 0, 45, 90 or 135 degrees and compare with the two
-    # neighbours along it.
-    angle = torch.rad2deg(torch.atan2(gy, gx)).remainder(180.0)
-    sector = torch.bucketize(
-        angle, torch.tensor([22.5, 67.5, 112.5, 157.5], device=gx.device, dtype=gx.dtype)
-    )
-    sector = sector.remainder(4)
+    # Quantise the gradient direction (degrees mod 180) to 0, 45, 90 or 135 and compare with the
+    # two neighbours along it. Comparing |gy| with tan(22.5) |gx| and tan(67.5) |gx| gives the
+    # same sectors as rounding atan2 without computing it.
+    ax, ay = gx.abs(), gy.abs()
+    horizontal = ay <= _TAN_22_5 * ax
+    vertical = ay > _TAN_67_5 * ax
+    rising = (gx * gy) > 0  # 0..90 degrees, else 90..180
     padded = F.pad(magnitude, (1, 1, 1, 1))
     h, w = magnitude.shape[-2:]
 
-    def at(dy: int, dx: int) -> torch.Tensor:
-        return padded[..., 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+    def larger(a: tuple[int, int], b: tuple[int, int]) -> torch.Tensor:
+        return torch.maximum(
+            padded[..., 1 + a[0] : 1 + a[0] + h, 1 + a[1] : 1 + a[1] + w],
+            padded[..., 1 + b[0] : 1 + b[0] + h, 1 + b[1] : 1 + b[1] + w],
+        )
 
-    # Rows grow downwards, so a gradient at +45 degrees points to (row - 1, col + 1).
-    pairs = [((0, 1), (0, -1)), ((-1, 1), (1, -1)), ((-1, 0), (1, 0)), ((-1, -1), (1, 1))]
-    keep = torch.zeros_like(magnitude, dtype=torch.bool)
-    for s, (a, b) in enumerate(pairs):
-        local_max = (magnitude >= at(*a)) & (magnitude >= at(*b))
-        keep |= (sector == s) & local_max
+    # Rows grow downwards, so a gradient at +45 degrees points to (row - 1, col + 1). A pixel
+    # is kept when it is at least as large as both neighbours along its sector.
+    neighbour = torch.where(rising, larger((-1, 1), (1, -1)), larger((-1, -1), (1, 1)))
+    neighbour = torch.where(vertical, larger((-1, 0), (1, 0)), neighbour)
+    neighbour = torch.where(horizontal, larger((0, 1), (0, -1)), neighbour)
+    keep = magnitude >= neighbour
     weak = keep & (magnitude >= low)
     strong = keep & (magnitude >= high)
     return _hysteresis(weak, strong)
@@ -323,7 +349,6 @@ def _hysteresis(weak: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
     structure = np.zeros((3, 3, 3, 3), dtype=bool)
     structure[1, 1] = True  # connect within an image, never across images or channels
     labels, count = ndimage.label(weak_np, structure=structure)
-    keep = np.zeros(count + 1, dtype=bool)
-    keep[np.unique(labels[strong_np & weak_np])] = True
+    keep = np.bincount(labels[strong_np & weak_np], minlength=count + 1) > 0
     keep[0] = False
     return torch.from_numpy(keep[labels]).to(weak.device)

@@ -27,7 +27,8 @@ def brighten(x: torch.Tensor, amount: float) -> torch.Tensor:
     v = x.amax(dim=1, keepdim=True)
     v_new = (v + amount).clamp(0, 1)
     ratio = v_new / v.clamp_min(1e-12)
-    return torch.where(v > 0, x * ratio, v_new.expand_as(x))
+    # Black pixels (V = 0) are 0 in every channel, so adding V' there alone gives them V'.
+    return x.mul(ratio).add_(torch.where(v > 0, 0.0, v_new))
 
 
 @corruption("brightness", family="imagenet_c", params=PARAMS, random=False)

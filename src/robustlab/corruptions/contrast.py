@@ -24,4 +24,5 @@ def contrast(x: torch.Tensor, severity: int, generator: torch.Generator) -> torc
     table, _ = reference_set(*x.shape[-2:])
     factor = PARAMS[table][severity - 1]
     mean = x.mean(dim=(-2, -1), keepdim=True)
-    return (x - mean) * factor + mean
+    # One pass over the pixels: mean + factor * (x - mean) = mean * (1 - factor) + factor * x.
+    return torch.add(mean * (1 - factor), x, alpha=factor)

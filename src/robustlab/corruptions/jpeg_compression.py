@@ -29,14 +29,20 @@ def jpeg_compression(x: torch.Tensor, severity: int, generator: torch.Generator)
     """
     table, _ = reference_set(*x.shape[-2:])
     quality = PARAMS[table][severity - 1]
-    pixels = (x * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-    decoded = []
-    for image in pixels:
-        pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+    images = x.detach().cpu().numpy()
+    result = torch.empty(x.shape, dtype=x.dtype)
+    decoded = result.numpy()
+    scale = decoded.dtype.type(255)  # a NumPy scalar keeps the arithmetic in the tensor's dtype
+    for image, out in zip(images, decoded):
+        # One image at a time, so the 8-bit conversions run on data that is still in cache.
+        pixels = np.rint(image * scale).astype(np.uint8)
+        if len(pixels) == 1:
+            pil = Image.fromarray(pixels[0])
+        else:
+            pil = Image.merge("RGB", [Image.fromarray(plane) for plane in pixels])
         buffer = io.BytesIO()
         pil.save(buffer, format="JPEG", quality=quality)
         buffer.seek(0)
-        array = np.asarray(Image.open(buffer), dtype=np.uint8)
-        decoded.append(array.reshape(image.shape))
-    out = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2)
-    return out.to(device=x.device, dtype=x.dtype) / 255
+        jpeg = np.asarray(Image.open(buffer), dtype=np.uint8).reshape(*pixels.shape[1:], -1)
+        np.divide(jpeg.transpose(2, 0, 1), scale, out=out)
+    return result.to(x.device)

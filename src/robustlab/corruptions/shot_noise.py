@@ -16,7 +16,7 @@ MNIST_PARAMS = {"mnist": PARAMS["imagenet"]}
 
 
 def _shot(x: torch.Tensor, photons: float, generator: torch.Generator) -> torch.Tensor:
-    return torch.poisson(x * photons, generator=generator) / photons
+    return torch.poisson(x * photons, generator=generator).div_(photons)
 
 
 @corruption("shot_noise", family="imagenet_c", params=PARAMS)

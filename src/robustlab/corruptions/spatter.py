@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
-from scipy import ndimage
+import torch.nn.functional as F
 
 from robustlab.corruptions._base import corruption
 from robustlab.corruptions._ops import (
@@ -58,22 +57,43 @@ def _liquid(
     return torch.where(layer < threshold, torch.zeros_like(layer), layer)
 
 
-def _edge_distance(edges: torch.Tensor, limit: float, dtype: torch.dtype) -> torch.Tensor:
-    """Euclidean distance to the nearest edge pixel of the same image, truncated at ``limit``."""
-    # scipy's exact transform runs on the whole batch at once: a huge spacing along the batch
-    # axis keeps images apart, and an image without edges comes out at the limit.
-    not_edge = ~edges[:, 0].cpu().numpy()
-    dist = ndimage.distance_transform_edt(not_edge, sampling=(1e9, 1.0, 1.0))
-    dist = torch.from_numpy(np.minimum(dist, limit))[:, None]
-    return dist.to(device=edges.device, dtype=dtype)
+def _edge_distance(edges: torch.Tensor, limit: int, dtype: torch.dtype) -> torch.Tensor:
+    """Euclidean distance to the nearest edge pixel of the same image, truncated at ``limit``.
+
+    Exact up to the limit, in two separable passes: the distance along the row to the nearest
+    edge (capped just above the limit), then the minimum of ``row_distance^2 + dy^2`` over the
+    ``2 * limit + 1`` rows around each pixel. An image without edges comes out at the limit.
+    """
+    h, w = edges.shape[-2:]
+    cap = limit + 1
+    # Column indices and squared distances (below 2 * cap^2) fit 32-bit and 16-bit integers.
+    cols = torch.arange(w, device=edges.device, dtype=torch.int32)
+    on_edge = edges[:, 0]
+    left = torch.where(on_edge, cols, -cap).cummax(dim=-1).values
+    right = torch.where(on_edge, cols, w + cap).flip(-1).cummin(dim=-1).values.flip(-1)
+    row = torch.minimum(cols - left, right - cols).clamp_(max=cap).to(torch.int16)
+    row_sq = F.pad(row * row, (0, 0, limit, limit), value=cap * cap)
+    dist_sq = row_sq[:, limit : limit + h].clone()
+    nearer = torch.empty_like(dist_sq)
+    for dy in range(1, limit + 1):
+        if dy % 4 == 1 and dy * dy >= int(dist_sq.max()):
+            break  # every pixel already has an edge within dy rows
+        torch.minimum(
+            row_sq[:, limit + dy : limit + dy + h],
+            row_sq[:, limit - dy : limit - dy + h],
+            out=nearer,
+        )
+        torch.minimum(dist_sq, nearer.add_(dy * dy), out=dist_sq)
+    return dist_sq.to(dtype).sqrt_().clamp_(max=limit)[:, None]
 
 
 def _equalise(img: torch.Tensor) -> torch.Tensor:
     """OpenCV's equalizeHist per image on integer-valued (N, 1, H, W) input in 0..255."""
     n = img.shape[0]
-    levels = img.reshape(n, -1).long().clamp(0, 255)
-    hist = torch.zeros(n, 256, dtype=torch.float64, device=img.device)
-    hist.scatter_add_(1, levels, torch.ones_like(levels, dtype=torch.float64))
+    levels = img.reshape(n, -1).long().clamp_(0, 255)
+    offsets = 256 * torch.arange(n, device=img.device)[:, None]
+    hist = torch.bincount((levels + offsets).view(-1), minlength=256 * n)
+    hist = hist.view(n, 256).to(torch.float64)
     total = hist.sum(dim=1, keepdim=True)
     first = (hist > 0).to(torch.int64).argmax(dim=1, keepdim=True)
     first_count = hist.gather(1, first)
@@ -86,15 +106,16 @@ def _equalise(img: torch.Tensor) -> torch.Tensor:
 
 
 def _water(x: torch.Tensor, liquid: torch.Tensor, intensity: float) -> torch.Tensor:
-    box = torch.full((3, 3), 1 / 9, dtype=x.dtype, device=x.device)
+    # Box sums of integer values are exact; dividing once keeps floor() away from rounding.
+    ones = torch.ones((3, 3), dtype=x.dtype, device=x.device)
     liquid8 = torch.floor(liquid * 255).clamp(0, 255)
     gx, gy = sobel(liquid8, "reflect101")
     edges = canny(gx.abs() + gy.abs(), gx, gy, 50.0, 150.0)
-    dist = _edge_distance(edges, 20.0, x.dtype)
-    dist = torch.floor(filter2d(dist, box))
+    dist = _edge_distance(edges, 20, x.dtype)
+    dist = torch.floor(filter2d(dist, ones) / 9)
     dist = _equalise(dist)
     dist = filter2d(dist, torch.tensor(_EMBOSS, dtype=x.dtype, device=x.device))
-    dist = filter2d(torch.round(dist).clamp(0, 255), box)
+    dist = filter2d(torch.round(dist).clamp(0, 255), ones) / 9
     m = liquid8 * dist
     m = m / m.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12) * intensity
     colour = m * torch.tensor(_WATER, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)

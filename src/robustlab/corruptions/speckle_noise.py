@@ -24,4 +24,4 @@ def speckle_noise(x: torch.Tensor, severity: int, generator: torch.Generator) ->
     table, _ = reference_set(*x.shape[-2:])
     sigma = PARAMS[table][severity - 1]
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + x * sigma * noise
+    return noise.mul_(sigma).add_(1).mul_(x)
