@@ -117,3 +117,18 @@ def test_shift_scan_reports_each_domain(cnn, small_digits, store_url) -> None:
         np.mean(ident == small_digits.targets)
     )
     assert result.value("clean", "relative_drop") > 0  # thicker strokes really hurt this CNN
+
+
+def test_accuracy_of_a_shift_scan_is_in_distribution(cnn, small_digits, store_url) -> None:
+    dim = ArrayDataset(small_digits.inputs[:60] * 0.3, small_digits.targets[:60], name="dim")
+    result = robustlab.scan(
+        cnn,
+        small_digits,
+        {"name": "s", "probes": ["clean"]},
+        store=store_url,
+        progress=False,
+        shift={"dim": dim},
+    )
+    ident = cnn.predict_scores(small_digits.inputs).argmax(1).numpy()
+    assert result.value("clean") == pytest.approx(np.mean(ident == small_digits.targets))
+    assert result.value("clean", "accuracy") != result.value("clean", "ood_accuracy")

@@ -34,7 +34,12 @@ class DigitsCNN(nn.Module):
 
 
 def train_digits_cnn(
-    train: ArrayDataset | None = None, *, epochs: int = 12, seed: int = 0, width: int = 16
+    train: ArrayDataset | None = None,
+    *,
+    epochs: int = 12,
+    seed: int = 0,
+    width: int = 16,
+    name: str = "digits-cnn",
 ) -> TorchModel:
     """Train :class:`DigitsCNN` on the digits training split (a few seconds on a CPU)."""
     train = train or load_dataset("digits-train")  # type: ignore[assignment]
@@ -52,18 +57,20 @@ def train_digits_cnn(
             opt.zero_grad()
             nn.functional.cross_entropy(net(x[idx]), y[idx]).backward()
             opt.step()
-    return TorchModel(net, bounds=(0.0, 1.0), num_classes=10, name="digits-cnn")
+    return TorchModel(net, bounds=(0.0, 1.0), num_classes=10, name=name)
 
 
-def train_digits_logreg(train: ArrayDataset | None = None) -> SklearnModel:
+def train_digits_logreg(
+    train: ArrayDataset | None = None, *, C: float = 1.0, name: str = "digits-logreg"
+) -> SklearnModel:
     """A scikit-learn logistic regression on flattened digits, scanned through the black-box path."""
     from sklearn.linear_model import LogisticRegression
 
     train = train or load_dataset("digits-train")  # type: ignore[assignment]
     assert isinstance(train, ArrayDataset)
-    clf = LogisticRegression(max_iter=2000, C=1.0)
+    clf = LogisticRegression(max_iter=2000, C=C)
     clf.fit(train.inputs.reshape(len(train), -1).numpy(), np.asarray(train.targets))
-    return SklearnModel(clf, modality="image", bounds=(0.0, 1.0), name="digits-logreg")
+    return SklearnModel(clf, modality="image", bounds=(0.0, 1.0), name=name)
 
 
 def run_demo(
@@ -103,6 +110,16 @@ def run_demo(
         baseline=baseline.run_id,
         shift=shift,
     )
+    # A population of cheaper models, scanned clean under the same shift, for the
+    # effective-robustness fit (OOD vs ID accuracy across models).
+    population = {"name": "population", "description": "clean only", "probes": ["clean"]}
+    extra = [
+        train_digits_cnn(epochs=1, seed=seed, width=4, name="digits-cnn-small"),
+        train_digits_cnn(epochs=3, seed=seed, width=8, name="digits-cnn-medium"),
+        *(train_digits_logreg(C=c, name=f"digits-logreg-C{c:g}") for c in (0.001, 0.01, 0.1)),
+    ]
+    for model in extra:
+        scan(model, test, population, store=db, seed=seed, progress=False, shift=shift)
     results = [cnn, baseline]
     html, js = write_report(db, [r.run_id for r in results], out)
     return results, html, js

@@ -36,6 +36,7 @@ class ATCOODAccuracy(Metric):
 
     name = "atc_ood_accuracy"
     higher_is_better = True
+    scope = "all"
     description = "OOD accuracy estimated from ID-calibrated confidence, without OOD labels"
 
     def applies(self, records: Records) -> bool:

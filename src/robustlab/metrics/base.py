@@ -93,6 +93,10 @@ class Metric(ABC):
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
     description: ClassVar[str]
+    #: ``"id"``: in a shift scan the metric sees only the in-distribution examples, so accuracy,
+    #: calibration and subgroups mean the same with or without a shift. ``"all"``: it sees every
+    #: domain (the shift metrics, which compare domains).
+    scope: ClassVar[str] = "id"
 
     def applies(self, records: Records) -> bool:
         """Whether the metric is defined for these records (e.g. a perturbation was measured)."""

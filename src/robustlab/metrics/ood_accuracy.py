@@ -20,6 +20,7 @@ class OODAccuracy(Metric):
 
     name = "ood_accuracy"
     higher_is_better = True
+    scope = "all"
     description = "accuracy on the out-of-distribution domains"
 
     def applies(self, records: Records) -> bool:

@@ -31,6 +31,7 @@ class RelativeDrop(Metric):
 
     name = "relative_drop"
     higher_is_better = False
+    scope = "all"
     description = "relative accuracy drop from ID to the shifted domains (Source Drop)"
 
     def applies(self, records: Records) -> bool:

@@ -67,7 +67,11 @@ def _run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, A
             "fingerprint": run["model_fingerprint"],
             **run["model_spec"],
         },
-        "dataset": {"name": run["dataset_name"], **run["dataset_spec"]},
+        "dataset": {
+            "name": run["dataset_name"],
+            "fingerprint": run["dataset_fingerprint"],
+            **run["dataset_spec"],
+        },
         "suite": {
             "name": run["suite_name"],
             "version": run["suite_version"],
@@ -90,12 +94,19 @@ def _key_of(spec: dict[str, Any], units: list[dict[str, Any]]) -> str:
 def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dict[str, Any]:
     """The report document for ``run_ids`` (JSON-serialisable); ``artifacts`` adds the stored
     images (for the HTML report; the JSON export leaves them out)."""
+    from robustlab.report.compare import compare_runs
+    from robustlab.report.effective import effective_robustness
+
+    runs = [_run_data(store, r, artifacts) for r in run_ids]
+    shifted = {r["dataset"]["fingerprint"] for r in runs if r["dataset"].get("domains")}
     return {
         "schema": "robustlab.report",
         "schema_version": REPORT_SCHEMA_VERSION,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "store": store.url,
-        "runs": [_run_data(store, r, artifacts) for r in run_ids],
+        "runs": runs,
+        "comparisons": compare_runs(store, runs),
+        "effective_robustness": {fp: effective_robustness(store, fp) for fp in sorted(shifted)},
     }
 
 

@@ -9,7 +9,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from robustlab.report.svg import PALETTE, line_chart, metric_bars, reliability_diagram
+from robustlab.report.svg import (
+    PALETTE,
+    line_chart,
+    metric_bars,
+    reliability_diagram,
+    scatter_fit,
+)
 
 __all__ = ["render_html", "scorecard"]
 
@@ -199,6 +205,10 @@ def render_html(doc: dict[str, Any]) -> str:
         ],
         galleries={run["id"]: gallery_rows(run) for run in runs},
         reliability={run["id"]: reliability_charts(run) for run in runs},
+        effective=[
+            {**er, "svg": scatter_fit(er, {r["id"] for r in runs}) if er["defined"] else None}
+            for er in doc.get("effective_robustness", {}).values()
+        ],
         robustness=[
             {
                 **c,

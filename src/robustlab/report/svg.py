@@ -6,7 +6,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["PALETTE", "line_chart", "metric_bars", "reliability_diagram"]
+__all__ = ["PALETTE", "line_chart", "metric_bars", "reliability_diagram", "scatter_fit"]
 
 PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
 
@@ -182,6 +182,61 @@ def reliability_diagram(bins: list[dict[str, Any]], *, title: str, ece: float) -
             f'<rect x="{x0:.1f}" y="{y:.1f}" width="{max(x1 - x0 - 1, 1):.1f}" '
             f'height="{py(0) - y:.1f}" fill="{PALETTE[0]}" opacity="{opacity:.2f}">'
             f"<title>{tip}</title></rect>"
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def scatter_fit(er: dict[str, Any], highlight: set[str]) -> Markup:
+    """ID vs OOD accuracy of every model, the logit-space fit with its 95% prediction band, and
+    the diagonal; models of this report are drawn filled."""
+    w, h, left, bottom, top, right = 420, 300, 44, 34, 16, 12
+    pts = er["models"]
+    xs = [p["id_accuracy"] for p in pts] + er["curve"]["id"]
+    ys = [p["ood_accuracy"] for p in pts]
+    x0, x1 = max(min(xs) - 0.02, 0.0), min(max(xs) + 0.02, 1.0)
+    y0, y1 = (
+        max(min(ys + er["curve"]["low"]) - 0.02, 0.0),
+        min(max(ys + er["curve"]["high"]) + 0.02, 1.0),
+    )
+
+    def px(v: float) -> float:
+        return left + (w - left - right) * (v - x0) / max(x1 - x0, 1e-9)
+
+    def py(v: float) -> float:
+        return top + (h - top - bottom) * (1 - (v - y0) / max(y1 - y0, 1e-9))
+
+    c = er["curve"]
+    band = [(px(x), py(y)) for x, y in zip(c["id"], c["high"]) if x0 <= x <= x1]
+    band += [(px(x), py(y)) for x, y in reversed(list(zip(c["id"], c["low"]))) if x0 <= x <= x1]
+    line = [(px(x), py(y)) for x, y in zip(c["id"], c["ood"]) if x0 <= x <= x1]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {w} {h}" '
+        f'width="{w}" height="{h}"><title>Effective robustness: OOD vs ID accuracy</title>',
+        f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{PALETTE[0]}" opacity="0.12"/>',
+        f'<polyline points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in line)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>',
+    ]
+    lo, hi = max(x0, y0), min(x1, y1)
+    if lo < hi:
+        parts.append(
+            f'<line x1="{px(lo):.1f}" y1="{py(lo):.1f}" x2="{px(hi):.1f}" y2="{py(hi):.1f}" '
+            f'class="grid" stroke-dasharray="4 3"/>'
+        )
+    for i in range(5):
+        vx, vy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
+        parts.append(f'<text x="{px(vx):.1f}" y="{h - 16}" class="tick">{vx:.2f}</text>')
+        parts.append(f'<text x="{left - 4}" y="{py(vy) + 3:.1f}" class="ytick">{vy:.2f}</text>')
+    parts.append(f'<text x="{(left + w) / 2:.0f}" y="{h - 2}" class="tick">ID accuracy</text>')
+    for p in pts:
+        mine = p["run"] in highlight
+        tip = escape(
+            f"{p['model']}: ID {p['id_accuracy']:.3f}, OOD {p['ood_accuracy']:.3f}, "
+            f"effective robustness {p['effective_robustness']:+.3f}"
+        )
+        parts.append(
+            f'<circle cx="{px(p["id_accuracy"]):.1f}" cy="{py(p["ood_accuracy"]):.1f}" r="4.5" '
+            f'fill="{PALETTE[1] if mine else "white"}" stroke="{PALETTE[1]}" stroke-width="1.5">'
+            f"<title>{tip}</title></circle>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
