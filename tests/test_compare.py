@@ -59,3 +59,55 @@ def test_effective_robustness_needs_three_models_then_fits(small_digits, store_u
     doc = collect(runs[0].store, [r.run_id for r in runs])
     assert doc["comparisons"][0]["probes"][0]["probe"] == "clean"
     assert next(iter(doc["effective_robustness"].values()))["defined"]
+
+
+def test_checkpoints_of_one_model_give_seed_variance(
+    small_digits, store_url, tmp_path, capsys
+) -> None:
+    import torch
+
+    from robustlab.cli import main
+    from robustlab.demo import train_digits_cnn
+
+    (tmp_path / "m.py").write_text(
+        "from robustlab.demo import DigitsCNN\n\ndef build():\n    return DigitsCNN(width=4)\n"
+    )
+    paths = []
+    for seed in (0, 1, 2):
+        path = tmp_path / f"seed{seed}.pt"
+        torch.save(train_digits_cnn(epochs=1, seed=seed, width=4).module.state_dict(), path)
+        paths.append(path)
+    np.savez(tmp_path / "d.npz", x=small_digits.inputs.numpy(), y=small_digits.targets)
+    argv = [
+        "scan",
+        "--model",
+        f"{tmp_path / 'm.py'}:build",
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--suite",
+        str(tmp_path / "s.yaml"),
+        "--store",
+        store_url,
+        "--out",
+        str(tmp_path / "rep"),
+        "--no-progress",
+    ]
+    (tmp_path / "s.yaml").write_text("name: seeds\nprobes: [clean]\n")
+    for p in paths:
+        argv += ["--weights", str(p)]
+    main(argv)  # returns normally on success; errors exit non-zero
+    import json
+
+    doc = json.loads((tmp_path / "rep" / "results.json").read_text())
+    (group,) = doc["seed_variance"]
+    assert len(group["runs"]) == 3
+    (row,) = group["probes"]
+    accs = [
+        next(m["value"] for m in r["metrics"] if m["metric"] == "accuracy") for r in doc["runs"]
+    ]
+    assert row["mean"] == pytest.approx(np.mean(accs))
+    assert row["std"] == pytest.approx(np.std(accs, ddof=1))
+    assert 0 < row["churn"] < 1
+    assert (
+        "Seed variance: 3 checkpoints of DigitsCNN" in (tmp_path / "rep" / "index.html").read_text()
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
@@ -93,7 +92,10 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
     help="Python file and a zero-argument factory returning the model.",
 )
 @click.option(
-    "--weights", type=click.Path(), default=None, help="state_dict saved with torch.save."
+    "--weights",
+    type=click.Path(),
+    multiple=True,
+    help="state_dict saved with torch.save; repeat it to scan several checkpoints (seeds).",
 )
 @click.option(
     "--data",
@@ -131,7 +133,7 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 def scan(
     model_spec: str,
-    weights: str | None,
+    weights: tuple[str, ...],
     data: str,
     suite: str,
     store: str | None,
@@ -170,27 +172,32 @@ def scan(
         shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
     dataset = robustlab.load_dataset(data, **kwargs)
-    model = robustlab.load_model(model_spec, weights)
-    if device is not None:
-        if not isinstance(model, TorchModel) or not isinstance(model.module, nn.Module):
-            raise robustlab.ConfigError("--device applies to torch models only.")
-        model.to(device)
-    result = robustlab.scan(
-        model,
-        dataset,
-        suite_obj,
-        store=store,
-        seed=seed,
-        shard_size=shard_size,
-        resume=not fresh,
-        progress=not no_progress,
-        baseline=baseline,
-        shift=shifted or None,
-    )
-    _print_results([result])
+    models = [robustlab.load_model(model_spec, w) for w in weights or [None]]
+    results = []
+    for model in models:  # one run per checkpoint; the report compares seeds of one model
+        if device is not None:
+            if not isinstance(model, TorchModel) or not isinstance(model.module, nn.Module):
+                raise robustlab.ConfigError("--device applies to torch models only.")
+            model.to(device)
+        results.append(
+            robustlab.scan(
+                model,
+                dataset,
+                suite_obj,
+                store=store,
+                seed=seed,
+                shard_size=shard_size,
+                resume=not fresh,
+                progress=not no_progress,
+                baseline=baseline,
+                shift=shifted or None,
+            )
+        )
+    _print_results(results)
     if out:
-        html = result.to_html(Path(out) / "index.html")
-        result.to_json(Path(out) / "results.json")
+        from robustlab.report import write_report
+
+        html, _ = write_report(results[0].store, [r.run_id for r in results], out)
         console.print(f"Report: [bold]{html}[/bold]")
 
 

@@ -96,6 +96,7 @@ def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dic
     images (for the HTML report; the JSON export leaves them out)."""
     from robustlab.report.compare import compare_runs
     from robustlab.report.effective import effective_robustness
+    from robustlab.report.seeds import seed_groups
 
     runs = [_run_data(store, r, artifacts) for r in run_ids]
     shifted = {r["dataset"]["fingerprint"] for r in runs if r["dataset"].get("domains")}
@@ -106,6 +107,7 @@ def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dic
         "store": store.url,
         "runs": runs,
         "comparisons": compare_runs(store, runs),
+        "seed_variance": seed_groups(store, runs),
         "effective_robustness": {fp: effective_robustness(store, fp) for fp in sorted(shifted)},
     }
 
