@@ -38,6 +38,19 @@ def attack_options(attack: str, extra: dict[str, Any], owner: str, fixed: tuple[
     return tuple(sorted(typed.items()))
 
 
+def gather_options(
+    params: dict[str, Any], own: tuple[str, ...], default_attack: str, owner: str
+) -> dict[str, Any]:
+    """Split a probe's parameters into its own fields and the named attack's parameters, which
+    are validated and kept, sorted, in ``options``."""
+    mine = {k: v for k, v in params.items() if k in (*own, "options")}
+    extra = {k: v for k, v in params.items() if k not in mine}
+    merged = dict(mine.get("options", ()))
+    merged.update(attack_options(str(mine.get("attack", default_attack)), extra, owner, own))
+    mine["options"] = tuple(sorted(merged.items()))
+    return mine
+
+
 def check_attack_applies(probe: Probe, attack: str, model: Model) -> None:
     from robustlab import attacks
 

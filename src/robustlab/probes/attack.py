@@ -10,9 +10,9 @@ from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.probes._adversarial import (
     NORM_LABELS,
-    attack_options,
     attack_records,
     check_attack_applies,
+    gather_options,
 )
 from robustlab.probes.base import PROBES, SHIFT_METRICS, Probe
 from robustlab.records import Records
@@ -48,12 +48,7 @@ class Attack(Probe):
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
         """Gather the named attack's own parameters into ``options``, typed and validated."""
-        own = {k: v for k, v in params.items() if k in (*_OWN, "options")}
-        extra = {k: v for k, v in params.items() if k not in own}
-        merged = dict(own.get("options", ()))
-        merged.update(attack_options(str(own.get("attack", "pgd")), extra, cls.name, _OWN))
-        own["options"] = tuple(sorted(merged.items()))
-        return own
+        return gather_options(params, _OWN, "pgd", cls.name)
 
     def __post_init__(self) -> None:
         from robustlab import attacks

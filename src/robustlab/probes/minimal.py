@@ -13,9 +13,9 @@ from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.probes._adversarial import (
     NORM_LABELS,
-    attack_options,
     attack_records,
     check_attack_applies,
+    gather_options,
 )
 from robustlab.probes.base import PROBES, Probe
 from robustlab.records import Records
@@ -49,12 +49,7 @@ class Minimal(Probe):
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        own = {k: v for k, v in params.items() if k in (*_OWN, "options")}
-        extra = {k: v for k, v in params.items() if k not in own}
-        merged = dict(own.get("options", ()))
-        merged.update(attack_options(str(own.get("attack", "fab")), extra, cls.name, _OWN))
-        own["options"] = tuple(sorted(merged.items()))
-        return own
+        return gather_options(params, _OWN, "fab", cls.name)
 
     def __post_init__(self) -> None:
         from robustlab import attacks

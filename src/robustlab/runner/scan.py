@@ -17,7 +17,7 @@ import torch
 from robustlab.data.domains import ID_DOMAIN, DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
-from robustlab.metrics.base import derive_seed, get_metric
+from robustlab.metrics.base import Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import NotApplicable, Probe
 from robustlab.records import Records
@@ -236,20 +236,30 @@ def _metric_rows(
             est = metric.compute(records, seed=derive_seed(seed, probe.key, name))
             if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
                 raise RobustLabError(f"Metric {name!r} of {probe.key} is not finite: {est}.")
-            rows.append(
-                {
-                    "probe_key": probe.key,
-                    "metric": name,
-                    "value": est.value,
-                    "ci_low": est.ci_low,
-                    "ci_high": est.ci_high,
-                    "n": est.n,
-                    "method": est.method,
-                    "higher_is_better": metric.higher_is_better,
-                    "details": est.details,
-                }
-            )
+            rows.append(_metric_row(probe.key, name, est, metric.higher_is_better))
     return rows
+
+
+def _metric_row(
+    probe_key: str,
+    metric: str,
+    est: Estimate,
+    higher_is_better: bool,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One row of the metrics table; ``extra`` joins the estimate's details."""
+    details = {**(est.details or {}), **(extra or {})} or None
+    return {
+        "probe_key": probe_key,
+        "metric": metric,
+        "value": est.value,
+        "ci_low": est.ci_low,
+        "ci_high": est.ci_high,
+        "n": est.n,
+        "method": est.method,
+        "higher_is_better": higher_is_better,
+        "details": details,
+    }
 
 
 def in_distribution(records: Records) -> Records:
@@ -300,21 +310,6 @@ def _summary_rows(
         est = evaluate_summary(summary, probes, base, seed=derive_seed(seed, "summary", name))
         if est is None:
             continue
-        rows.append(
-            {
-                "probe_key": "summary",
-                "metric": name,
-                "value": est.value,
-                "ci_low": est.ci_low,
-                "ci_high": est.ci_high,
-                "n": est.n,
-                "method": est.method,
-                "higher_is_better": summary.higher_is_better,
-                "details": {
-                    **(est.details or {}),
-                    **({"baseline": baseline_id} if summary.needs_baseline else {}),
-                }
-                or None,
-            }
-        )
+        extra = {"baseline": baseline_id} if summary.needs_baseline else {}
+        rows.append(_metric_row("summary", name, est, summary.higher_is_better, extra))
     return rows
