@@ -161,6 +161,9 @@ class Context:
         if self.white_box:
             with torch.no_grad():
                 size = self.model.batch_size
+                if len(x) <= size:
+                    # Attack loops call this once per step on small batches: skip split and cat.
+                    return self.logits(x).float()
                 out = torch.cat([self.logits(c) for c in x.split(size)]).float()
         else:
             out = self.model.predict_scores(x.detach().cpu()).to(self.device)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import torch
@@ -88,21 +88,25 @@ class APGD(Attack):
     def _loss_and_grad(
         self, ctx: Context, adv: torch.Tensor, y: torch.Tensor, goal: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        grad = torch.zeros_like(adv)
+        grad: torch.Tensor | None = None
         for _ in range(self.eot_iter):
-            x = adv.clone().requires_grad_(True)
+            x = adv.detach().requires_grad_(True)
             with torch.enable_grad():
                 logits = ctx.logits(x)
                 loss = per_example_loss(self.loss, logits, y, goal)
-                grad += torch.autograd.grad(loss.sum(), x)[0]
-        return logits.detach(), loss.detach(), grad / self.eot_iter
+                (g,) = torch.autograd.grad(loss.sum(), x)
+            grad = g if grad is None else grad + g
+        assert grad is not None
+        if self.eot_iter > 1:
+            grad = grad / self.eot_iter
+        return logits.detach(), loss.detach(), grad
 
     def _single_run(
         self, ctx: Context, x: torch.Tensor, y: torch.Tensor, goal: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         eps = ctx.epsilon
         assert eps is not None
-        n, norm = len(x), ctx.norm
+        norm = ctx.norm
         checkpoint_len = max(int(0.22 * self.steps), 1)
         min_len = max(int(0.06 * self.steps), 1)
         decrement = max(int(0.03 * self.steps), 1)
@@ -114,62 +118,127 @@ class APGD(Attack):
         adv = ctx.clip(x + eps * t / batch_view(lp_norm(t, norm).clamp(min=1e-12), t))
 
         logits, loss, grad = self._loss_and_grad(ctx, adv, y, goal)
-        loss_start = loss.clone()
         hit = logits.argmax(dim=1) != y
         best_adv = adv.clone()
-        x_best, loss_best, grad_best = adv.clone(), loss.clone(), grad.clone()
-        step = torch.full((n,), 2.0 * eps, device=x.device)
-        loss_history = torch.zeros(self.steps, n, device=x.device)
-        adv_old = adv.clone()
+        # Every per-example tensor below lives on a compacted working set of the points not yet
+        # broken (``idx`` maps it back): a broken point's first adversarial iterate is kept and
+        # it takes no further steps, which leaves every other point's trajectory unchanged.
+        idx = (~hit).nonzero().squeeze(1)
+        state = _State(
+            x=x[idx],
+            y=y[idx],
+            goal=None if goal is None else goal[idx],
+            box=_box(ctx, x[idx], eps),
+            adv=adv[idx],
+            adv_old=adv[idx],
+            grad=grad[idx],
+            step=torch.full((len(idx),), 2.0 * eps, device=x.device),
+            x_best=adv[idx],
+            loss_best=loss[idx],
+            grad_best=grad[idx],
+            loss_start=loss[idx],
+            history=torch.zeros(self.steps, len(idx), device=x.device),
+            loss_best_at_check=loss[idx],
+            reduced_at_check=torch.ones(len(idx), dtype=torch.bool, device=x.device),
+        )
         interval, since_check = checkpoint_len, 0
-        loss_best_at_check = loss_best.clone()
-        reduced_at_check = torch.ones(n, dtype=torch.bool, device=x.device)
 
         for i in range(self.steps):
-            momentum = adv - adv_old
-            adv_old = adv
+            if len(idx) == 0:
+                break
+            st = state
             a = 0.75 if i > 0 else 1.0
-            s = batch_view(step, x)
+            s = batch_view(st.step, st.x)
             if norm == "linf":
-                z = self._project(ctx, x, adv + s * grad.sign(), eps)
+                z = _project(ctx, st, st.adv + s * st.grad.sign(), eps)
             else:
-                unit = grad / batch_view(lp_norm(grad, "l2").clamp(min=1e-12), grad)
-                z = self._project(ctx, x, adv + s * unit, eps)
-            adv = self._project(ctx, x, adv + a * (z - adv) + (1 - a) * momentum, eps)
+                unit = st.grad / batch_view(lp_norm(st.grad, "l2").clamp(min=1e-12), st.grad)
+                z = _project(ctx, st, st.adv + s * unit, eps)
+            momentum = st.adv - st.adv_old
+            st.adv_old = st.adv
+            st.adv = _project(ctx, st, st.adv + a * (z - st.adv) + (1 - a) * momentum, eps)
 
-            logits, loss, grad = self._loss_and_grad(ctx, adv, y, goal)
-            newly = (logits.argmax(dim=1) != y) & ~hit
-            best_adv[newly] = adv[newly]
-            hit |= newly
-
-            loss_history[i] = loss
-            better = loss > loss_best
-            x_best[better], grad_best[better], loss_best[better] = (
-                adv[better],
-                grad[better],
-                loss[better],
-            )
+            logits, loss, st.grad = self._loss_and_grad(ctx, st.adv, st.y, st.goal)
+            newly = logits.argmax(dim=1) != st.y
+            broke = bool(newly.any())
+            if broke:
+                best_adv[idx[newly]] = st.adv[newly]
+                hit[idx[newly]] = True
+            st.history[i] = loss
+            better = loss > st.loss_best
+            b = batch_view(better, st.x)
+            st.x_best = torch.where(b, st.adv, st.x_best)
+            st.grad_best = torch.where(b, st.grad, st.grad_best)
+            st.loss_best = torch.where(better, loss, st.loss_best)
 
             since_check += 1
             if since_check == interval:
-                recent = loss_history[i - interval + 1 : i + 1]
-                increases = recent > _previous(loss_history, loss_start, i, interval)
+                recent = st.history[i - interval + 1 : i + 1]
+                increases = recent > _previous(st.history, st.loss_start, i, interval)
                 oscillating = increases.sum(dim=0) <= interval * self.rho
-                stalled = ~reduced_at_check & (loss_best_at_check >= loss_best)
+                stalled = ~st.reduced_at_check & (st.loss_best_at_check >= st.loss_best)
                 reduce = oscillating | stalled
-                reduced_at_check = reduce
-                loss_best_at_check = loss_best.clone()
-                if reduce.any():
-                    step[reduce] /= 2.0
-                    adv = adv.clone()
-                    adv[reduce], grad[reduce] = x_best[reduce], grad_best[reduce]
+                st.reduced_at_check = reduce
+                st.loss_best_at_check = st.loss_best
+                st.step = torch.where(reduce, st.step / 2.0, st.step)
+                r = batch_view(reduce, st.x)
+                st.adv = torch.where(r, st.x_best, st.adv)
+                st.grad = torch.where(r, st.grad_best, st.grad)
                 interval = max(interval - decrement, min_len)
                 since_check = 0
+
+            if broke:
+                keep = ~newly
+                idx, state = idx[keep], st.select(keep)
         return best_adv, hit
 
-    @staticmethod
-    def _project(ctx: Context, x: torch.Tensor, point: torch.Tensor, eps: float) -> torch.Tensor:
-        return ctx.clip(x + project_ball(point - x, ctx.norm, eps))
+
+@dataclass
+class _State:
+    """Per-example state of one APGD run, restricted to the points still being attacked."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    goal: torch.Tensor | None
+    box: tuple[torch.Tensor, torch.Tensor] | None
+    adv: torch.Tensor
+    adv_old: torch.Tensor
+    grad: torch.Tensor
+    step: torch.Tensor
+    x_best: torch.Tensor
+    loss_best: torch.Tensor
+    grad_best: torch.Tensor
+    loss_start: torch.Tensor
+    history: torch.Tensor
+    loss_best_at_check: torch.Tensor
+    reduced_at_check: torch.Tensor
+
+    def select(self, keep: torch.Tensor) -> _State:
+        picked: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                picked[f.name] = None
+            elif f.name == "box":
+                picked[f.name] = (value[0][keep], value[1][keep])
+            elif f.name == "history":
+                picked[f.name] = value[:, keep]
+            else:
+                picked[f.name] = value[keep]
+        return _State(**picked)
+
+
+def _box(ctx: Context, x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor] | None:
+    # For Linf the ball and the bounds intersect in a box, so projecting is two elementwise ops.
+    if ctx.norm != "linf":
+        return None
+    return (x - eps).clamp(min=ctx.bounds[0]), (x + eps).clamp(max=ctx.bounds[1])
+
+
+def _project(ctx: Context, st: _State, point: torch.Tensor, eps: float) -> torch.Tensor:
+    if st.box is not None:
+        return torch.maximum(torch.minimum(point, st.box[1]), st.box[0])
+    return ctx.clip(st.x + project_ball(point - st.x, ctx.norm, eps))
 
 
 def _previous(history: torch.Tensor, start: torch.Tensor, i: int, k: int) -> torch.Tensor:

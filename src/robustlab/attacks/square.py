@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -29,34 +30,42 @@ def _as_image(x: torch.Tensor) -> torch.Tensor:
     return x if x.ndim == 4 else x.reshape(len(x), 1, 1, -1)
 
 
-def _window_mask(
-    n: int, h: int, w: int, sh: int, sw: int, gen: torch.Generator, device: torch.device
-) -> torch.Tensor:
-    """A random ``sh x sw`` window per example, as a bool mask ``(n, 1, h, w)``."""
-    top = torch.randint(0, h - sh + 1, (n, 1, 1, 1), generator=gen, device=device)
-    left = torch.randint(0, w - sw + 1, (n, 1, 1, 1), generator=gen, device=device)
+def _window_table(h: int, w: int, sh: int, sw: int, device: torch.device) -> torch.Tensor:
+    """Every ``sh x sw`` window of an ``h x w`` image as a bool mask, shaped ``(P, 1, h, w)``.
+
+    Indexing it with one random position per example draws the windows in a single gather.
+    """
+    top = torch.arange(h - sh + 1, device=device).repeat_interleave(w - sw + 1)
+    left = torch.arange(w - sw + 1, device=device).repeat(h - sh + 1)
     rows = torch.arange(h, device=device).view(1, 1, h, 1)
     cols = torch.arange(w, device=device).view(1, 1, 1, w)
+    top, left = top.view(-1, 1, 1, 1), left.view(-1, 1, 1, 1)
     return (rows >= top) & (rows < top + sh) & (cols >= left) & (cols < left + sw)
+
+
+@functools.lru_cache(maxsize=64)
+def _rectangles(rows: int, cols: int, device: torch.device) -> torch.Tensor:
+    delta = torch.zeros(rows, cols, device=device)
+    cr, cc = rows // 2, cols // 2
+    for k in range(max(cr, cc) + 1):
+        r0, c0 = max(cr - k, 0), max(cc - k, 0)
+        delta[r0 : min(cr + k + 1, rows), c0 : min(cc + k + 1, cols)] += 1.0 / (k + 1) ** 2
+    return delta / delta.norm().clamp(min=1e-12)
+
+
+@functools.lru_cache(maxsize=64)
+def _eta_base(s: int, device: torch.device) -> torch.Tensor:
+    half = s // 2
+    delta = torch.zeros(s, s, device=device)
+    if half > 0:
+        delta[:half] = _rectangles(half, s, device)
+    delta[half:] = -_rectangles(s - half, s, device)
+    return delta / delta.norm().clamp(min=1e-12)
 
 
 def _eta(s: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
     """The L2 attack's ``s x s`` update: two opposite-sign halves of nested squares (unit norm)."""
-
-    def rectangles(rows: int, cols: int) -> torch.Tensor:
-        delta = torch.zeros(rows, cols, device=device)
-        cr, cc = rows // 2, cols // 2
-        for k in range(max(cr, cc) + 1):
-            r0, c0 = max(cr - k, 0), max(cc - k, 0)
-            delta[r0 : min(cr + k + 1, rows), c0 : min(cc + k + 1, cols)] += 1.0 / (k + 1) ** 2
-        return delta / delta.norm().clamp(min=1e-12)
-
-    half = s // 2
-    delta = torch.zeros(s, s, device=device)
-    if half > 0:
-        delta[:half] = rectangles(half, s)
-    delta[half:] = -rectangles(s - half, s)
-    delta = delta / delta.norm().clamp(min=1e-12)
+    delta = _eta_base(s, device)
     if torch.rand(1, generator=gen, device=device).item() > 0.5:
         delta = delta.T
     return delta
@@ -66,6 +75,31 @@ def _random_signs(
     shape: tuple[int, ...], gen: torch.Generator, device: torch.device
 ) -> torch.Tensor:
     return torch.randint(0, 2, shape, generator=gen, device=device).float() * 2 - 1
+
+
+def _linf_size(p: float, h: int, w: int) -> tuple[int, int]:
+    """Window height and width changing a fraction ``p`` of the pixels (one row for non-images)."""
+    if h > 1:
+        side = min(max(round(math.sqrt(p * h * w)), 1), h - 1)
+        return side, side
+    return 1, min(max(round(p * w), 1), max(w - 1, 1))
+
+
+def _linf_step(
+    gen: torch.Generator,
+    cur: torch.Tensor,
+    up: torch.Tensor,
+    down: torch.Tensor,
+    windows: torch.Tensor,
+) -> torch.Tensor:
+    """Set one random window per example to a random vertex (``up``/``down`` per channel)."""
+    n, c = cur.shape[:2]
+    mask = windows[torch.randint(0, len(windows), (n,), generator=gen, device=cur.device)]
+    high = torch.randint(0, 2, (n, c, 1, 1), generator=gen, device=cur.device, dtype=torch.bool)
+    # A window that already sits at the proposed vertex would waste the query: flip its sign.
+    unchanged = ~((torch.where(high, up, down) != cur) & mask).flatten(1).any(dim=1)
+    high = high ^ batch_view(unchanged, high)
+    return torch.where(mask, torch.where(high, up, down), cur)
 
 
 @register_attack("square")
@@ -121,49 +155,46 @@ class Square(Attack):
         eps = ctx.epsilon
         assert eps is not None
         x = _as_image(inputs)
-        n, c, _, w = x.shape
+        n, c, h, w = x.shape
         gen, dev = ctx.generator, x.device
-        if ctx.norm == "linf":
+        shape = (-1, *inputs.shape[1:])
+        linf = ctx.norm == "linf"
+        if linf:
             adv = ctx.clip(x + eps * _random_signs((n, c, 1, w), gen, dev))
         else:
             adv = ctx.clip(x + self._l2_init(x, eps, gen))
-        loss = margin(ctx.scores(adv.view_as(inputs)), y)
-        queries = torch.ones(n, dtype=torch.long, device=dev)
+        loss = margin(ctx.scores(adv.view(shape)), y)
+        queries = torch.where(loss > 0, self.n_queries, 1)
+        # The search runs on a compacted working set of the points still robust: broken points
+        # leave it (with their query count) the moment they are broken, so no step touches them.
+        idx = (loss > 0).nonzero().squeeze(1)
+        xa, cur, la, ya = x[idx], adv[idx], loss[idx], y[idx]
+        up, down = ctx.clip(xa + eps), ctx.clip(xa - eps)
+        windows, size = torch.empty(0), (0, 0)
         for it in range(1, self.n_queries):
-            active = (loss > 0).nonzero().squeeze(1)
-            if len(active) == 0:
+            if len(idx) == 0:
                 break
             p = _fraction(self.p_init, it, self.n_queries)
-            xa, cur = x[active], adv[active]
-            if ctx.norm == "linf":
-                cand = self._linf_step(ctx, xa, cur, eps, p)
+            if linf:
+                if _linf_size(p, h, w) != size:
+                    size = _linf_size(p, h, w)
+                    windows = _window_table(h, w, *size, dev)
+                cand = _linf_step(gen, cur, up, down, windows)
             else:
                 cand = self._l2_step(ctx, xa, cur, eps, p)
-            new_loss = margin(ctx.scores(cand.view((len(active), *inputs.shape[1:]))), y[active])
-            queries[active] += 1
-            better = new_loss < loss[active]
-            adv[active[better]] = cand[better]
-            loss[active[better]] = new_loss[better]
+            new_loss = margin(ctx.scores(cand.view(shape)), ya)
+            better = new_loss < la
+            cur = torch.where(batch_view(better, cur), cand, cur)
+            la = torch.where(better, new_loss, la)
+            broken = new_loss <= 0
+            if bool(broken.any()):
+                gone = idx[broken]
+                adv[gone], loss[gone], queries[gone] = cur[broken], la[broken], it + 1
+                keep = ~broken
+                idx, xa, cur, la, ya = idx[keep], xa[keep], cur[keep], la[keep], ya[keep]
+                up, down = up[keep], down[keep]
+        adv[idx], loss[idx] = cur, la
         return adv.view_as(inputs), loss <= 0, queries
-
-    def _linf_step(
-        self, ctx: Context, x: torch.Tensor, cur: torch.Tensor, eps: float, p: float
-    ) -> torch.Tensor:
-        n, c, h, w = x.shape
-        gen, dev = ctx.generator, x.device
-        if h > 1:
-            s = min(max(round(math.sqrt(p * h * w)), 1), h - 1)
-            sh, sw = s, s
-        else:
-            sh, sw = 1, min(max(round(p * w), 1), max(w - 1, 1))
-        mask = _window_mask(n, h, w, sh, sw, gen, dev)
-        signs = _random_signs((n, c, 1, 1), gen, dev)
-        proposal = ctx.clip(x + eps * signs)
-        # A window that already sits at the proposed vertex would waste the query: flip its sign.
-        unchanged = ((proposal - cur).abs() * mask).flatten(1).amax(dim=1) < 1e-7
-        flipped = ctx.clip(x - eps * signs)
-        proposal = torch.where(batch_view(unchanged, x), flipped, proposal)
-        return torch.where(mask, proposal, cur)
 
     def _l2_init(self, x: torch.Tensor, eps: float, gen: torch.Generator) -> torch.Tensor:
         n, c, h, w = x.shape
