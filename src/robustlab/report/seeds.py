@@ -33,7 +33,7 @@ def seed_groups(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]
         probes = [p for p in members[0]["probes"] if p.get("status") == "done"]
         rows = []
         for p in probes:
-            accs = [
+            found = [
                 next(
                     (
                         m["value"]
@@ -44,8 +44,9 @@ def seed_groups(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]
                 )
                 for r in members
             ]
-            if any(a is None for a in accs):
+            if any(a is None for a in found):
                 continue
+            accs = np.array(found, dtype=np.float64)
             preds = [store.load_records(r["id"], p["key"]).prediction for r in members]
             churn = [float(np.mean(a != b)) for a, b in combinations(preds, 2)]
             rows.append(
