@@ -111,3 +111,54 @@ def test_checkpoints_of_one_model_give_seed_variance(
     assert (
         "Seed variance: 3 checkpoints of DigitsCNN" in (tmp_path / "rep" / "index.html").read_text()
     )
+
+
+def test_reference_agreement_known_answer() -> None:
+    from robustlab.metrics import get_metric
+    from robustlab.records import Records
+
+    probs = np.eye(3)[[0, 1, 2, 2]]
+    records = Records.from_probabilities(probs, [0, 1, 2, 0], list("abcd"), reference=[0, 2, 2, 2])
+    est = get_metric("reference_agreement").compute(records)
+    assert est.value == pytest.approx(3 / 4)
+    assert not get_metric("reference_agreement").applies(
+        Records.from_probabilities(probs, [0, 1, 2, 0], list("abcd"))
+    )
+
+
+def test_reference_predictions_are_on_the_same_perturbed_inputs(
+    cnn, logreg, small_digits, store_url
+) -> None:
+    from robustlab import attacks
+
+    suite = {
+        "name": "ref",
+        "probes": ["clean", {"probe": "attack", "attack": "pgd", "epsilon": 0.1, "steps": 5}],
+    }
+    with_ref = robustlab.scan(
+        cnn, small_digits, suite, store=store_url, progress=False, reference=logreg
+    )
+    clean_ref = logreg.predict_scores(small_digits.inputs).argmax(1).numpy()
+    clean_own = cnn.predict_scores(small_digits.inputs).argmax(1).numpy()
+    assert with_ref.value("clean", "reference_agreement") == pytest.approx(
+        np.mean(clean_ref == clean_own)
+    )
+    # Under the attack the reference sees the CNN's adversarial inputs, not the clean ones.
+    unit = next(
+        u for u in with_ref.store.units(with_ref.run_id) if u["probe_key"].startswith("attack")
+    )
+    adv = attacks.run(
+        cnn,
+        small_digits.inputs,
+        small_digits.targets,
+        attack="pgd",
+        norm="linf",
+        epsilon=0.1,
+        seed=int(unit["info"]["seed"]),
+        steps=5,
+    ).adversarial
+    records = with_ref.store.load_records(with_ref.run_id, unit["probe_key"])
+    assert np.array_equal(records.reference, logreg.predict_scores(adv).argmax(1).numpy())
+    without = robustlab.scan(cnn, small_digits, suite, store=store_url, progress=False)
+    assert without.run_id != with_ref.run_id  # the reference is part of the run's identity
+    assert "reference_agreement" not in {m["metric"] for m in without.metrics}

@@ -127,6 +127,7 @@ def test_rows_and_from_rows_round_trip_with_nan_as_none() -> None:
         "brier": pytest.approx(0.14),
         "perturbation": 0.5,
         "value": None,
+        "reference": None,
         "group": "g",
         "domain": "d1",
     }

@@ -117,6 +117,14 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
 @click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
 @click.option(
+    "--reference",
+    "reference_spec",
+    default=None,
+    metavar="FILE.py:FACTORY",
+    help="A reference ('oracle') model; every probe reports agreement with it.",
+)
+@click.option("--reference-weights", default=None, type=click.Path(), help="Its state_dict.")
+@click.option(
     "--shift",
     "shift",
     multiple=True,
@@ -142,6 +150,8 @@ def scan(
     shard_size: int,
     device: str | None,
     image_size: str | None,
+    reference_spec: str | None,
+    reference_weights: str | None,
     shift: tuple[str, ...],
     baseline: str | None,
     fresh: bool,
@@ -173,6 +183,7 @@ def scan(
     suite_obj = robustlab.load_suite(suite)
     dataset = robustlab.load_dataset(data, **kwargs)
     models = [robustlab.load_model(model_spec, w) for w in weights or [None]]
+    reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None
     results = []
     for model in models:  # one run per checkpoint; the report compares seeds of one model
         if device is not None:
@@ -191,6 +202,7 @@ def scan(
                 progress=not no_progress,
                 baseline=baseline,
                 shift=shifted or None,
+                reference=reference,
             )
         )
     _print_results(results)

@@ -22,6 +22,7 @@ RECORD_COLUMNS = (
     "brier",
     "perturbation",
     "value",
+    "reference",
     "group",
     "domain",
 )
@@ -46,6 +47,8 @@ class Records:
         perturbation: Size of the perturbation applied (the probe's norm), NaN where none.
         value: A probe-specific per-example measurement (e.g. the flip rate of the example's
             perturbation sequence), NaN where the probe defines none.
+        reference: The reference ("oracle") model's prediction on the same input, NaN when the
+            scan has no reference model.
         group: Subgroup label from the dataset metadata, or None.
         domain: Domain label from the dataset metadata, or None.
         warnings: Honest-evaluation warnings raised while producing these records (not a column).
@@ -62,6 +65,7 @@ class Records:
     brier: np.ndarray
     perturbation: np.ndarray
     value: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    reference: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
     group: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     domain: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     warnings: list[dict[str, str]] = field(default_factory=list, compare=False)
@@ -78,6 +82,9 @@ class Records:
         self.brier = _col(self.brier, np.float64)
         self.perturbation = _col(self.perturbation, np.float64)
         self.value = _col(self.value if len(self.value) else np.full(n, np.nan), np.float64)
+        self.reference = _col(
+            self.reference if len(self.reference) else np.full(n, np.nan), np.float64
+        )
         self.group = _col(self.group if len(self.group) else [None] * n, object)
         self.domain = _col(self.domain if len(self.domain) else [None] * n, object)
         for f in fields(self):
@@ -97,6 +104,7 @@ class Records:
         meta: Mapping[str, Sequence[Any]] | None = None,
         perturbation: Sequence[float] | np.ndarray | None = None,
         value: Sequence[float] | np.ndarray | None = None,
+        reference: Sequence[int] | np.ndarray | None = None,
     ) -> Records:
         """Build records from class probabilities ``(n, K)`` and the true labels."""
         p = np.asarray(probs, dtype=np.float64)
@@ -117,6 +125,7 @@ class Records:
             brier=((p - onehot) ** 2).sum(axis=1),
             perturbation=np.full(n, np.nan) if perturbation is None else np.asarray(perturbation),
             value=np.full(n, np.nan) if value is None else np.asarray(value),
+            reference=np.full(n, np.nan) if reference is None else np.asarray(reference),
             group=np.asarray(list(meta.get("group", [None] * n)), dtype=object),
             domain=np.asarray(list(meta.get("domain", [None] * n)), dtype=object),
         )
@@ -144,6 +153,7 @@ class Records:
         for i in range(len(self)):
             pert = float(self.perturbation[i])
             val = float(self.value[i])
+            ref = float(self.reference[i])
             out.append(
                 {
                     "example_id": str(self.example_id[i]),
@@ -155,6 +165,7 @@ class Records:
                     "brier": float(self.brier[i]),
                     "perturbation": None if np.isnan(pert) else pert,
                     "value": None if np.isnan(val) else val,
+                    "reference": None if np.isnan(ref) else int(ref),
                     "group": None if self.group[i] is None else str(self.group[i]),
                     "domain": None if self.domain[i] is None else str(self.domain[i]),
                 }
@@ -167,5 +178,6 @@ class Records:
         for r in rows:
             for c in RECORD_COLUMNS:
                 v = r[c]
-                cols[c].append(np.nan if (c in ("perturbation", "value") and v is None) else v)
+                nullable = ("perturbation", "value", "reference")
+                cols[c].append(np.nan if (c in nullable and v is None) else v)
         return cls(**cols)  # type: ignore[arg-type]

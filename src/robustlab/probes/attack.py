@@ -14,7 +14,7 @@ from robustlab.probes._adversarial import (
     check_attack_applies,
     gather_options,
 )
-from robustlab.probes.base import PROBES, SHIFT_METRICS, Probe
+from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe
 from robustlab.records import Records
 
 _OWN = ("attack", "norm", "epsilon")
@@ -43,7 +43,7 @@ class Attack(Probe):
     name = "attack"
     kind = "attack"
     modalities = ("image", "tabular")
-    metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *SHIFT_METRICS)
+    metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -23,6 +24,10 @@ from robustlab.registry import Registry
 __all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
 
 PROBES: Registry[type[Probe]] = Registry("probe")
+
+#: The reference ("oracle") model of the running scan, if any: every probe's records then also
+#: hold its predictions on exactly the inputs the model saw (clean, corrupted or adversarial).
+REFERENCE: ContextVar[Model | None] = ContextVar("robustlab_reference", default=None)
 
 
 class NotApplicable(Exception):
@@ -40,6 +45,7 @@ def predict_records(
 ) -> Records:
     """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
     probs = model.predict_proba(inputs).numpy()
+    oracle = REFERENCE.get()
     return Records.from_probabilities(
         probs,
         batch.targets.numpy(),
@@ -47,6 +53,7 @@ def predict_records(
         meta=batch.meta,
         perturbation=_numpy(perturbation),
         value=_numpy(value),
+        reference=None if oracle is None else oracle.predict_scores(inputs).argmax(1).numpy(),
     )
 
 
@@ -56,9 +63,10 @@ def _numpy(x: torch.Tensor | np.ndarray | None) -> np.ndarray | None:
     return np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
 
 
-#: Computed for every probe, so calibration, subgroups and shift are measured under every
-#: perturbation; each applies only where its data exists (groups, shifted domains).
-SHIFT_METRICS = (
+#: Computed for every probe, so calibration, subgroups, shift and reference agreement are
+#: measured under every perturbation; each applies only where its data exists (groups, shifted
+#: domains, a reference model).
+EVERY_PROBE_METRICS = (
     "ece",
     "ece_equal_mass",
     "max_calibration_error",
@@ -70,6 +78,7 @@ SHIFT_METRICS = (
     "ood_accuracy",
     "relative_drop",
     "atc_ood_accuracy",
+    "reference_agreement",
 )
 
 #: How many of the dataset's first examples each image probe keeps as pictures for the report.
@@ -120,7 +129,7 @@ class Probe(ABC):
         "nll",
         "brier",
         "mean_confidence",
-        *SHIFT_METRICS,
+        *EVERY_PROBE_METRICS,
     )
 
     @classmethod

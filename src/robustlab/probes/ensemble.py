@@ -8,7 +8,7 @@ from robustlab.data.base import Batch
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.probes._adversarial import NORM_LABELS, attack_records
-from robustlab.probes.base import PROBES, SHIFT_METRICS, Probe
+from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe
 from robustlab.records import Records
 
 
@@ -32,7 +32,7 @@ class Ensemble(Probe):
     name = "ensemble"
     kind = "attack"
     modalities = ("image", "tabular")
-    metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *SHIFT_METRICS)
+    metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)
 
     def __post_init__(self) -> None:
         from robustlab.attacks.ensemble import VERSIONS

@@ -37,6 +37,7 @@ HEADLINE = (
     "mean_confidence",
     "median_perturbation",
     "flip_rate",
+    "reference_agreement",
 )
 
 

@@ -19,7 +19,7 @@ from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
 from robustlab.metrics.base import Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
-from robustlab.probes.base import NotApplicable, Probe
+from robustlab.probes.base import REFERENCE, NotApplicable, Probe
 from robustlab.records import Records
 from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
@@ -85,6 +85,7 @@ def scan(
     progress: bool = True,
     baseline: str | None = None,
     shift: Mapping[str, Any] | None = None,
+    reference: Any = None,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -106,6 +107,8 @@ def scan(
         shift: Out-of-distribution sets by name (datasets, paths or bundled names). They are
             scanned with ``data`` in one run, each example tagged with its domain, so every
             probe reports ID and OOD results and the shift metrics compare them.
+        reference: A reference ("oracle") model, in any form ``model`` accepts; every probe
+            also records its predictions on the same inputs, for ``reference_agreement``.
 
     Returns:
         The :class:`ScanResult` of the run, with its metrics table and report exporters.
@@ -117,6 +120,9 @@ def scan(
     suite = load_suite(suite)
     runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
     preflight(model, dataset)
+    oracle = None if reference is None else as_model(reference)
+    if oracle is not None:
+        preflight(oracle, dataset)
     db = open_store(store)
     baseline_id = db.resolve_run(baseline) if baseline is not None else None
 
@@ -136,7 +142,8 @@ def scan(
             f"Baseline run {baseline_id} was measured on dataset {other!r}, not "
             f"{dataset.name!r}; a baseline must use the same data."
         )
-    run_key = _run_key(model_fp, data_fp, suite, seed, shard_size)
+    oracle_fp = "" if oracle is None else oracle.fingerprint()
+    run_key = _run_key(model_fp + oracle_fp, data_fp, suite, seed, shard_size)
     run_id = db.find_resumable(run_key) if resume else None
     if run_id is None:
         run_id = db.create_run(
@@ -146,7 +153,12 @@ def scan(
             suite_spec=suite.spec,
             seed=seed,
             shard_size=shard_size,
-            environment=environment(str(model.device)),
+            environment={
+                **environment(str(model.device)),
+                "reference_model": None
+                if oracle is None
+                else {"name": oracle.name, "fingerprint": oracle_fp},
+            },
         )
     else:
         db.set_status(run_id, "running")
@@ -177,6 +189,7 @@ def scan(
         records = unit.probe.run(model, batch, unit.seed)
         return _Finished(unit, records, time.perf_counter() - began)
 
+    token = REFERENCE.set(oracle)
     try:
         with _progress(progress and bool(todo), len(todo)) as bar:
             tasks: dict[str, Any] = {}
@@ -213,6 +226,8 @@ def scan(
     except BaseException:
         db.set_status(run_id, "failed")
         raise
+    finally:
+        REFERENCE.reset(token)
 
     rows = _metric_rows(db, run_id, suite, probes, seed)
     rows += _summary_rows(db, run_id, baseline_id, seed)

@@ -115,6 +115,7 @@ records = Table(
     Column("brier", Float, nullable=False),
     Column("perturbation", Float, nullable=True),
     Column("value", Float, nullable=True),
+    Column("reference", Integer, nullable=True),
     Column("group", String(256), nullable=True),
     Column("domain", String(256), nullable=True),
     Index("ix_records_unit", "unit_id", "position"),
