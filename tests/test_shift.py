@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import robustlab
 from robustlab.data import ArrayDataset, DomainsDataset, shifted_digits
@@ -132,3 +134,34 @@ def test_accuracy_of_a_shift_scan_is_in_distribution(cnn, small_digits, store_ur
     ident = cnn.predict_scores(small_digits.inputs).argmax(1).numpy()
     assert result.value("clean") == pytest.approx(np.mean(ident == small_digits.targets))
     assert result.value("clean", "accuracy") != result.value("clean", "ood_accuracy")
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    correct=st.lists(st.booleans(), min_size=8, max_size=40),
+    seed=st.integers(0, 10_000),
+)
+def test_shift_metrics_ignore_example_order(correct: list[bool], seed: int) -> None:
+    n = len(correct)
+    rng = np.random.default_rng(seed)
+    domain = ["id" if i % 3 else "night" for i in range(n)]
+    records = _records([int(c) for c in correct], list(rng.uniform(0.3, 1.0, n)), domain)
+    if not records.correct[records.domain == "id"].any():
+        return  # relative drop is undefined without ID accuracy
+    order = rng.permutation(n)
+    shuffled = records.subset(order)
+    for name in ("ood_accuracy", "relative_drop", "atc_ood_accuracy"):
+        a = get_metric(name).compute(records).value
+        b = get_metric(name).compute(shuffled).value
+        assert a == pytest.approx(b), name
+
+
+@settings(max_examples=40, deadline=None)
+@given(acc=st.floats(0.05, 0.95), seed=st.integers(0, 10_000))
+def test_atc_threshold_reproduces_id_accuracy(acc: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    confidence = rng.uniform(0, 1, 2000)
+    correct = rng.uniform(0, 1, 2000) < acc
+    t = atc_threshold(confidence, correct)
+    # On the ID set itself, the share above the threshold is its accuracy (up to ties).
+    assert np.mean(confidence >= t) == pytest.approx(correct.mean(), abs=2 / 2000)
