@@ -106,3 +106,20 @@ def test_minimal_probe_curve_and_per_class_medians_in_report(
     html = result.to_html(tmp_path / "c.html").read_text()
     assert "Robust accuracy vs perturbation budget" in html
     assert "Median minimal perturbation per class" in html
+
+
+def test_robustness_curve_of_a_shift_scan_uses_in_distribution_examples(
+    cnn, small_digits, store_url
+) -> None:
+    dim = robustlab.ArrayDataset(
+        small_digits.inputs[:60] * 0.2, small_digits.targets[:60], name="dim"
+    )
+    suite = {
+        "name": "curve-shift",
+        "probes": ["clean", {"probe": "minimal", "attack": "deepfool", "norm": "linf"}],
+    }
+    result = robustlab.scan(
+        cnn, small_digits, suite, store=store_url, progress=False, shift={"dim": dim}
+    )
+    (curve,) = result._doc()["runs"][0]["robustness_curves"]
+    assert curve["robust_accuracy"][0] == pytest.approx(result.value("clean"))

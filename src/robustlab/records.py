@@ -10,7 +10,10 @@ import numpy as np
 
 from robustlab.errors import RobustLabError
 
-__all__ = ["RECORD_COLUMNS", "Records"]
+__all__ = ["ID_DOMAIN", "RECORD_COLUMNS", "Records"]
+
+#: The domain label of in-distribution examples; shift metrics compare every other domain to it.
+ID_DOMAIN = "id"
 
 RECORD_COLUMNS = (
     "example_id",
@@ -146,6 +149,12 @@ class Records:
         return Records(
             **{c: getattr(self, c)[mask] for c in RECORD_COLUMNS}, warnings=list(self.warnings)
         )
+
+    def in_distribution(self) -> Records:
+        """The in-distribution examples of a shift scan's records (all records otherwise)."""
+        ident = self.domain == ID_DOMAIN
+        shifted = np.array([d is not None for d in self.domain], dtype=bool) & ~ident
+        return self.subset(ident) if shifted.any() and ident.any() else self
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per example, with NaN perturbations as None (JSON and SQL friendly)."""

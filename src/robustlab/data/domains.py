@@ -13,8 +13,7 @@ from robustlab.errors import DataError
 
 __all__ = ["ID_DOMAIN", "DomainsDataset"]
 
-#: The domain label of in-distribution examples; shift metrics compare every other domain to it.
-ID_DOMAIN = "id"
+from robustlab.records import ID_DOMAIN
 
 
 class DomainsDataset(Dataset):

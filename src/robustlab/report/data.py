@@ -132,7 +132,8 @@ def _robustness_curves(
     for p in probes:
         if p.get("kind") != "minimal" or p.get("status") != "done":
             continue
-        records = store.load_records(run_id, p["key"])
+        # Robust accuracy of the in-distribution examples, like the confirmation points.
+        records = store.load_records(run_id, p["key"]).in_distribution()
         finite = records.perturbation[np.isfinite(records.perturbation)]
         top = float(finite.max()) * 1.05 if len(finite) else 1.0
         grid = np.linspace(0.0, top, 41)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from robustlab.data.domains import ID_DOMAIN, DomainsDataset
+from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
 from robustlab.metrics.base import Estimate, derive_seed, get_metric
@@ -242,7 +242,7 @@ def _metric_rows(
     rows = []
     for probe in probes:
         every = db.load_records(run_id, probe.key)
-        ident = in_distribution(every)
+        ident = every.in_distribution()
         for name in suite.metrics_for(probe):
             metric = get_metric(name)
             records = every if metric.scope == "all" else ident
@@ -277,13 +277,6 @@ def _metric_row(
     }
 
 
-def in_distribution(records: Records) -> Records:
-    """The in-distribution examples of a shift scan's records (all records otherwise)."""
-    ident = records.domain == ID_DOMAIN
-    shifted = np.array([d is not None for d in records.domain]) & ~ident
-    return records.subset(ident) if shifted.any() and ident.any() else records
-
-
 def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
     """Per-example errors of every measured probe of a run, aligned by example id (only the
     in-distribution examples of a shift scan)."""
@@ -295,7 +288,7 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
         if unit["status"] != "done" or key in seen:
             continue
         seen.add(key)
-        records = in_distribution(db.load_records(run_id, key))
+        records = db.load_records(run_id, key).in_distribution()
         if ids is None:
             ids = records.example_id
         elif not np.array_equal(ids, records.example_id):
