@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import math
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -180,7 +181,7 @@ class Context:
 
 
 @dataclass(frozen=True)
-class Attack:
+class Attack(ABC):
     """Base class of every attack: a frozen dataclass whose fields are its parameters.
 
     Subclasses set the class attributes below, validate their fields in ``_check``, and implement
@@ -207,12 +208,13 @@ class Attack:
 
     def _check(self, owner: str) -> None:
         """Validate the fields; raise ConfigError with the standard message."""
+        return None  # an optional hook: attacks without parameters have nothing to check
 
+    @abstractmethod
     def _perturb(
         self, ctx: Context, inputs: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Adversarial candidates for correctly classified ``inputs`` and queries per example."""
-        raise NotImplementedError
 
     @property
     def params(self) -> dict[str, Any]:
