@@ -148,3 +148,51 @@ def test_weights_of_another_architecture(tmp_path, capsys) -> None:
     )
     assert code == 2
     assert "do not fit DigitsCNN" in " ".join(err.split())
+
+
+def test_domain_column_split_from_the_command_line(
+    tmp_path, model_files, small_digits, capsys
+) -> None:
+    import numpy as np
+
+    from robustlab.store import Store
+
+    py, weights = model_files
+    domain = np.array(["clean" if i % 4 else "faded" for i in range(len(small_digits))])
+    x = small_digits.inputs.numpy().copy()
+    x[domain == "faded"] *= 0.3
+    np.savez(tmp_path / "d.npz", x=x, y=small_digits.targets, domain=domain)
+    (tmp_path / "s.yaml").write_text("name: dom\nprobes: [clean]\n")
+    store = f"sqlite:///{tmp_path}/s.db"
+    base = [
+        "scan",
+        "--model",
+        f"{py}:build",
+        "--weights",
+        str(weights),
+        "--data",
+        str(tmp_path / "d.npz"),
+        "--suite",
+        str(tmp_path / "s.yaml"),
+        "--store",
+        store,
+        "--no-progress",
+    ]
+    main([*base, "--domain-column", "domain=clean"])
+    s = Store(store)
+    metrics = {m["metric"]: m for m in s.metrics(s.runs()[0]["id"]) if m["probe_key"] == "clean"}
+    assert set(metrics["ood_accuracy"]["details"]["domains"]) == {"id", "faded"}
+    assert metrics["ood_accuracy"]["n"] == int(np.sum(domain == "faded"))
+    code, _, err = run_cli([*base, "--domain-column", "domain"], capsys)
+    assert code == 2 and "--domain-column takes COLUMN=ID_VALUE" in " ".join(err.split())
+    code, _, err = run_cli([*base, "--domain-column", "site=a"], capsys)
+    assert code == 2 and "has no metadata column 'site'" in " ".join(err.split())
+    code, _, err = run_cli([*base, "--shift", "night"], capsys)
+    assert code == 2 and "--shift takes NAME=PATH" in " ".join(err.split())
+
+
+def test_list_shows_summaries(capsys) -> None:
+    code, out, _ = run_cli(["list", "summaries"], capsys)
+    assert code == 0
+    for word in ("mce", "relative_mce", "mfr", "worst_case_robust_accuracy", "needed"):
+        assert word in out

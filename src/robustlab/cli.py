@@ -132,6 +132,12 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
     help="An out-of-distribution set scanned with --data (repeatable).",
 )
 @click.option(
+    "--domain-column",
+    default=None,
+    metavar="COLUMN=ID_VALUE",
+    help="Split --data into domains by a metadata column; rows equal to ID_VALUE are ID.",
+)
+@click.option(
     "--baseline",
     default=None,
     metavar="RUN_ID",
@@ -153,6 +159,7 @@ def scan(
     reference_spec: str | None,
     reference_weights: str | None,
     shift: tuple[str, ...],
+    domain_column: str | None,
     baseline: str | None,
     fresh: bool,
     no_progress: bool,
@@ -182,6 +189,17 @@ def scan(
         shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
     dataset = robustlab.load_dataset(data, **kwargs)
+    if domain_column:
+        from robustlab.data import DomainsDataset
+
+        column, sep, id_value = domain_column.partition("=")
+        if not sep or not column or not id_value:
+            raise robustlab.ConfigError(
+                f"--domain-column takes COLUMN=ID_VALUE (e.g. domain=clean). Got {domain_column!r}."
+            )
+        if shifted:
+            raise robustlab.ConfigError("Use either --shift or --domain-column, not both.")
+        dataset = DomainsDataset.from_column(dataset, column, id_value)
     models = [robustlab.load_model(model_spec, w) for w in weights or [None]]
     reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None
     results = []
@@ -260,15 +278,17 @@ def report(run_ids: tuple[str, ...], store: str | None, out: str) -> None:
 @click.argument(
     "what",
     required=False,
-    type=click.Choice(["probes", "tests", "metrics", "suites", "corruptions", "attacks"]),
+    type=click.Choice(
+        ["probes", "tests", "metrics", "summaries", "suites", "corruptions", "attacks"]
+    ),
 )
 def list_(what: str | None) -> None:
-    """List the available probes (tests), metrics, suites, corruptions and attacks."""
+    """List the available probes (tests), metrics, summaries, suites, corruptions and attacks."""
     import dataclasses
 
     import robustlab
 
-    sections = [what] if what else ["probes", "metrics", "suites"]
+    sections = [what] if what else ["probes", "metrics", "summaries", "suites"]
     for section in sections:
         table = Table(title=section, title_justify="left")
         if section in ("probes", "tests"):
@@ -295,6 +315,17 @@ def list_(what: str | None) -> None:
             for name in robustlab.SUITES.names():
                 s = robustlab.load_suite(name)
                 table.add_row(name, str(s.version), str(len(s.probes)), s.description)
+        elif section == "summaries":
+            from robustlab.summaries import SUMMARIES
+
+            table.add_column("summary")
+            table.add_column("better")
+            table.add_column("baseline")
+            table.add_column("description")
+            for name, summary in SUMMARIES.items():
+                better = "higher" if summary.higher_is_better else "lower"
+                needs = "needed" if summary.needs_baseline else "–"
+                table.add_row(name, better, needs, summary.description)
         elif section == "corruptions":
             from robustlab import corruptions
 

@@ -83,11 +83,13 @@ class DomainsDataset(Dataset):
                 f"Dataset {dataset.name!r} has no metadata column {column!r}; its columns: "
                 f"{', '.join(sorted(dataset.meta)) or 'none'}."
             )
-        values = np.asarray(dataset.meta[column], dtype=object)
+        # Compared as text, so an ID value typed on the command line matches integer columns too.
+        values = np.asarray([str(v) for v in dataset.meta[column]], dtype=object)
+        id_value = str(id_value)
         if not np.any(values == id_value):
             raise DataError(f"No example of {dataset.name!r} has {column} == {id_value!r}.")
         subsets = {
-            str(v): _Subset(dataset, np.flatnonzero(values == v), f"{dataset.name}[{v}]")
+            v: _Subset(dataset, np.flatnonzero(values == v), f"{dataset.name}[{v}]")
             for v in dict.fromkeys(values.tolist())
             if v != id_value
         }
