@@ -28,7 +28,12 @@ RECORD_COLUMNS = (
     "reference",
     "group",
     "domain",
+    "queries",
+    "similarity",
 )
+
+#: Float columns where NaN means "not measured" (stored as NULL).
+_NULLABLE = ("perturbation", "value", "reference", "queries", "similarity")
 
 
 def _col(values: Any, dtype: Any) -> np.ndarray:
@@ -54,6 +59,9 @@ class Records:
             scan has no reference model.
         group: Subgroup label from the dataset metadata, or None.
         domain: Domain label from the dataset metadata, or None.
+        queries: Model queries a black-box attack spent on the example, NaN where not counted.
+        similarity: Similarity of the perturbed input to the original in ``[0, 1]`` (e.g. the
+            sentence-embedding cosine of an adversarial text), NaN where not measured.
         warnings: Honest-evaluation warnings raised while producing these records (not a column).
         artifacts: Media to keep with the records (e.g. a corrupted image for the report gallery),
             each ``{"name", "media_type", "data", "meta"}`` with ``data`` base64 text.
@@ -71,6 +79,8 @@ class Records:
     reference: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
     group: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     domain: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    queries: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
+    similarity: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.float64))
     warnings: list[dict[str, str]] = field(default_factory=list, compare=False)
     artifacts: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
@@ -90,6 +100,10 @@ class Records:
         )
         self.group = _col(self.group if len(self.group) else [None] * n, object)
         self.domain = _col(self.domain if len(self.domain) else [None] * n, object)
+        self.queries = _col(self.queries if len(self.queries) else np.full(n, np.nan), np.float64)
+        self.similarity = _col(
+            self.similarity if len(self.similarity) else np.full(n, np.nan), np.float64
+        )
         for f in fields(self):
             if f.name in RECORD_COLUMNS and len(getattr(self, f.name)) != n:
                 raise RobustLabError(f"Records column {f.name!r} has the wrong length.")
@@ -108,6 +122,8 @@ class Records:
         perturbation: Sequence[float] | np.ndarray | None = None,
         value: Sequence[float] | np.ndarray | None = None,
         reference: Sequence[int] | np.ndarray | None = None,
+        queries: Sequence[float] | np.ndarray | None = None,
+        similarity: Sequence[float] | np.ndarray | None = None,
     ) -> Records:
         """Build records from class probabilities ``(n, K)`` and the true labels."""
         p = np.asarray(probs, dtype=np.float64)
@@ -131,6 +147,8 @@ class Records:
             reference=np.full(n, np.nan) if reference is None else np.asarray(reference),
             group=np.asarray(list(meta.get("group", [None] * n)), dtype=object),
             domain=np.asarray(list(meta.get("domain", [None] * n)), dtype=object),
+            queries=np.full(n, np.nan) if queries is None else np.asarray(queries),
+            similarity=np.full(n, np.nan) if similarity is None else np.asarray(similarity),
         )
 
     @classmethod
@@ -163,6 +181,8 @@ class Records:
             pert = float(self.perturbation[i])
             val = float(self.value[i])
             ref = float(self.reference[i])
+            qry = float(self.queries[i])
+            sim = float(self.similarity[i])
             out.append(
                 {
                     "example_id": str(self.example_id[i]),
@@ -177,6 +197,8 @@ class Records:
                     "reference": None if np.isnan(ref) else int(ref),
                     "group": None if self.group[i] is None else str(self.group[i]),
                     "domain": None if self.domain[i] is None else str(self.domain[i]),
+                    "queries": None if np.isnan(qry) else int(qry),
+                    "similarity": None if np.isnan(sim) else sim,
                 }
             )
         return out
@@ -186,7 +208,6 @@ class Records:
         cols: dict[str, list[Any]] = {c: [] for c in RECORD_COLUMNS}
         for r in rows:
             for c in RECORD_COLUMNS:
-                v = r[c]
-                nullable = ("perturbation", "value", "reference")
-                cols[c].append(np.nan if (c in nullable and v is None) else v)
+                v = r.get(c)
+                cols[c].append(np.nan if (c in _NULLABLE and v is None) else v)
         return cls(**cols)  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Bumped with every schema change; a store written with a higher number is refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
 
@@ -118,6 +118,8 @@ records = Table(
     Column("reference", Integer, nullable=True),
     Column("group", String(256), nullable=True),
     Column("domain", String(256), nullable=True),
+    Column("queries", Integer, nullable=True),  # schema 2
+    Column("similarity", Float, nullable=True),  # schema 2
     Index("ix_records_unit", "unit_id", "position"),
 )
 
