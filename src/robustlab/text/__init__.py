@@ -1,0 +1,1 @@
+"""Text robustness: models, transformations, behavioural tests and attacks for text classifiers."""
