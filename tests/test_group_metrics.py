@@ -18,6 +18,7 @@ from robustlab.records import Records
 
 GROUP = ("worst_group_accuracy", "group_accuracy_gap")
 CLASS = ("worst_class_accuracy", "class_accuracy_std")
+ALL = (*GROUP, *CLASS, "macro_std")
 
 
 def make(
@@ -211,7 +212,7 @@ def test_permuting_examples_changes_no_value_nor_interval(data, rnd) -> None:
     rnd.shuffle(order)
     a = make(ok, group, target)
     b = make([ok[i] for i in order], [group[i] for i in order], [target[i] for i in order])
-    for name in GROUP + CLASS:
+    for name in ALL:
         metric = get_metric(name)
         assert metric.applies(a) == metric.applies(b)
         if not metric.applies(a):
@@ -241,7 +242,7 @@ def test_worst_overall_best_order_and_intervals(data, seed) -> None:
     assert get_metric("worst_class_accuracy").compute(r).value == pytest.approx(min(per_class))
     assert get_metric("worst_class_accuracy").compute(r).value <= np.mean(ok)
     assert get_metric("class_accuracy_std").compute(r).value == pytest.approx(np.std(per_class))
-    for name in GROUP + CLASS:
+    for name in ALL:
         metric = get_metric(name)
         if metric.applies(r):
             est = metric.compute(r, seed=seed)
@@ -251,6 +252,30 @@ def test_worst_overall_best_order_and_intervals(data, seed) -> None:
 
 
 def test_details_are_strict_json() -> None:
-    for name in GROUP + CLASS:
+    for name in ALL:
         details = get_metric(name).compute(HAND).details
         assert json.loads(json.dumps(details, allow_nan=False)) == details
+
+
+def test_macro_std_known_answer() -> None:
+    # class 0: group a R W (1/2), group b R R (1): class accuracy 3/4, weighted std
+    #   sqrt((2 (1/4)^2 + 2 (1/4)^2) / 4) = 1/4
+    # class 1: group a R (1), group b W W W (0): class accuracy 1/4, weighted std
+    #   sqrt((1 (3/4)^2 + 3 (1/4)^2) / 4) = sqrt(3)/4
+    # MacroStd = (1/4 + sqrt(3)/4) / 2; the ungrouped example is left out.
+    r = make(
+        [True, False, True, True, True, False, False, False, False],
+        ["a", "a", "b", "b", "a", "b", "b", "b", None],
+        [0, 0, 0, 0, 1, 1, 1, 1, 1],
+    )
+    est = get_metric("macro_std").compute(r)
+    assert est.value == pytest.approx((0.25 + math.sqrt(3) / 4) / 2)
+    assert est.n == 8 and est.ci_low <= est.value <= est.ci_high
+    assert est.details["classes"]["0"]["std"] == pytest.approx(0.25)
+    assert est.details["classes"]["1"]["groups"]["b"] == {"accuracy": 0.0, "n": 3}
+    # every subgroup of a class equally served: 0, whatever the classes' own accuracies
+    even = make(
+        [True, False, True, False, True, True], ["a", "a", "b", "b", "a", "b"], [0] * 4 + [1] * 2
+    )
+    assert get_metric("macro_std").compute(even).value == 0.0
+    assert not get_metric("macro_std").applies(make([True, False], ["a", "a"]))

@@ -19,9 +19,9 @@ class ClassAccuracyStd(Metric):
 
     Only classes present in ``target`` count; a single class present gives 0, and a class of one
     example (accuracy 0 or 1) counts fully. This is a per-class disparity in the spirit of Chiu et
-    al., who show that better accuracy may hide worse disparity; it is *not* their MacroStd,
-    which averages over classes the weighted standard deviation of *subgroup* accuracies within
-    each class.
+    al., who show that better accuracy may hide worse disparity; their MacroStd, which averages over
+    classes the weighted standard deviation of *subgroup* accuracies within each class, is the
+    ``macro_std`` metric.
 
     The interval is a percentile bootstrap over examples (a class missing from a resample is
     absent from that resample's deviation), widened to contain the point value. ``details``:
