@@ -55,9 +55,14 @@ class Model(ABC):
         output: What the underlying model returns: ``logits``, ``probabilities`` or ``labels``.
         batch_size: How many inputs one forward call receives.
         device: Where tensors are placed for the model.
+        trained_on: Name of the data domain the model was trained on, when a shift scan's
+            domains include it (e.g. ``"thick-pen"``); ``None`` means the in-distribution set.
+            Shift reports use it for the Target Drop: a model trained on a domain gives that
+            domain's in-domain reference accuracy.
     """
 
     kind: ClassVar[str] = "model"
+    trained_on: str | None = None
 
     def __init__(
         self,
@@ -121,6 +126,7 @@ class Model(ABC):
             "output": self.output,
             "batch_size": self.batch_size,
             "capabilities": sorted(self.capabilities),
+            **({"trained_on": self.trained_on} if self.trained_on else {}),
         }
 
     # -- shared behaviour --------------------------------------------------------------------

@@ -1,0 +1,96 @@
+"""Source Drop and Target Drop: known answers and a shift scan against a target-trained model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import robustlab
+from robustlab.data import ArrayDataset
+from robustlab.errors import DataError
+from robustlab.records import Records
+from robustlab.report import collect
+from robustlab.report.drops import domain_drops, drops_of
+
+
+def _records(correct: list[int], domain: list[str], ids: list[str] | None = None) -> Records:
+    n = len(correct)
+    return Records(
+        example_id=ids or [f"{d}-{i}" for i, d in enumerate(domain)],
+        target=np.zeros(n, int),
+        prediction=1 - np.array(correct),
+        correct=np.array(correct, bool),
+        confidence=np.full(n, 0.9),
+        loss=np.zeros(n),
+        brier=np.zeros(n),
+        perturbation=np.full(n, np.nan),
+        domain=domain,
+    )
+
+
+def test_source_and_target_drop_known_answer() -> None:
+    domains = ["id"] * 4 + ["night"] * 4
+    source = _records([1, 1, 1, 0, 1, 0, 0, 0], domains)  # S_S = 3/4, S_T = 1/4
+    # the night-trained model reaches 1/2 on night: the domain is hard for everyone
+    target = _records([0, 0, 1, 1, 1, 1, 0, 0], domains)
+    row = drops_of(source, "id", "night", target)
+    assert row["source_drop"]["value"] == pytest.approx((0.75 - 0.25) / 0.75)
+    assert row["target_drop"]["value"] == pytest.approx((0.5 - 0.25) / 0.5)
+    assert row["target_accuracy"] == 0.5 and row["n"] == 4
+    for key in ("source_drop", "target_drop"):
+        est = row[key]
+        assert est["ci_low"] <= est["value"] <= est["ci_high"]
+    # without a target-trained model only the Source Drop is defined
+    assert drops_of(source, "id", "night")["target_drop"] is None
+
+
+def test_target_drop_pairs_examples_by_id() -> None:
+    domains = ["id"] * 2 + ["night"] * 2
+    source = _records([1, 1, 1, 0], domains, ["a", "b", "c", "d"])
+    target = _records([1, 1, 0, 1], domains, ["a", "b", "d", "c"])  # night order swapped
+    row = drops_of(source, "id", "night", target)
+    # target is right on c (its 4th row) and wrong on d: T_T = 1/2 whatever the order
+    assert row["target_accuracy"] == 0.5
+    other = _records([1, 1, 1], ["id", "id", "night"], ["a", "b", "x"])
+    with pytest.raises(DataError, match="lacks 2 examples"):
+        drops_of(source, "id", "night", other)
+
+
+def test_shift_report_has_target_drop_from_a_target_trained_model(small_digits, store_url) -> None:
+    from robustlab.demo import train_digits_logreg
+
+    dim = ArrayDataset(small_digits.inputs * 0.3, small_digits.targets, name="dim")
+    suite = {"name": "pop", "probes": ["clean"]}
+    source = robustlab.scan(
+        train_digits_logreg(name="normal"),
+        small_digits,
+        suite,
+        store=store_url,
+        progress=False,
+        shift={"dim": dim},
+    )
+    doc = collect(source.store, [source.run_id])
+    drops = domain_drops(source.store, doc["runs"][0])
+    (row,) = drops["domains"]
+    assert row["target_domain"] == "dim" and row["target_drop"] is None
+    assert "--trained-on dim" in row["target_reason"]
+
+    dim_train = ArrayDataset(small_digits.inputs * 0.3, small_digits.targets, name="dim-train")
+    on_dim = train_digits_logreg(dim_train, name="dim-trained")
+    on_dim.trained_on = "dim"
+    target = robustlab.scan(
+        on_dim, small_digits, suite, store=store_url, progress=False, shift={"dim": dim}
+    )
+    doc = collect(source.store, [source.run_id, target.run_id])
+    (row,) = domain_drops(source.store, doc["runs"][0])["domains"]
+    records = source.store.load_records(source.run_id, "clean")
+    t_records = source.store.load_records(target.run_id, "clean")
+    acc_t = t_records.correct[t_records.domain == "dim"].mean()
+    acc_s = records.correct[records.domain == "dim"].mean()
+    assert row["target_model"] == "dim-trained"
+    assert row["target_drop"]["value"] == pytest.approx((acc_t - acc_s) / acc_t)
+    # the dim-trained model's own source domain is "dim"; its Target Drop on "id" comes from
+    # the normally trained model
+    (back,) = domain_drops(source.store, doc["runs"][1])["domains"]
+    assert back["source_domain"] == "dim" and back["target_domain"] == "id"
+    assert back["target_model"] == "normal"
