@@ -162,3 +162,57 @@ def test_reference_predictions_are_on_the_same_perturbed_inputs(
     without = robustlab.scan(cnn, small_digits, suite, store=store_url, progress=False)
     assert without.run_id != with_ref.run_id  # the reference is part of the run's identity
     assert "reference_agreement" not in {m["metric"] for m in without.metrics}
+
+
+def test_logit_plane_recovers_a_known_relation_over_two_id_sets() -> None:
+    from robustlab.report.effective import fit_logit_plane
+
+    a = np.array([0.6, 0.7, 0.8, 0.9, 0.95, 0.85])
+    b = np.array([0.5, 0.9, 0.6, 0.7, 0.8, 0.95])
+    ood = expit(0.5 * logit(a) + 0.8 * logit(b) - 0.2)
+    fit = fit_logit_plane(np.column_stack([a, b]), ood)
+    assert fit["coefficients"] == pytest.approx([0.5, 0.8], abs=1e-9)
+    assert fit["intercept"] == pytest.approx(-0.2, abs=1e-9)
+    assert np.allclose(fit["effective_robustness"], 0, atol=1e-9) and fit["r_squared"] > 0.999
+
+
+def test_multi_id_effective_robustness_from_the_store(small_digits, store_url) -> None:
+    """Models trained on two distributions: fitted against both ID sets, not one."""
+    import torch
+
+    from robustlab.demo import train_digits_logreg
+
+    dim = ArrayDataset(small_digits.inputs * 0.5, small_digits.targets, name="dim")
+    noisy = ArrayDataset(
+        (small_digits.inputs + 0.3 * (torch.arange(64).reshape(1, 1, 8, 8) % 3 == 0)).clamp(0, 1),
+        small_digits.targets,
+        name="noisy",
+    )
+    suite = {"name": "pop", "probes": ["clean"]}
+    runs = []
+    for c, train in ((0.001, None), (0.01, None), (1.0, None), (0.01, dim), (1.0, dim)):
+        data = None if train is None else ArrayDataset(train.inputs, train.targets, name="t")
+        model = train_digits_logreg(data, C=c, name=f"lr{c}-{'dim' if train else 'id'}")
+        runs.append(
+            robustlab.scan(
+                model,
+                small_digits,
+                suite,
+                store=store_url,
+                progress=False,
+                shift={"dim": dim, "noisy": noisy},
+            )
+        )
+    store = runs[0].store
+    fp = store.run(runs[0].run_id)["dataset_fingerprint"]
+    er = effective_robustness(store, fp, id_domains=["id", "dim"])
+    assert er["defined"] and er["id_domains"] == ["id", "dim"]
+    assert len(er["models"]) == 5 and len(er["coefficients"]) == 2
+    m = er["models"][0]
+    assert m["ood_domains"] == ["noisy"] and set(m["id_accuracies"]) == {"id", "dim"}
+    assert m["effective_robustness"] == pytest.approx(
+        m["ood_accuracy"] - m["predicted_ood_accuracy"]
+    )
+    bad = effective_robustness(store, fp, id_domains=["id", "fog"])
+    assert not bad["defined"] and "'fog' not in this data" in bad["reason"]
+    assert not effective_robustness(store, fp, id_domains=["id", "dim", "noisy"])["defined"]

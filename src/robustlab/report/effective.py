@@ -10,7 +10,7 @@ from scipy import stats
 
 from robustlab.store import Store
 
-__all__ = ["MIN_MODELS", "effective_robustness", "fit_logit_line"]
+__all__ = ["MIN_MODELS", "effective_robustness", "fit_logit_line", "fit_logit_plane"]
 
 #: Fewer models than this leave the ID-OOD relation undetermined.
 MIN_MODELS = 3
@@ -66,8 +66,46 @@ def fit_logit_line(id_acc: np.ndarray, ood_acc: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def effective_robustness(store: Store, dataset_fingerprint: str) -> dict[str, Any]:
-    """The fit over every complete run on this (shifted) dataset, one point per model."""
+def fit_logit_plane(id_accs: np.ndarray, ood_acc: np.ndarray) -> dict[str, Any]:
+    """Least squares ``logit(OOD) = b0 + sum_i b_i logit(ID_i)`` over several ID test sets
+    (columns of ``id_accs``), with each model's residual in accuracy space.
+
+    One ID test set cannot tell a robust model from one trained on data closer to the shift;
+    fitting on accuracies on every training distribution's test set removes that confound.
+
+    References:
+        Shi et al., Effective Robustness against Natural Distribution Shifts for Models with
+        Different Training Data, NeurIPS 2023.
+    """
+    x = _logit(np.asarray(id_accs, dtype=np.float64))
+    y = _logit(np.asarray(ood_acc, dtype=np.float64))
+    design = np.column_stack([np.ones(len(y)), x])
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    fitted = design @ coef
+    resid = y - fitted
+    dof = max(len(y) - design.shape[1], 1)
+    total = float(np.sum((y - y.mean()) ** 2))
+    return {
+        "intercept": float(coef[0]),
+        "coefficients": coef[1:].tolist(),
+        "residual_std": float(np.sqrt(np.sum(resid**2) / dof)),
+        "r_squared": 1 - float(np.sum(resid**2)) / total if total > 0 else float("nan"),
+        "predicted_ood": _sigmoid(fitted).tolist(),
+        "effective_robustness": (np.asarray(ood_acc) - _sigmoid(fitted)).tolist(),
+    }
+
+
+def effective_robustness(
+    store: Store, dataset_fingerprint: str, id_domains: list[str] | None = None
+) -> dict[str, Any]:
+    """The fit over every complete run on this (shifted) dataset, one point per model.
+
+    With ``id_domains`` naming two or more of the data's domains (e.g. the test sets of the
+    different training distributions in the population), the multi-ID-test-set variant is
+    fitted instead: OOD accuracy pooled over the other domains against the accuracy on each
+    ID domain (:func:`fit_logit_plane`).
+    """
+    multi = id_domains is not None and len(id_domains) >= 2
     points: dict[str, dict[str, Any]] = {}
     for run in store.runs():
         if run["dataset_fingerprint"] != dataset_fingerprint or run["status"] != "complete":
@@ -82,20 +120,56 @@ def effective_robustness(store: Store, dataset_fingerprint: str) -> dict[str, An
         )
         if ood is None or run["model_fingerprint"] in points:
             continue
-        points[run["model_fingerprint"]] = {
+        domains = ood["details"]["domains"]
+        point = {
             "model": run["model_name"],
             "run": run["id"],
-            "id_accuracy": ood["details"]["domains"]["id"]["accuracy"],
+            "id_accuracy": domains["id"]["accuracy"],
             "ood_accuracy": ood["value"],
         }
+        if multi:
+            assert id_domains is not None
+            unknown = [d for d in id_domains if d not in domains]
+            if unknown:
+                return {
+                    "defined": False,
+                    "reason": f"ID domain(s) {', '.join(map(repr, unknown))} not in this data; "
+                    f"its domains: {', '.join(map(repr, domains))}",
+                    "models": [],
+                }
+            rest = [d for d in domains if d not in id_domains]
+            if not rest:
+                return {
+                    "defined": False,
+                    "reason": "every domain is an ID domain; leave at least one out as the shift",
+                    "models": [],
+                }
+            n = sum(domains[d]["n"] for d in rest)
+            point["id_accuracies"] = {d: domains[d]["accuracy"] for d in id_domains}
+            point["ood_accuracy"] = sum(domains[d]["accuracy"] * domains[d]["n"] for d in rest) / n
+            point["ood_domains"] = rest
+        points[run["model_fingerprint"]] = point
     models = list(points.values())
-    if len(models) < MIN_MODELS:
+    need = MIN_MODELS if not multi else len(id_domains or []) + 2
+    if len(models) < need:
         return {
             "defined": False,
-            "reason": f"needs at least {MIN_MODELS} models scanned on this data with a shift; "
+            "reason": f"needs at least {need} models scanned on this data with a shift; "
             f"the store has {len(models)}",
             "models": models,
         }
+    if multi:
+        assert id_domains is not None
+        plane = fit_logit_plane(
+            np.array([[m["id_accuracies"][d] for d in id_domains] for m in models]),
+            np.array([m["ood_accuracy"] for m in models]),
+        )
+        for m, er, pred in zip(
+            models, plane.pop("effective_robustness"), plane.pop("predicted_ood")
+        ):
+            m["effective_robustness"] = er
+            m["predicted_ood_accuracy"] = pred
+        return {"defined": True, "id_domains": list(id_domains), "models": models, **plane}
     fit = fit_logit_line(
         np.array([m["id_accuracy"] for m in models]), np.array([m["ood_accuracy"] for m in models])
     )
