@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from robustlab.data import ArrayDataset, load_dataset
+from robustlab.data import ArrayDataset, load_dataset, shifted_digits
 from robustlab.models import SklearnModel, TorchModel
 
 __all__ = ["DigitsCNN", "run_demo", "train_digits_cnn", "train_digits_logreg"]
@@ -118,7 +118,19 @@ def run_demo(
         train_digits_cnn(epochs=3, seed=seed, width=8, name="digits-cnn-medium"),
         *(train_digits_logreg(C=c, name=f"digits-logreg-C{c:g}") for c in (0.001, 0.01, 0.1)),
     ]
-    for model in extra:
+    # Models trained on the thick-pen style: the in-domain reference of the Target Drop, and a
+    # population trained on different data for the multi-ID-test-set effective robustness.
+    thick_train = shifted_digits("thick", split="train", seed=seed)
+    thick = [
+        train_digits_cnn(thick_train, seed=seed, name="digits-cnn-thick-pen"),
+        *(
+            train_digits_logreg(thick_train, C=c, name=f"digits-logreg-thick-pen-C{c:g}")
+            for c in (0.01, 1.0)
+        ),
+    ]
+    for model in thick:
+        model.trained_on = "thick-pen"
+    for model in [*extra, *thick]:
         scan(model, test, population, store=db, seed=seed, progress=False, shift=shift)
     results = [cnn, baseline]
     html, js = write_report(db, [r.run_id for r in results], out)
