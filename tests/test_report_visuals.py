@@ -12,6 +12,7 @@ from PIL import Image
 
 import robustlab
 from robustlab.probes.base import GALLERY_SIZE
+from robustlab.probes.base import WORST_PER_SHARD as WORST
 
 SUITE = {
     "name": "visuals",
@@ -30,7 +31,7 @@ def test_gallery_curves_and_summaries_render(cnn, small_digits, store_url, tmp_p
     result = robustlab.scan(
         cnn, small_digits, SUITE, store=store_url, shard_size=50, progress=False
     )
-    arts = result.store.artifacts(result.run_id)
+    arts = [a for a in result.store.artifacts(result.run_id) if a["meta"]["role"] == "gallery"]
     assert len(arts) == GALLERY_SIZE * 6  # the first examples under each of the six probes
     clean_png = next(a for a in arts if a["probe_key"] == "clean" and a["meta"]["index"] == 0)
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(clean_png["data"]))), dtype=float)
@@ -38,11 +39,63 @@ def test_gallery_curves_and_summaries_render(cnn, small_digits, store_url, tmp_p
     assert np.array_equal(pixels, expected)  # the stored picture is the real input
 
     html = result.to_html(tmp_path / "r" / "index.html").read_text()
-    assert html.count('src="data:image/png;base64,') == 6  # one row cell per probe, example 0
+    gallery = html[html.index('<table class="gallery">') :]
+    gallery = gallery[: gallery.index("</table>")]
+    assert gallery.count('src="data:image/png;base64,') == 6  # one cell per probe, example 0
     assert "contrast: accuracy vs severity" in html
     assert "Summaries across probes" in html and "mean_corruption_accuracy" in html
     doc = json.loads(result.to_json(tmp_path / "r" / "results.json").read_text())
     assert "artifacts" not in doc["runs"][0]  # the JSON export stays metric-only
+
+
+def _png(art: dict) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(art["data"]))), dtype=float)
+
+
+def test_worst_examples_are_the_highest_loss_errors_of_each_shard(
+    cnn, small_digits, store_url, tmp_path
+) -> None:
+    result = robustlab.scan(
+        cnn, small_digits, SUITE, store=store_url, shard_size=50, progress=False
+    )
+    store, run_id = result.store, result.run_id
+    worst = [a for a in store.artifacts(run_id) if a["meta"]["role"] == "worst"]
+    units = {(u["probe_key"], u["shard"]): u for u in store.units(run_id)}
+    by_unit: dict[tuple[str, int], list[str]] = {}
+    for art in worst:
+        shard = next(
+            s for (k, s), u in units.items() if k == art["probe_key"] and u["id"] == art["unit_id"]
+        )
+        by_unit.setdefault((art["probe_key"], shard), []).append(art["meta"]["example_id"])
+    assert worst, "the contrast and attack probes misclassify some digits"
+    for key, shard in units:
+        records = store.load_records(run_id, key)
+        part = records.subset(np.arange(len(records)) // 50 == shard)
+        wrong = np.flatnonzero(~part.correct)
+        expected = [str(part.example_id[i]) for i in wrong[np.argsort(-part.loss[wrong])][:WORST]]
+        assert by_unit.get((key, shard), []) == expected, (key, shard)
+    by_id = {str(i): n for n, i in enumerate(small_digits.ids)}
+    for art in worst:
+        meta = art["meta"]
+        n = by_id[meta["example_id"]]
+        assert meta["target"] == int(small_digits.targets[n]) != meta["prediction"]
+        assert meta["loss"] > 0 and 0 < meta["confidence"] <= 1
+        if art["probe_key"] == "clean":  # the picture is the input the model got wrong
+            assert np.array_equal(_png(art), np.round(small_digits.inputs[n, 0].numpy() * 255))
+
+    html = result.to_html(tmp_path / "w.html").read_text()
+    assert f'id="run-{run_id}-worst"' in html
+    shown = html[html.index(f'id="run-{run_id}-worst"') : html.index(f'id="run-{run_id}-metadata"')]
+    probes_with_errors = {a["probe_key"] for a in worst}
+    assert shown.count('class="probe"') == len(probes_with_errors)
+    assert shown.count("<figure") == sum(
+        min(4, len([a for a in worst if a["probe_key"] == k])) for k in probes_with_errors
+    )
+    top = max(worst, key=lambda a: a["meta"]["loss"])
+    assert (
+        f'true {top["meta"]["target"]}<br><span class="pred">pred {top["meta"]["prediction"]}</span>'
+        in shown
+    )
 
 
 def test_stored_corrupted_image_matches_the_corruption(cnn, small_digits, store_url) -> None:

@@ -71,5 +71,5 @@ def attack_records(model: Model, batch: Batch, result: Any, probe: Probe) -> Rec
     size = torch.where(broken, result.norms.cpu().double(), torch.nan)
     records = predict_records(model, result.adversarial, batch, perturbation=size)
     records.warnings.extend(w.to_dict() for w in result.warnings)
-    records.artifacts.extend(gallery(batch, result.adversarial, probe))
+    records.artifacts.extend(gallery(batch, result.adversarial, probe, records))
     return records

@@ -75,6 +75,7 @@ EVERY_PROBE_METRICS = (
     "group_accuracy_gap",
     "worst_class_accuracy",
     "class_accuracy_std",
+    "macro_std",
     "ood_accuracy",
     "relative_drop",
     "atc_ood_accuracy",
@@ -84,18 +85,30 @@ EVERY_PROBE_METRICS = (
 #: How many of the dataset's first examples each image probe keeps as pictures for the report.
 GALLERY_SIZE = 3
 
+#: How many misclassified examples with the highest loss each image probe keeps per shard, as
+#: pictures of the examples the model gets most wrong (the report shows the worst across shards).
+WORST_PER_SHARD = 2
 
-def gallery(batch: Batch, images: Any, probe: Probe) -> list[dict[str, Any]]:
-    """PNG artifacts of the images of the dataset's first :data:`GALLERY_SIZE` examples that are
-    in ``batch`` (so every probe pictures the same examples)."""
+
+def gallery(
+    batch: Batch, images: Any, probe: Probe, records: Records | None = None
+) -> list[dict[str, Any]]:
+    """PNG artifacts of the images the model saw under ``probe``.
+
+    Keeps the dataset's first :data:`GALLERY_SIZE` examples that are in ``batch`` (so every probe
+    pictures the same examples) and, given the probe's ``records`` of the batch, its
+    :data:`WORST_PER_SHARD` misclassified examples with the highest loss, with their true and
+    predicted labels (meta ``role`` is ``"gallery"`` or ``"worst"``).
+    """
     from robustlab.data.images import png_artifact
 
     if not torch.is_tensor(images) or images.ndim != 4 or images.shape[1] not in (1, 3):
         return []
-    return [
+    out = [
         png_artifact(
             images[pos],
             f"gallery/{batch.ids[pos]}",
+            role="gallery",
             example_id=batch.ids[pos],
             index=int(index),
             probe=probe.key,
@@ -104,6 +117,28 @@ def gallery(batch: Batch, images: Any, probe: Probe) -> list[dict[str, Any]]:
         for pos, index in enumerate(batch.indices)
         if index < GALLERY_SIZE
     ]
+    if records is None or WORST_PER_SHARD <= 0:
+        return out
+    assert len(records) == len(images), "records and images of a batch are aligned"
+    wrong = np.flatnonzero(~records.correct)
+    worst = wrong[np.argsort(-records.loss[wrong], kind="stable")][:WORST_PER_SHARD]
+    out.extend(
+        png_artifact(
+            images[pos],
+            f"worst/{batch.ids[pos]}",
+            role="worst",
+            example_id=batch.ids[pos],
+            probe=probe.key,
+            label=probe.label,
+            target=int(records.target[pos]),
+            prediction=int(records.prediction[pos]),
+            confidence=float(records.confidence[pos]),
+            loss=float(records.loss[pos]),
+            domain=None if records.domain[pos] is None else str(records.domain[pos]),
+        )
+        for pos in worst.tolist()
+    )
+    return out
 
 
 @dataclass(frozen=True)

@@ -20,5 +20,5 @@ class Clean(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         records = predict_records(model, batch.inputs, batch)
-        records.artifacts.extend(gallery(batch, batch.inputs, self))
+        records.artifacts.extend(gallery(batch, batch.inputs, self, records))
         return records

@@ -52,7 +52,7 @@ class Corruption(Probe):
         corrupted = corruptions.apply(clean, self.corruption, self.severity, seed=seed)
         size = (corrupted - clean).flatten(1).norm(dim=1)
         records = predict_records(model, corrupted, batch, perturbation=size)
-        records.artifacts.extend(gallery(batch, corrupted, self))
+        records.artifacts.extend(gallery(batch, corrupted, self, records))
         return records
 
     @property

@@ -62,7 +62,7 @@ class Sequence(Probe):
             [sequences.flip_rate(preds[:, i : i + 1], compare_to) for i in range(preds.shape[1])]
         )
         records = predict_records(model, frames[-1], batch, value=flips)
-        records.artifacts.extend(gallery(batch, frames[-1], self))
+        records.artifacts.extend(gallery(batch, frames[-1], self, records))
         return records
 
     @property

@@ -60,6 +60,9 @@ def _run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, A
         "status": run["status"],
         "created_at": _iso(run["created_at"]),
         "updated_at": _iso(run["updated_at"]),
+        "finished_at": _iso(run["updated_at"]) if run["status"] == "complete" else None,
+        "duration_seconds": (run["updated_at"] - run["created_at"]).total_seconds(),
+        "compute_seconds": sum(float(u["seconds"] or 0.0) for u in units),
         "seed": run["seed"],
         "shard_size": run["shard_size"],
         "model": {
@@ -91,15 +94,35 @@ def _key_of(spec: dict[str, Any], units: list[dict[str, Any]]) -> str:
     return repr(spec)
 
 
-def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dict[str, Any]:
+def collect(
+    store: Store,
+    run_ids: list[str],
+    *,
+    artifacts: bool = False,
+    id_domains: list[str] | None = None,
+) -> dict[str, Any]:
     """The report document for ``run_ids`` (JSON-serialisable); ``artifacts`` adds the stored
-    images (for the HTML report; the JSON export leaves them out)."""
+    images (for the HTML report; the JSON export leaves them out).
+
+    ``id_domains`` picks the ID test sets of the multi-ID effective-robustness fit; by default
+    they are the in-distribution set plus every domain a stored model was trained on
+    (``trained_on``), when there are at least two.
+    """
     from robustlab.report.compare import compare_runs
+    from robustlab.report.drops import domain_drops
     from robustlab.report.effective import effective_robustness
     from robustlab.report.seeds import seed_groups
 
     runs = [_run_data(store, r, artifacts) for r in run_ids]
+    for run in runs:
+        if run["dataset"].get("domains"):
+            run["domain_drops"] = domain_drops(store, run)
     shifted = {r["dataset"]["fingerprint"] for r in runs if r["dataset"].get("domains")}
+    multi = {}
+    for fp in sorted(shifted):
+        chosen = id_domains or _training_domains(store, fp)
+        if chosen and len(chosen) >= 2:
+            multi[fp] = effective_robustness(store, fp, id_domains=chosen)
     return {
         "schema": "robustlab.report",
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -109,7 +132,21 @@ def collect(store: Store, run_ids: list[str], *, artifacts: bool = False) -> dic
         "comparisons": compare_runs(store, runs),
         "seed_variance": seed_groups(store, runs),
         "effective_robustness": {fp: effective_robustness(store, fp) for fp in sorted(shifted)},
+        "effective_robustness_multi_id": multi,
     }
+
+
+def _training_domains(store: Store, dataset_fingerprint: str) -> list[str]:
+    """The in-distribution set and every domain a model stored on this data was trained on."""
+    from robustlab.records import ID_DOMAIN
+
+    domains = [ID_DOMAIN]
+    for run in store.runs():
+        if run["dataset_fingerprint"] == dataset_fingerprint:
+            trained = (run["model_spec"] or {}).get("trained_on")
+            if trained and trained not in domains:
+                domains.append(trained)
+    return domains
 
 
 def robust_accuracy_at(

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
+from robustlab.axes import AXES, axis_scores
 from robustlab.report.svg import (
     PALETTE,
+    axis_chart,
     line_chart,
     metric_bars,
     reliability_diagram,
     scatter_fit,
 )
 
-__all__ = ["render_html", "scorecard"]
+__all__ = ["highlight", "render_html", "scorecard"]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("robustlab", "report/templates"),
@@ -37,6 +41,7 @@ HEADLINE = (
     "mean_confidence",
     "median_perturbation",
     "flip_rate",
+    "pass_rate",
     "reference_agreement",
 )
 
@@ -57,52 +62,275 @@ def reliability_charts(run: dict[str, Any]) -> list[Markup]:
 
 
 def scorecard(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Headline numbers per robustness axis: clean, corruptions, mCE, adversarial."""
-    acc = [m for m in run["metrics"] if m["metric"] == "accuracy"]
-    summary = {m["metric"]: m for m in run["metrics"] if m["kind"] == "summary"}
-    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for m in acc:
-        by_kind[m["kind"]].append(m)
-    rows: list[dict[str, Any]] = []
-    ood = {
-        m["probe_key"]: m
-        for m in run["metrics"]
-        if m["metric"] == "ood_accuracy" and m.get("details")
-    }
-    if by_kind.get("clean"):
-        clean = by_kind["clean"][0]
-        shift = ood.get(clean.get("probe_key", ""))
-        if shift is not None:  # a shift scan: report the ID accuracy, then the shifted one
-            ident = shift["details"]["domains"]["id"]["accuracy"]
-            rows.append({"axis": "clean accuracy", "value": ident, "note": "in-distribution"})
-            rows.append(
-                {"axis": "OOD accuracy", "value": shift["value"], "note": "shifted domains"}
+    """Headline number per robustness axis (:func:`robustlab.axes.axis_scores`), then mCE when
+    the run has a corruption baseline."""
+    rows = axis_scores(run["metrics"])
+    mce = next((m for m in run["metrics"] if m["kind"] == "summary" and m["metric"] == "mce"), None)
+    if mce is not None:
+        base = (mce.get("details") or {}).get("baseline", "")
+        rows.append(
+            {
+                "axis": "mCE",
+                "value": float(mce["value"]),
+                "ci_low": float(mce.get("ci_low", float("nan"))),
+                "ci_high": float(mce.get("ci_high", float("nan"))),
+                "higher_is_better": False,
+                "metric": "mce",
+                "probe_key": "summary",
+                "note": f"vs baseline run {base}" if base else "",
+            }
+        )
+    return rows
+
+
+def scorecard_table(runs: list[dict[str, Any]], cards: list[list[dict[str, Any]]]) -> list[dict]:
+    """Axis rows with one cell per run (None where a run does not measure the axis), the best
+    value across runs marked when several runs measure it."""
+    describe = {a.name: a.describe for a in AXES}
+    describe["mCE"] = "mean corruption error relative to the baseline run (lower is better)"
+    order = [a.name for a in AXES] + ["mCE"]
+    present = {r["axis"]: r["higher_is_better"] for card in cards for r in card}
+    table = []
+    for axis in [a for a in order if a in present]:
+        cells = [next((r for r in card if r["axis"] == axis), None) for card in cards]
+        values = [c["value"] for c in cells if c is not None]
+        best = (max if present[axis] else min)(values) if len(values) > 1 else None
+        table.append(
+            {
+                "axis": axis,
+                "higher_is_better": present[axis],
+                "describe": describe[axis],
+                "cells": [
+                    None if c is None else {**c, "best": best is not None and c["value"] == best}
+                    for c in cells
+                ],
+            }
+        )
+    return table
+
+
+def _axis_chart(cards: list[list[dict[str, Any]]], series: list[str]) -> Markup | None:
+    rows = [
+        {**r, "series": name}
+        for card, name in zip(cards, series)
+        for r in card
+        if r["axis"] != "mCE"  # not on the 0-1 scale
+    ]
+    if not rows:
+        return None
+    axes = list(dict.fromkeys((r["axis"], bool(r["higher_is_better"])) for r in rows))
+    order = {a.name: i for i, a in enumerate(AXES)}
+    axes.sort(key=lambda a: order.get(a[0], len(order)))
+    return axis_chart(rows, axes, series, title="Scorecard: one headline number per axis")
+
+
+#: Media types the report shows as pictures; anything else stored as an image is left out.
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+#: Media type of stored text examples (JSON text, not base64).
+TEXT_MEDIA_TYPE = "application/vnd.robustlab.text+json"
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+
+
+def image_src(art: dict[str, Any]) -> str | None:
+    """A ``data:`` URL for an image artifact, or None if it is not a well-formed stored image."""
+    data = str(art.get("data", ""))
+    if art.get("media_type") not in IMAGE_TYPES or not _BASE64.fullmatch(data):
+        return None
+    return f"data:{art['media_type']};base64,{data}"
+
+
+def class_name(index: Any, names: list[str] | None) -> str:
+    """``3`` or ``3 (cat)`` when the dataset names its classes differently from their index."""
+    try:
+        i = int(index)
+    except (TypeError, ValueError):
+        return str(index)
+    if names and 0 <= i < len(names) and str(names[i]) != str(i):
+        return f"{i} ({names[i]})"
+    return str(i)
+
+
+def worst_examples(run: dict[str, Any], per_probe: int = 4) -> list[dict[str, Any]]:
+    """Per image probe, the stored misclassified examples with the highest loss across shards,
+    highest first, with true and predicted labels."""
+    names = run["dataset"].get("class_names")
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for art in run.get("artifacts", []):
+        meta = art.get("meta") or {}
+        src = image_src(art)
+        if meta.get("role") != "worst" or src is None:
+            continue
+        found[art["probe_key"]].append(
+            {
+                "src": src,
+                "example_id": str(meta.get("example_id", "")),
+                "target": class_name(meta.get("target"), names),
+                "prediction": class_name(meta.get("prediction"), names),
+                "confidence": float(meta.get("confidence", float("nan"))),
+                "loss": float(meta.get("loss", float("nan"))),
+                "domain": meta.get("domain"),
+            }
+        )
+    return [
+        {
+            "key": p["key"],
+            "label": p["label"],
+            "kind": p["kind"],
+            "items": sorted(found[p["key"]], key=lambda e: -e["loss"])[:per_probe],
+        }
+        for p in run["probes"]
+        if found.get(p.get("key", ""))
+    ]
+
+
+def highlight(text: str, edits: Any) -> tuple[Markup, str | None]:
+    """``text`` escaped, with the character spans ``[[start, end], ...]`` of ``edits`` wrapped
+    in ``<mark>`` (an empty span marks a deletion point). Returns the markup and, for malformed
+    spans, why the text is shown without highlighting."""
+    spans: list[tuple[int, int]] = []
+    for edit in edits or []:
+        ok = isinstance(edit, (list, tuple)) and len(edit) == 2
+        ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in edit)
+        if not ok:
+            return escape(text), f"edit {edit!r} is not a [start, end] pair of character offsets"
+        start, end = edit
+        if not 0 <= start <= end <= len(text):
+            return escape(text), (
+                f"edit [{start}, {end}] lies outside the perturbed text of {len(text)} characters"
             )
+        spans.append((start, end))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        last = merged[-1] if merged else None
+        # overlapping or touching edits read as one; a deletion point stays its own mark
+        touching = last is not None and start == last[1] and last[1] > last[0] and end > start
+        if last is not None and (start < last[1] or touching):
+            last[1] = max(last[1], end)
         else:
-            rows.append({"axis": "clean accuracy", "value": clean["value"], "note": ""})
-    if "mean_corruption_accuracy" in summary:
-        n = len(by_kind["corruption"])
-        rows.append(
+            merged.append([start, end])
+    out, pos = Markup(""), 0
+    for start, end in merged:
+        out += escape(text[pos:start])
+        if end == start:
+            out += Markup('<mark class="cut" title="text removed here">‸</mark>')
+        else:
+            out += Markup("<mark>") + escape(text[start:end]) + Markup("</mark>")
+        pos = end
+    return out + escape(text[pos:]), None
+
+
+def text_examples(run: dict[str, Any], per_probe: int = 6) -> list[dict[str, Any]]:
+    """Per text probe, its stored examples (failures first): the original, the perturbed text
+    with the edits highlighted, and the labels before and after."""
+    names = run["dataset"].get("class_names")
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for art in run.get("artifacts", []):
+        if art.get("media_type") != TEXT_MEDIA_TYPE:
+            continue
+        try:
+            ex = json.loads(art["data"])
+            if not isinstance(ex, dict):
+                raise TypeError("not a JSON object")
+            original, perturbed = str(ex["original"]), str(ex["perturbed"])
+        except (TypeError, ValueError, KeyError) as exc:
+            found[art["probe_key"]].append(
+                {"problem": f"stored text example {art.get('name')!r} is malformed: {exc}"}
+            )
+            continue
+        marked, problem = highlight(perturbed, ex.get("edits"))
+        target, before, after = (
+            ex.get(k) for k in ("target", "prediction", "perturbed_prediction")
+        )
+        found[art["probe_key"]].append(
             {
-                "axis": "corruption accuracy",
-                "value": summary["mean_corruption_accuracy"]["value"],
-                "note": f"mean of {n}",
+                "example_id": str((art.get("meta") or {}).get("example_id", "")),
+                "original": original,
+                "perturbed": marked,
+                "same": original == perturbed,
+                "problem": problem,
+                "target": class_name(target, names),
+                "prediction": class_name(before, names),
+                "perturbed_prediction": class_name(after, names),
+                "changed": before != after,
+                "wrong": after != target,
+                "kind": str(ex.get("kind", "")),
+                "note": str(ex.get("note", "")),
             }
         )
-    if "mce" in summary:
-        base = (summary["mce"].get("details") or {}).get("baseline", "")
-        rows.append({"axis": "mCE", "value": summary["mce"]["value"], "note": f"vs {base}"})
-    if "worst_case_robust_accuracy" in summary:
-        rows.append(
-            {
-                "axis": "robust accuracy",
-                "value": summary["worst_case_robust_accuracy"]["value"],
-                "note": f"worst case of {len(by_kind['attack'])} attacks",
-            }
-        )
-    elif by_kind.get("attack"):
-        worst = min(by_kind["attack"], key=lambda m: m["value"])
-        rows.append({"axis": "robust accuracy", "value": worst["value"], "note": worst["label"]})
+    out = []
+    for p in run["probes"]:
+        items = found.get(p.get("key", ""), [])
+        if items:
+            ordered = sorted(items, key=lambda e: not (e.get("wrong") or e.get("changed")))
+            out.append(
+                {
+                    "key": p["key"],
+                    "label": p["label"],
+                    "kind": p["kind"],
+                    "items": ordered[:per_probe],
+                    "total": len(items),
+                }
+            )
+    return out
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, sec = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def run_metadata(run: dict[str, Any]) -> list[tuple[str, str]]:
+    """What, where and when a run measured, as ``(label, text)`` rows for the report."""
+    env = dict(run.get("environment") or {})
+    model, data, suite = run["model"], run["dataset"], run["suite"]
+
+    def take(*keys: str) -> list[str]:
+        return [f"{k} {env.pop(k)}" for k in keys if env.get(k) is not None]
+
+    rows = [
+        (
+            "Model",
+            f"{model['name']} · {model.get('adapter', '?')} · {model.get('num_classes', '?')} "
+            f"classes · bounds {model.get('bounds')} · fingerprint {model['fingerprint']}",
+        ),
+        (
+            "Dataset",
+            f"{data['name']} · {data.get('size', '?')} examples · {data.get('kind', '?')} · "
+            f"fingerprint {data['fingerprint']}",
+        ),
+        ("Suite", f"{suite['name']} v{suite['version']}"),
+        ("Seed", f"{run['seed']} (shard size {run['shard_size']})"),
+        ("Started", str(run["created_at"])),
+        (
+            "Finished",
+            str(run.get("finished_at")) if run.get("finished_at") else f"no ({run['status']})",
+        ),
+    ]
+    if run.get("duration_seconds") is not None:
+        rows.append(("Duration", f"{_duration(run['duration_seconds'])} wall clock"))
+    if run.get("compute_seconds") is not None:
+        rows.append(("Compute", f"{_duration(run['compute_seconds'])} in the probes"))
+    versions = take("robustlab", "torch", "numpy", "python")
+    if versions:
+        rows.append(("Versions", " · ".join(versions)))
+    machine = [str(env.pop(k)) for k in ("platform", "machine") if env.get(k) is not None]
+    machine += take("cpus", "cpu", "device", "gpu", "cuda")
+    if machine:
+        rows.append(("Machine", " · ".join(machine)))
+    if env.get("git_revision"):
+        rows.append(("Code revision", str(env.pop("git_revision"))))
+    argv = env.pop("argv", None)
+    if argv:
+        rows.append(("Command", " ".join(map(str, argv))))
+    env.pop("started_at", None)  # the run's own start time is shown above
+    rows.extend((k, str(v)) for k, v in env.items() if v is not None)
     return rows
 
 
@@ -147,29 +375,52 @@ def robustness_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dic
 
 def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
     """The first example under every probe of a run: rows per corruption (columns = severity),
-    and one row for the clean image and the adversarial ones."""
+    and one row for the clean image and the adversarial ones; cells map a caption to the
+    picture's ``data:`` URL."""
     probes = {p["key"]: p for p in run["probes"]}
-    pictures = [a for a in run.get("artifacts", []) if a["meta"].get("index") == 0]
     rows: dict[str, dict[str, Any]] = {}
-    for art in pictures:
+    for art in run.get("artifacts", []):
+        meta = art.get("meta") or {}
         probe = probes.get(art["probe_key"])
-        if probe is None:
+        src = image_src(art)
+        if probe is None or src is None or meta.get("index") != 0:
+            continue
+        if meta.get("role", "gallery") != "gallery":
             continue
         spec, kind = probe["spec"], probe["kind"]
         if kind == "corruption":
             row = rows.setdefault(
                 str(spec["corruption"]), {"title": str(spec["corruption"]), "cells": {}}
             )
-            row["cells"][f"severity {spec['severity']}"] = art
+            row["cells"][f"severity {spec['severity']}"] = src
         else:
             row = rows.setdefault(f"_{kind}", {"title": kind, "cells": {}})
-            row["cells"][probe["label"]] = art
+            row["cells"][probe["label"]] = src
     ordered = sorted(
         rows.values(), key=lambda r: (r["title"] not in ("clean",), r["title"] == "attack")
     )
     for row in ordered:
         row["cells"] = dict(sorted(row["cells"].items()))
     return ordered
+
+
+def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]:
+    """Anchors of the sub-sections a run's part of the report has, in page order."""
+    metrics = {m["metric"] for m in run["metrics"]}
+    kinds = {m["kind"] for m in run["metrics"]}
+    present = [
+        ("probes", "Results per probe", True),
+        ("summaries", "Summaries", "summary" in kinds),
+        ("calibration", "Calibration", bool(parts["reliability"])),
+        ("subgroups", "Subgroups", "worst_class_accuracy" in metrics),
+        ("shift", "Shift", "ood_accuracy" in metrics),
+        ("gallery", "Gallery", bool(parts["gallery"])),
+        ("worst", "Worst examples", bool(parts["worst"])),
+        ("texts", "Text examples", bool(parts["texts"])),
+        ("warnings", f"Warnings ({len(run['warnings'])})", bool(run["warnings"])),
+        ("metadata", "Metadata", True),
+    ]
+    return [(anchor, title) for anchor, title, shown in present if shown]
 
 
 def render_html(doc: dict[str, Any]) -> str:
@@ -195,17 +446,34 @@ def render_html(doc: dict[str, Any]) -> str:
         for run in runs
     }
     cells = {run["id"]: {(m["probe_key"], m["metric"]): m for m in run["metrics"]} for run in runs}
+    cards = [scorecard(run) for run in runs]
+    parts = {
+        run["id"]: {
+            "reliability": reliability_charts(run),
+            "gallery": gallery_rows(run),
+            "worst": worst_examples(run),
+            "texts": text_examples(run),
+        }
+        for run in runs
+    }
     return _ENV.get_template("report.html.j2").render(
         doc=doc,
         version=__version__,
-        scorecards={run["id"]: scorecard(run) for run in runs},
-        accuracy_chart=metric_bars(chart_rows, series, title="Accuracy per probe"),
+        scorecard_rows=scorecard_table(runs, cards),
+        axis_summary=_axis_chart(cards, series),
+        accuracy_chart=(
+            metric_bars(chart_rows, series, title="Accuracy per probe") if chart_rows else None
+        ),
         curves=[
             {**c, "svg": line_chart(c["lines"], series, title=c["title"])}
             for c in severity_curves(runs, series)
         ],
-        galleries={run["id"]: gallery_rows(run) for run in runs},
-        reliability={run["id"]: reliability_charts(run) for run in runs},
+        galleries={k: v["gallery"] for k, v in parts.items()},
+        reliability={k: v["reliability"] for k, v in parts.items()},
+        worst={k: v["worst"] for k, v in parts.items()},
+        texts={k: v["texts"] for k, v in parts.items()},
+        metadata={run["id"]: run_metadata(run) for run in runs},
+        subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
         effective=[
             {**er, "svg": scatter_fit(er, {r["id"] for r in runs}) if er["defined"] else None}
             for er in doc.get("effective_robustness", {}).values()

@@ -6,7 +6,14 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-__all__ = ["PALETTE", "line_chart", "metric_bars", "reliability_diagram", "scatter_fit"]
+__all__ = [
+    "PALETTE",
+    "axis_chart",
+    "line_chart",
+    "metric_bars",
+    "reliability_diagram",
+    "scatter_fit",
+]
 
 PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
 
@@ -75,6 +82,108 @@ def metric_bars(
             )
             parts.append(
                 f'<text x="{x(r["ci_high"]) + 4:.1f}" y="{cy + 4:.1f}" class="value">{r["value"]:.3f}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _finite(*values: float) -> bool:
+    return all(v == v and abs(v) != float("inf") for v in values)
+
+
+def axis_chart(
+    rows: list[dict[str, Any]],
+    axes: list[tuple[str, bool]],
+    series: list[str],
+    *,
+    title: str,
+) -> Markup:
+    """The scorecard's summary: one row per robustness axis on a common 0-1 scale, one dot per
+    series (run) with its confidence interval; rows where lower is better are shaded and marked.
+
+    Args:
+        rows: Items with ``axis``, ``series``, ``value``, ``ci_low``, ``ci_high`` (NaN bounds
+            draw no whisker).
+        axes: ``(name, higher_is_better)`` in display order.
+        series: Series names in legend order.
+        title: Accessible title of the chart.
+    """
+    left, width, right, axis_h, lane = 170, 440, 64, 28, 16
+    total_w = left + width + right
+    legend: list[tuple[float, float, str]] = []
+    lx, ly = float(left), 11.0
+    for s in series:
+        name = s if len(s) <= 28 else s[:27] + "…"
+        step = 30 + 7 * len(name)
+        if lx + step > total_w and lx > left:
+            lx, ly = float(left), ly + 18
+        legend.append((lx, ly, name))
+        lx += step
+    legend_h = ly + 15
+    group_h = max(lane * len(series), 30) + 14
+    height = legend_h + group_h * len(axes) + axis_h
+
+    def x(v: float) -> float:
+        return left + width * min(max(v, 0.0), 1.0)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart axes" role="img" '
+        f'viewBox="0 0 {total_w} {height:.0f}" width="{total_w}" height="{height:.0f}">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for i, (lx, ly, name) in enumerate(legend):
+        parts.append(
+            f'<circle cx="{lx + 6:.0f}" cy="{ly:.0f}" r="5" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{lx + 15:.0f}" y="{ly + 4:.0f}" class="legend">{escape(name)}</text>'
+        )
+    bottom = legend_h + group_h * len(axes)
+    for g, (axis, higher) in enumerate(axes):
+        gy = legend_h + g * group_h
+        if not higher:
+            parts.append(
+                f'<rect x="{left}" y="{gy + 2}" width="{width}" height="{group_h - 4}" '
+                f'class="lower-band"/>'
+            )
+        direction = "higher is better ↑" if higher else "lower is better ↓"
+        parts.append(
+            f'<text x="{left - 10}" y="{gy + group_h / 2 - 4:.1f}" class="label">'
+            f"{escape(axis)}</text>"
+            f'<text x="{left - 10}" y="{gy + group_h / 2 + 10:.1f}" '
+            f'class="direction{"" if higher else " lower"}">{direction}</text>'
+        )
+    for tick in range(6):
+        v = tick / 5
+        parts.append(
+            f'<line x1="{x(v):.1f}" y1="{legend_h}" x2="{x(v):.1f}" y2="{bottom}" class="grid"/>'
+            f'<text x="{x(v):.1f}" y="{bottom + 16}" class="tick">{v:.1f}</text>'
+        )
+    index = {(r["axis"], r["series"]): r for r in rows}
+    for g, (axis, _) in enumerate(axes):
+        top = legend_h + g * group_h + (group_h - lane * len(series)) / 2
+        for i, s in enumerate(series):
+            r = index.get((axis, s))
+            if r is None:
+                continue
+            color = PALETTE[i % len(PALETTE)]
+            cy = top + lane * i + lane / 2
+            value = float(r["value"])
+            lo, hi = float(r["ci_low"]), float(r["ci_high"])
+            ci = f" [{lo:.3f}, {hi:.3f}]" if _finite(lo, hi) else ""
+            tip = escape(f"{s} · {axis}: {value:.3f}{ci}")
+            parts.append(
+                f'<line x1="{left}" y1="{cy:.1f}" x2="{x(value):.1f}" y2="{cy:.1f}" '
+                f'stroke="{color}" stroke-width="6" opacity="0.25"/>'
+            )
+            if _finite(lo, hi):
+                parts.append(
+                    f'<line x1="{x(lo):.1f}" y1="{cy:.1f}" x2="{x(hi):.1f}" y2="{cy:.1f}" '
+                    f'class="whisker"/>'
+                )
+            end = max(x(value), x(hi)) if _finite(lo, hi) else x(value)
+            parts.append(
+                f'<circle cx="{x(value):.1f}" cy="{cy:.1f}" r="5" fill="{color}" '
+                f'stroke="white" stroke-width="1"><title>{tip}</title></circle>'
+                f'<text x="{end + 8:.1f}" y="{cy + 4:.1f}" class="value">{value:.3f}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))
