@@ -90,7 +90,7 @@ def test_list_shows_registries(capsys) -> None:
             ["--weights", "missing.pt"],
             "error: Weights file 'missing.pt' does not exist; check the --weights path.",
         ),
-        (["--suite", "quik"], "error: Unknown suite 'quik'. Did you mean 'quick'?"),
+        (["--suite", "quik"], "error: Unknown suite 'quik'. Did you mean 'quick'"),
         (
             ["--data", "nowhere"],
             "error: --data 'nowhere' is neither an existing folder or .npz file",
@@ -196,3 +196,151 @@ def test_list_shows_summaries(capsys) -> None:
     assert code == 0
     for word in ("mce", "relative_mce", "mfr", "worst_case_robust_accuracy", "needed"):
         assert word in out
+
+
+# -- leaderboard, export, import ---------------------------------------------------------------
+
+
+def _board_store(tmp_path: Path, models: dict | None = None) -> str:
+    from robustlab.store import Store
+    from test_leaderboard import LOPSIDED, add_run
+
+    url = f"sqlite:///{tmp_path}/board.db"
+    store = Store(url)
+    for name, values in (models or LOPSIDED).items():
+        add_run(store, name, values)
+    return url
+
+
+def test_leaderboard_command_writes_every_format(tmp_path, capsys) -> None:
+    import csv
+    import json
+
+    from test_leaderboard import LOPSIDED
+
+    hostile = "[bold]<script>alert(1)</script>[/bold]"
+    url = _board_store(tmp_path, {**LOPSIDED, hostile: {"clean": 0.2, "corruption": 0.2}})
+    out = tmp_path / "board"
+    code, text, err = run_cli(
+        [
+            "leaderboard",
+            "--store",
+            url,
+            "--html",
+            str(out),
+            "--csv",
+            str(out / "b.csv"),
+            "--markdown",
+            str(out / "b.md"),
+            "--json",
+            str(out / "b.json"),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    flat = " ".join(text.split())
+    assert "lopsided" in flat and "steady" in flat
+    assert "Kendall's tau, mean vs Kemeny: 0.33" in flat
+    assert "the mean ranks steady above lopsided" in flat
+    assert "[bold]" in text and "[/bold]" in text  # markup in a name is shown, not interpreted
+    assert "lacks adversarial" in " ".join(err.split())
+    html = (out / "leaderboard.html").read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    rows = list(csv.DictReader((out / "b.csv").open(encoding="utf-8")))
+    assert [r["model"] for r in rows][:3] == ["lopsided", "steady", "weak"]
+    assert json.loads((out / "b.json").read_text())["schema"] == "robustlab.leaderboard"
+    assert "| 1 | lopsided |" in (out / "b.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        (None, [], "No store at"),
+        ("empty", [], "is empty; run `robustlab demo` or `robustlab scan` first."),
+        ("two-suites", [], "holds runs of 2 suites: board v1 (3 models), other v1 (1 model)"),
+        ("two-suites", ["--suite", "othr"], "Did you mean 'other'?"),
+        ("two-suites", ["zzz"], "No run 'zzz'"),
+        ("two-suites", ["zzz", "--suite", "board"], "not both"),
+    ],
+)
+def test_leaderboard_command_errors(tmp_path, capsys, setup, args, message) -> None:
+    from robustlab.store import Store
+    from test_leaderboard import add_run
+
+    url = f"sqlite:///{tmp_path}/board.db"
+    if setup == "empty":
+        Store(url)
+    elif setup == "two-suites":
+        url = _board_store(tmp_path)
+        add_run(Store(url), "m", {"clean": 0.5}, suite="other")
+    code, _, err = run_cli(["leaderboard", "--store", url, *args], capsys)
+    assert code == 2
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_export_and_import_commands(tmp_path, capsys, monkeypatch) -> None:
+    import csv
+    import io
+    import json
+
+    from robustlab.store import Store
+    from test_leaderboard import add_run
+
+    url = f"sqlite:///{tmp_path}/a.db"
+    run_id = add_run(Store(url), "m", {"clean": 0.75, "corruption": 0.5})
+    code, _, err = run_cli(
+        ["export", run_id[:5], "--store", url, "--out", str(tmp_path / "r.json")], capsys
+    )
+    assert code == 0, err
+    other = f"sqlite:///{tmp_path}/b.db"
+    code, out, err = run_cli(["import", str(tmp_path / "r.json"), "--store", other], capsys)
+    assert code == 0, err
+    assert f"Imported run {run_id}: m on digits, suite board v1" in " ".join(out.split())
+    code, _, _ = run_cli(
+        ["export", run_id, "--store", other, "--out", str(tmp_path / "s.json")], capsys
+    )
+    first, second = (json.loads((tmp_path / f).read_text()) for f in ("r.json", "s.json"))
+    for doc in (first, second):
+        del doc["generated_at"], doc["store"]
+    assert first == second
+    code, out, _ = run_cli(["export", run_id, "--store", url, "--format", "csv"], capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and {(r["metric"], float(r["value"])) for r in rows} >= {("accuracy", 0.75)}
+    code, out, _ = run_cli(["export", run_id, "--store", url, "--format", "md"], capsys)
+    assert code == 0 and "| clean | 0.7500 |" in out
+    # bad input: one line each
+    code, _, err = run_cli(["export", run_id, "--store", url], capsys)
+    assert code == 2 and "Say what to export" in err
+    code, _, err = run_cli(["import", str(tmp_path / "r.json"), "--store", other], capsys)
+    assert code == 2 and "already in store" in err
+    code, _, err = run_cli(["import", str(tmp_path / "none.json"), "--store", other], capsys)
+    assert code == 2 and "does not exist" in err
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    code, _, err = run_cli(["export", run_id, "--store", url, "--mlflow"], capsys)
+    assert code == 2 and "pip install mlflow-skinny" in err
+
+
+def test_scan_with_mlflow(tmp_path, model_files, capsys, monkeypatch) -> None:
+    from robustlab.store import Store
+    from test_exports import FakeMlflow
+
+    py, weights = model_files
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: cli\nversion: 1\nprobes: [clean]\n")
+    store = f"sqlite:///{tmp_path}/s.db"
+    argv = ["scan", "--model", f"{py}:build", "--weights", str(weights), "--data", "digits"]
+    argv += ["--suite", str(suite), "--store", store, "--no-progress", "--mlflow"]
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2 and "pip install mlflow-skinny" in err
+    assert not (tmp_path / "s.db").exists()  # refused before anything was scanned
+    fake = FakeMlflow()
+    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    code, out, err = run_cli([*argv, "--mlflow-experiment", "digits"], capsys)
+    assert code == 0, err
+    run_id = Store(store).runs()[0]["id"]
+    assert f"MLflow: run {run_id} logged as mlflow-run-1" in " ".join(out.split())
+    assert fake.calls["experiment"] == "digits"
+    assert fake.calls["params"]["robustlab_run_id"] == run_id
+    assert 0.9 < fake.calls["metrics"]["axis/clean"] <= 1.0

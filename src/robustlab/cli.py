@@ -56,6 +56,29 @@ def _print_results(results: list[Any]) -> None:
             err_console.print(f"[yellow]warning[/yellow] {w.get('code')}: {w.get('message')}")
 
 
+def _mlflow_options(f: Any) -> Any:
+    f = click.option(
+        "--mlflow-experiment",
+        default="robustlab",
+        show_default=True,
+        metavar="NAME",
+        help="MLflow experiment for --mlflow.",
+    )(f)
+    return click.option(
+        "--mlflow",
+        is_flag=True,
+        help="Also log the run's params and metrics to MLflow (tracking URI from "
+        "MLFLOW_TRACKING_URI, else MLflow's local default); needs pip install mlflow-skinny.",
+    )(f)
+
+
+def _log_mlflow(store: Any, run_id: str, experiment: str) -> None:
+    from robustlab.report.exports import log_to_mlflow
+
+    mlflow_id, uri = log_to_mlflow(store, run_id, experiment=experiment)
+    console.print(f"MLflow: run {run_id} logged as {mlflow_id} at {uri}", highlight=False)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="robustlab")
 @click.option("--debug", is_flag=True, help="Show full tracebacks for unexpected errors.")
@@ -145,6 +168,7 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
 )
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@_mlflow_options
 def scan(
     model_spec: str,
     weights: tuple[str, ...],
@@ -163,12 +187,19 @@ def scan(
     baseline: str | None,
     fresh: bool,
     no_progress: bool,
+    mlflow: bool,
+    mlflow_experiment: str,
 ) -> None:
     """Scan a model on a dataset with a suite and store the results."""
     from torch import nn
 
     import robustlab
     from robustlab.models import TorchModel
+
+    if mlflow:  # before the scan, not after it: a missing package should cost no compute
+        from robustlab.report.exports import require_mlflow
+
+        require_mlflow()
 
     kwargs: dict[str, Any] = {}
     if image_size:
@@ -229,6 +260,9 @@ def scan(
 
         html, _ = write_report(results[0].store, [r.run_id for r in results], out)
         console.print(f"Report: [bold]{html}[/bold]")
+    if mlflow:
+        for res in results:
+            _log_mlflow(res.store, res.run_id, mlflow_experiment)
 
 
 @cli.command()
@@ -272,6 +306,175 @@ def report(run_ids: tuple[str, ...], store: str | None, out: str) -> None:
     ids = [db.resolve_run(r) for r in run_ids]
     html, js = write_report(db, ids, out)
     console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@_store_option
+@click.option("--suite", default=None, help="Suite name (needed when the store holds several).")
+@click.option(
+    "--suite-version",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Suite version (needed when the store holds runs of several versions).",
+)
+@click.option(
+    "--dataset",
+    default=None,
+    metavar="NAME|FINGERPRINT",
+    help="Dataset (needed when the suite's runs used different data).",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["kemeny", "borda", "mean"]),
+    default="kemeny",
+    show_default=True,
+    help="Row order.",
+)
+@click.option("--html", "html_dir", default=None, metavar="DIR", help="Write DIR/leaderboard.html.")
+@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Write the table as CSV.")
+@click.option("--markdown", "md_path", default=None, metavar="FILE", help="Write it as Markdown.")
+@click.option("--json", "json_path", default=None, metavar="FILE", help="Write it as JSON.")
+def leaderboard(
+    run_ids: tuple[str, ...],
+    store: str | None,
+    suite: str | None,
+    suite_version: int | None,
+    dataset: str | None,
+    sort: str,
+    html_dir: str | None,
+    csv_path: str | None,
+    md_path: str | None,
+    json_path: str | None,
+) -> None:
+    """Rank the stored models on a suite: one column per robustness axis, aggregated by the mean,
+    Borda count and Kemeny-Young (Colombo et al., NeurIPS 2022), showing where they disagree.
+
+    Without RUN_IDS, the latest complete run of every model on the suite is compared; the store
+    must then hold one suite, version and dataset, or --suite/--suite-version/--dataset choose.
+    """
+    from rich.markup import escape
+
+    from robustlab.errors import ConfigError
+    from robustlab.leaderboard import (
+        build_leaderboard,
+        leaderboard_csv,
+        leaderboard_json,
+        leaderboard_markdown,
+        write_leaderboard_html,
+    )
+    from robustlab.leaderboard.formats import rich_tables, write_text
+    from robustlab.store import open_store
+
+    if run_ids and (suite or suite_version is not None or dataset):
+        raise ConfigError(
+            "Give either run ids or --suite/--suite-version/--dataset, not both: run ids "
+            "already fix the suite and the data."
+        )
+    board = build_leaderboard(
+        open_store(store, create=False),
+        suite=suite,
+        suite_version=suite_version,
+        dataset=dataset,
+        run_ids=list(run_ids) or None,
+        sort=sort,
+    )
+    for table in rich_tables(board, console.width):
+        console.print(table)
+    a = board.agreement
+    tau = a["mean_vs_kemeny"]
+    console.print(
+        "Kendall's tau, mean vs Kemeny: " + ("–" if tau != tau else f"{tau:.2f}"),
+        highlight=False,
+    )
+    for d in a["discordant"]:
+        console.print(
+            f"  ↕ the mean ranks {escape(d['mean_prefers'])} above "
+            f"{escape(d['kemeny_prefers'])}; Kemeny the other way (it wins "
+            f"{d['wins']:g} of {d['shared']} shared axes)",
+            highlight=False,
+        )
+    for w in board.warnings:
+        err_console.print(f"[yellow]warning[/yellow] {escape(w)}", highlight=False)
+    for n in board.notes:
+        console.print(f"[dim]{escape(n)}[/dim]", highlight=False)
+    written = []
+    if html_dir:
+        written.append(write_leaderboard_html(board, html_dir))
+    if csv_path:
+        written.append(write_text(leaderboard_csv(board), csv_path))
+    if md_path:
+        written.append(write_text(leaderboard_markdown(board), md_path))
+    if json_path:
+        written.append(write_text(leaderboard_json(board), json_path))
+    for path in written:
+        console.print(f"Wrote [bold]{escape(str(path))}[/bold]")
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1, required=True)
+@_store_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "md"]),
+    default=None,
+    help="json (importable, with records), csv (one row per probe x metric) or md (summary); "
+    "default: from the --out suffix.",
+)
+@click.option("--out", default=None, metavar="FILE", help="Output file (default: standard output).")
+@_mlflow_options
+def export(
+    run_ids: tuple[str, ...],
+    store: str | None,
+    fmt: str | None,
+    out: str | None,
+    mlflow: bool,
+    mlflow_experiment: str,
+) -> None:
+    """Export stored runs as JSON, CSV or Markdown, and/or log them to MLflow (--mlflow)."""
+    from robustlab.errors import ConfigError
+    from robustlab.report.exports import write_export
+    from robustlab.store import open_store
+
+    if fmt is None and out is None and not mlflow:
+        raise ConfigError(
+            "Say what to export: --format json|csv|md (to standard output), --out FILE, "
+            "or --mlflow."
+        )
+    db = open_store(store, create=False)
+    ids = [db.resolve_run(r) for r in run_ids]
+    if fmt is not None or out is not None:
+        result = write_export(db, ids, out, fmt)
+        if out in (None, "-"):
+            click.echo(result, nl=False)
+        else:
+            err_console.print(f"Wrote {result}", highlight=False)
+    if mlflow:
+        for run_id in ids:
+            _log_mlflow(db, run_id, mlflow_experiment)
+
+
+@cli.command(name="import")
+@click.argument("file", metavar="FILE.json")
+@_store_option
+def import_(file: str, store: str | None) -> None:
+    """Load the runs of a JSON export (`robustlab export RUN --format json`) into a store."""
+    from rich.markup import escape
+
+    from robustlab.report.exports import import_document
+    from robustlab.store import open_store
+
+    db = open_store(store)
+    for run_id in import_document(file, db):
+        run = db.run(run_id)
+        console.print(
+            f"Imported run {run_id}: {escape(run['model_name'])} on "
+            f"{escape(run['dataset_name'])}, suite {escape(run['suite_name'])} "
+            f"v{run['suite_version']} into {escape(db.url)}",
+            highlight=False,
+        )
 
 
 @cli.command(name="list")

@@ -10,7 +10,7 @@ import numpy as np
 
 from robustlab.store import Store
 
-__all__ = ["REPORT_SCHEMA_VERSION", "collect"]
+__all__ = ["REPORT_SCHEMA_VERSION", "collect", "run_data"]
 
 #: Version of the exported JSON layout; bump on any incompatible change.
 REPORT_SCHEMA_VERSION = 1
@@ -20,7 +20,7 @@ def _iso(value: Any) -> Any:
     return value.isoformat(timespec="seconds") if isinstance(value, dt.datetime) else value
 
 
-def _run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, Any]:
+def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, Any]:
     run = store.run(run_id)
     units = store.units(run["id"])
     probes: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -113,7 +113,7 @@ def collect(
     from robustlab.report.effective import effective_robustness
     from robustlab.report.seeds import seed_groups
 
-    runs = [_run_data(store, r, artifacts) for r in run_ids]
+    runs = [run_data(store, r, artifacts) for r in run_ids]
     for run in runs:
         if run["dataset"].get("domains"):
             run["domain_drops"] = domain_drops(store, run)
