@@ -31,8 +31,9 @@ class OODAccuracy(Metric):
         mask = np.any(list(ood.values()), axis=0)
         k, n = int(records.correct[mask].sum()), int(mask.sum())
         low, high = clopper_pearson(k, n)
-        per_domain = {
-            name: {"accuracy": float(records.correct[m].mean()), "n": int(m.sum())}
-            for name, m in {"id": ident, **ood}.items()
-        }
+        per_domain = {}
+        for name, m in {"id": ident, **ood}.items():
+            hits, size = int(records.correct[m].sum()), int(m.sum())
+            lo, hi = clopper_pearson(hits, size)
+            per_domain[name] = {"accuracy": hits / size, "n": size, "ci_low": lo, "ci_high": hi}
         return Estimate(k / n, low, high, n, "clopper-pearson", details={"domains": per_domain})

@@ -478,6 +478,7 @@ def render_html(doc: dict[str, Any]) -> str:
             {**er, "svg": scatter_fit(er, {r["id"] for r in runs}) if er["defined"] else None}
             for er in doc.get("effective_robustness", {}).values()
         ],
+        effective_multi=list(doc.get("effective_robustness_multi_id", {}).values()),
         robustness=[
             {
                 **c,

@@ -22,6 +22,17 @@ def _git_revision() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _cpu_name() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def environment(device: str) -> dict[str, Any]:
     import numpy
     import torch
@@ -36,6 +47,8 @@ def environment(device: str) -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "cpu": _cpu_name(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "device": device,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "git_revision": _git_revision(),
