@@ -94,3 +94,64 @@ def test_shift_report_has_target_drop_from_a_target_trained_model(small_digits, 
     (back,) = domain_drops(source.store, doc["runs"][1])["domains"]
     assert back["source_domain"] == "dim" and back["target_domain"] == "id"
     assert back["target_model"] == "normal"
+
+
+def test_cli_trained_on_and_id_domains(small_digits, tmp_path, capsys) -> None:
+    import json
+
+    from robustlab.cli import main
+
+    np.savez(tmp_path / "d.npz", x=small_digits.inputs.numpy(), y=small_digits.targets)
+    np.savez(tmp_path / "dim.npz", x=small_digits.inputs.numpy() * 0.3, y=small_digits.targets)
+    np.savez(tmp_path / "noisy.npz", x=small_digits.inputs.numpy() ** 2, y=small_digits.targets)
+    (tmp_path / "m.py").write_text(
+        "import numpy as np\n"
+        "from robustlab.data import shifted_digits\n"
+        "from robustlab.demo import train_digits_logreg\n"
+        "from robustlab.data import ArrayDataset, load_dataset\n\n"
+        "def build(scale=1.0, c=1.0):\n"
+        "    t = load_dataset('digits-train')\n"
+        "    return train_digits_logreg(ArrayDataset(t.inputs * scale, t.targets), C=c,\n"
+        "                               name=f'lr-{scale}-{c}')\n\n"
+        "def normal(): return build(1.0, 1.0)\n"
+        "def normal_small(): return build(1.0, 0.01)\n"
+        "def dim(): return build(0.3, 1.0)\n"
+        "def dim_small(): return build(0.3, 0.01)\n"
+    )
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    common = ["--data", str(tmp_path / "d.npz"), "--suite", str(_suite(tmp_path)), "--store", db]
+    common += [
+        "--shift",
+        f"dim={tmp_path / 'dim.npz'}",
+        "--shift",
+        f"noisy={tmp_path / 'noisy.npz'}",
+    ]
+    common += ["--no-progress"]
+    for factory, domain in (
+        ("normal", None),
+        ("normal_small", None),
+        ("dim", "dim"),
+        ("dim_small", "dim"),
+    ):
+        extra = ["--trained-on", domain] if domain else []
+        main(["scan", "--model", f"{tmp_path / 'm.py'}:{factory}", *common, *extra])
+    capsys.readouterr()
+    from robustlab.store import open_store
+
+    ids = [r["id"] for r in open_store(db).runs()]
+    out = tmp_path / "rep"
+    main(["report", *ids, "--store", db, "--out", str(out), "--id-domains", "id,dim"])
+    doc = json.loads((out / "results.json").read_text())
+    (multi,) = doc["effective_robustness_multi_id"].values()
+    assert multi["defined"] and multi["id_domains"] == ["id", "dim"]
+    run = next(r for r in doc["runs"] if r["model"].get("trained_on") is None)
+    dim_row = next(x for x in run["domain_drops"]["domains"] if x["target_domain"] == "dim")
+    assert dim_row["target_model"].startswith("lr-0.3")
+    html = (out / "index.html").read_text()
+    assert "Target Drop" in html and "Several ID sets" in html
+
+
+def _suite(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: pop\nversion: 1\nprobes:\n  - clean\n")
+    return path

@@ -166,6 +166,12 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
     metavar="RUN_ID",
     help="Stored run of a reference model on the same data: enables mCE.",
 )
+@click.option(
+    "--trained-on",
+    default=None,
+    metavar="DOMAIN",
+    help="The shift domain the model was trained on (its Target Drop reference); default ID.",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_mlflow_options
@@ -185,6 +191,7 @@ def scan(
     shift: tuple[str, ...],
     domain_column: str | None,
     baseline: str | None,
+    trained_on: str | None,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -239,6 +246,8 @@ def scan(
             if not isinstance(model, TorchModel) or not isinstance(model.module, nn.Module):
                 raise robustlab.ConfigError("--device applies to torch models only.")
             model.to(device)
+        if trained_on:
+            model.trained_on = trained_on
         results.append(
             robustlab.scan(
                 model,
@@ -297,14 +306,22 @@ def runs(store: str | None, suite: str | None) -> None:
 @click.argument("run_ids", nargs=-1, required=True)
 @_store_option
 @click.option("--out", default="robustlab-report", show_default=True, help="Report folder.")
-def report(run_ids: tuple[str, ...], store: str | None, out: str) -> None:
+@click.option(
+    "--id-domains",
+    default=None,
+    metavar="A,B",
+    help="ID test sets of the multi-ID effective-robustness fit (default: ID plus every "
+    "domain a stored model was trained on).",
+)
+def report(run_ids: tuple[str, ...], store: str | None, out: str, id_domains: str | None) -> None:
     """Write the HTML report and JSON export of one or more runs (ids or unique prefixes)."""
     from robustlab.report import write_report
     from robustlab.store import open_store
 
     db = open_store(store)
     ids = [db.resolve_run(r) for r in run_ids]
-    html, js = write_report(db, ids, out)
+    chosen = [d.strip() for d in id_domains.split(",") if d.strip()] if id_domains else None
+    html, js = write_report(db, ids, out, id_domains=chosen)
     console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
 
 

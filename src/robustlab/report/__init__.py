@@ -28,8 +28,18 @@ def write_json(doc: dict[str, Any], path: str | Path) -> Path:
     return p
 
 
-def write_report(store: Store, run_ids: list[str], out_dir: str | Path) -> tuple[Path, Path]:
-    """Write ``index.html`` and ``results.json`` for ``run_ids`` into ``out_dir``."""
+def write_report(
+    store: Store,
+    run_ids: list[str],
+    out_dir: str | Path,
+    *,
+    id_domains: list[str] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``index.html`` and ``results.json`` for ``run_ids`` into ``out_dir``
+    (``id_domains``: see :func:`collect`)."""
     out = Path(out_dir)
-    html = write_html(collect(store, run_ids, artifacts=True), out / "index.html")
-    return html, write_json(collect(store, run_ids), out / "results.json")
+    doc = collect(store, run_ids, artifacts=True, id_domains=id_domains)
+    html = write_html(doc, out / "index.html")
+    # The JSON export is the same document without the pictures.
+    bare = {**doc, "runs": [{k: v for k, v in r.items() if k != "artifacts"} for r in doc["runs"]]}
+    return html, write_json(bare, out / "results.json")
