@@ -167,6 +167,14 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
     help="Stored run of a reference model on the same data: enables mCE.",
 )
 @click.option(
+    "--slice",
+    "slice_spec",
+    default=None,
+    metavar="FILE.py:FUNCTION",
+    help="Subgroups from a slicing function (input, meta) -> group label, applied to --data "
+    "and every --shift set.",
+)
+@click.option(
     "--trained-on",
     default=None,
     metavar="DOMAIN",
@@ -191,6 +199,7 @@ def scan(
     shift: tuple[str, ...],
     domain_column: str | None,
     baseline: str | None,
+    slice_spec: str | None,
     trained_on: str | None,
     fresh: bool,
     no_progress: bool,
@@ -227,6 +236,13 @@ def scan(
         shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
     dataset = robustlab.load_dataset(data, **kwargs)
+    if slice_spec:
+        from robustlab.data import slice_by
+        from robustlab.models.loading import load_callable
+
+        fn = load_callable(slice_spec, "--slice")
+        dataset = slice_by(dataset, fn)
+        shifted = {k: slice_by(v, fn) for k, v in shifted.items()}
     if domain_column:
         from robustlab.data import DomainsDataset
 

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from robustlab.data import ArrayDataset, load_dataset, shifted_digits
+from robustlab.data import ArrayDataset, Dataset, load_dataset, shifted_digits, slice_by
 from robustlab.models import SklearnModel, TorchModel
 
-__all__ = ["DigitsCNN", "run_demo", "train_digits_cnn", "train_digits_logreg"]
+__all__ = ["DigitsCNN", "ink_groups", "run_demo", "train_digits_cnn", "train_digits_logreg"]
 
 
 class DigitsCNN(nn.Module):
@@ -73,6 +73,19 @@ def train_digits_logreg(
     return SklearnModel(clf, modality="image", bounds=(0.0, 1.0), name=name)
 
 
+def ink_groups(data: Dataset, edges: tuple[float, float]) -> Dataset:
+    """Subgroups by how much ink a digit holds (mean pixel value below, between or above
+    ``edges``): light, medium and heavy writers, a real subpopulation of the digits."""
+
+    def ink(x: torch.Tensor, meta: dict[str, Any]) -> str:
+        value = float(x.mean())
+        return (
+            "light ink" if value < edges[0] else "heavy ink" if value > edges[1] else "medium ink"
+        )
+
+    return slice_by(data, ink)
+
+
 def run_demo(
     *,
     store: Any = None,
@@ -92,9 +105,17 @@ def run_demo(
 
     db = open_store(store)
     test = load_dataset("digits-test")
+    assert isinstance(test, ArrayDataset)
+    # Subgroups: terciles of ink per digit on the clean test set (light to heavy writers).
+    ink = test.inputs.flatten(1).mean(1)
+    edges = (float(ink.quantile(1 / 3)), float(ink.quantile(2 / 3)))
+    test = ink_groups(test, edges)
     # A style shift of the whole population: the same digits written with a thicker and a
     # thinner pen, scanned with the test set so every probe reports each domain.
-    shift = {"thick-pen": load_dataset("digits-thick"), "thin-pen": load_dataset("digits-thin")}
+    shift = {
+        "thick-pen": ink_groups(load_dataset("digits-thick"), edges),
+        "thin-pen": ink_groups(load_dataset("digits-thin"), edges),
+    }
     # The linear model is the baseline that normalises the CNN's corruption errors (mCE), as
     # AlexNet is for ImageNet-C.
     baseline = scan(

@@ -6,6 +6,7 @@ from robustlab.data.demo import load_digits, shifted_digits
 from robustlab.data.domains import ID_DOMAIN, DomainsDataset
 from robustlab.data.folder import ImageFolderDataset
 from robustlab.data.loading import as_dataset, load_dataset
+from robustlab.data.slices import GroupedDataset, slice_by
 
 __all__ = [
     "ID_DOMAIN",
@@ -13,6 +14,7 @@ __all__ = [
     "Batch",
     "Dataset",
     "DomainsDataset",
+    "GroupedDataset",
     "ImageFolderDataset",
     "TextDataset",
     "as_dataset",
@@ -20,4 +22,5 @@ __all__ = [
     "load_digits",
     "load_npz",
     "shifted_digits",
+    "slice_by",
 ]

@@ -70,34 +70,44 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
         ) from None
 
 
-def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> Model:
-    """Build a model from ``"path/to/file.py:factory"``; the factory takes no arguments and returns
-    an ``nn.Module``, a fitted estimator, a callable or a Model. ``weights`` loads a state_dict."""
-    path_str, sep, factory_name = spec.rpartition(":")
-    if not sep or not path_str or not factory_name:
+def load_callable(spec: str, option: str = "--model") -> Any:
+    """The callable named by ``"path/to/file.py:name"`` (a model factory, a slicing function)."""
+    path_str, sep, name = spec.rpartition(":")
+    if not sep or not path_str or not name:
         raise ConfigError(
-            f"--model must look like FILE.py:FACTORY (e.g. models.py:build). Got {spec!r}."
+            f"{option} must look like FILE.py:{'FACTORY' if option == '--model' else 'FUNCTION'} "
+            f"(e.g. {'models.py:build' if option == '--model' else 'slices.py:by_ink'}). "
+            f"Got {spec!r}."
         )
     path = Path(path_str)
     if not path.is_file():
-        raise ConfigError(f"Model file {path_str!r} does not exist; check the --model path.")
+        what = "Model file" if option == "--model" else "File"
+        raise ConfigError(f"{what} {path_str!r} does not exist; check the {option} path.")
     mod_name = f"robustlab_user_{abs(hash(path.resolve()))}"
     spec_obj = importlib.util.spec_from_file_location(mod_name, path)
     if spec_obj is None or spec_obj.loader is None:
-        raise ConfigError(f"Cannot import {path_str!r} as Python; --model must name a .py file.")
+        raise ConfigError(f"Cannot import {path_str!r} as Python; {option} must name a .py file.")
     module = importlib.util.module_from_spec(spec_obj)
     sys.modules[mod_name] = module
     try:
         spec_obj.loader.exec_module(module)
     except Exception as exc:
         raise ModelError(f"Importing {path_str!r} failed: {type(exc).__name__}: {exc}") from exc
-    factory = getattr(module, factory_name, None)
-    if factory is None or not callable(factory):
+    found = getattr(module, name, None)
+    if found is None or not callable(found):
         available = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
         raise ConfigError(
-            f"{path_str!r} has no callable {factory_name!r}. Callables there: "
+            f"{path_str!r} has no callable {name!r}. Callables there: "
             f"{', '.join(sorted(available)) or 'none'}."
         )
+    return found
+
+
+def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> Model:
+    """Build a model from ``"path/to/file.py:factory"``; the factory takes no arguments and returns
+    an ``nn.Module``, a fitted estimator, a callable or a Model. ``weights`` loads a state_dict."""
+    factory = load_callable(spec, "--model")
+    factory_name = spec.rpartition(":")[2]
     obj = factory()
     if weights is not None:
         target = obj.module if isinstance(obj, TorchModel) else obj
