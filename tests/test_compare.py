@@ -216,3 +216,28 @@ def test_multi_id_effective_robustness_from_the_store(small_digits, store_url) -
     bad = effective_robustness(store, fp, id_domains=["id", "fog"])
     assert not bad["defined"] and "'fog' not in this data" in bad["reason"]
     assert not effective_robustness(store, fp, id_domains=["id", "dim", "noisy"])["defined"]
+
+
+def test_moon_shaped_relation_is_flagged_and_drawn() -> None:
+    from robustlab.report.svg import scatter_fit
+
+    ident = np.linspace(0.55, 0.97, 9)
+    z = logit(ident)
+    ood = expit(-1.2 * (z - z.mean()) ** 2 + 0.3 * z)  # rises then falls: a "moon"
+    fit = fit_logit_line(ident, ood)
+    assert fit["nonlinear"]["significant"] and fit["nonlinear"]["curvature"] < 0
+    models = [
+        {
+            "model": f"m{i}",
+            "run": f"r{i}",
+            "id_accuracy": a,
+            "ood_accuracy": b,
+            "effective_robustness": e,
+        }
+        for i, (a, b, e) in enumerate(zip(ident, ood, fit["effective_robustness"]))
+    ]
+    svg = str(scatter_fit({**fit, "models": models}, {"r0"}))
+    assert 'class="quadratic"' in svg
+    straight = fit_logit_line(ident, expit(0.8 * z - 0.5))
+    assert not straight["nonlinear"]["significant"]
+    assert 'class="quadratic"' not in str(scatter_fit({**straight, "models": models}, set()))

@@ -56,6 +56,11 @@ def fit_logit_line(id_acc: np.ndarray, ood_acc: np.ndarray) -> dict[str, Any]:
         out["nonlinear"] = {"curvature": float(quad[0]), "p_value": p, "significant": p < 0.05}
     sxx = float(np.sum((x - x.mean()) ** 2)) or 1e-12
     grid = np.linspace(x.min() - 0.5, x.max() + 0.5, 50)
+    if out["nonlinear"] is not None:  # the quadratic fit, drawn when the line is rejected
+        out["nonlinear"]["curve"] = {
+            "id": _sigmoid(grid).tolist(),
+            "ood": _sigmoid(np.polyval(quad, grid)).tolist(),
+        }
     half = stats.t.ppf(0.975, dof) * s * np.sqrt(1 + 1 / n + (grid - x.mean()) ** 2 / sxx)
     out["curve"] = {
         "id": _sigmoid(grid).tolist(),

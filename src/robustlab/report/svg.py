@@ -331,6 +331,18 @@ def scatter_fit(er: dict[str, Any], highlight: set[str]) -> Markup:
             f'<line x1="{px(lo):.1f}" y1="{py(lo):.1f}" x2="{px(hi):.1f}" y2="{py(hi):.1f}" '
             f'class="grid" stroke-dasharray="4 3"/>'
         )
+    bend = er.get("nonlinear") or {}
+    if bend.get("significant") and bend.get("curve"):  # accuracy on the curve, not the line
+        quad = [
+            (px(x), py(min(max(y, y0), y1)))
+            for x, y in zip(bend["curve"]["id"], bend["curve"]["ood"])
+            if x0 <= x <= x1
+        ]
+        parts.append(
+            f'<polyline class="quadratic" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in quad)}" '
+            f'fill="none" stroke="{PALETTE[2]}" stroke-width="2" stroke-dasharray="6 3">'
+            f"<title>quadratic fit in logit space (the line is rejected)</title></polyline>"
+        )
     for i in range(5):
         vx, vy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
         parts.append(f'<text x="{px(vx):.1f}" y="{h - 16}" class="tick">{vx:.2f}</text>')
