@@ -45,8 +45,11 @@ def test_slice_by_bad_input() -> None:
     data = _data()
     with pytest.raises(ConfigError, match="exactly one"):
         slice_by(data)
-    with pytest.raises(DataError, match="1 group"):
-        slice_by(data, lambda x, m: "all")
+    with pytest.raises(DataError, match="no example"):
+        slice_by(data, lambda x, m: None)
+    # one group is allowed (a shifted set may fall in one slice); group metrics then do not
+    # apply to it alone
+    assert slice_by(data, lambda x, m: "all").meta["group"] == ["all"] * 6
     with pytest.raises(DataError, match=r"failed on example '2'.*KeyError"):
         slice_by(data, lambda x, m: {"a": 1, "b": 2}[m["site"]] if m["id"] != "2" else m["nope"])
     with pytest.raises(ConfigError, match="may not be named 'other'"):

@@ -114,11 +114,9 @@ def slice_by(
                     f"{dataset.name!r}: {type(exc).__name__}: {exc}"
                 ) from exc
             groups.append(label)
-    labelled = {str(g) for g in groups if g is not None}
-    if len(labelled) < 2:
+    if all(g is None for g in groups):
         raise DataError(
-            f"The slicing function put the examples of {dataset.name!r} into "
-            f"{len(labelled)} group(s) ({', '.join(sorted(labelled)) or 'none'}); subgroup metrics "
-            f"need at least two."
+            f"The slicing function put no example of {dataset.name!r} into a group (it returned "
+            f"None for all {len(groups)}); return a group label for the examples to compare."
         )
     return GroupedDataset(dataset, groups)
