@@ -1,21 +1,28 @@
-"""Tests of the SQLAlchemy results store: schema, idempotent writes, lookups and concurrency."""
+"""Tests of the SQLAlchemy results store: schema, idempotent writes, lookups and concurrency.
+
+Every test that takes the ``store`` or ``url`` fixture runs on SQLite and on a real PostgreSQL
+server (see ``_postgres.py``), so both backends pass the same tests.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from _postgres import BACKENDS, store_url
 from helpers_core import random_records
 from robustlab.errors import StoreError
 from robustlab.records import Records
 from robustlab.store import SCHEMA_VERSION, Store, open_store
+from robustlab.store import schema as t
 
 TABLES = {"robustlab_info", "models", "datasets", "runs", "units", "records", "metrics"}
 MODEL_SPEC = {"name": "tiny-model", "adapter": "TorchModel", "num_classes": 4}
@@ -52,9 +59,15 @@ def _write(store: Store, run_id: str, probe_key: str, shard: int, records: Recor
     )
 
 
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of a new, empty store on each backend."""
+    yield from store_url(request.param, tmp_path)
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    s = Store(f"sqlite:///{tmp_path}/s.db")
+def store(url: str) -> Iterator[Store]:
+    s = Store(url)
     yield s
     s.close()
 
@@ -76,8 +89,7 @@ def test_schema_is_created_with_version(store: Store) -> None:
     assert store.runs() == []
 
 
-def test_reopening_keeps_data_and_single_version_row(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/s.db"
+def test_reopening_keeps_data_and_single_version_row(url: str) -> None:
     a = Store(url)
     run_id = _new_run(a)
     a.close()
@@ -87,16 +99,17 @@ def test_reopening_keeps_data_and_single_version_row(tmp_path: Path) -> None:
     b.close()
 
 
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "new.db"
-    Store(f"sqlite:///{path}").close()
-    with sqlite3.connect(path) as conn:
+def test_newer_schema_is_refused(url: str) -> None:
+    s = Store(url)
+    with s.engine.begin() as conn:
         conn.execute(
-            "UPDATE robustlab_info SET value = ? WHERE key = 'schema_version'",
-            (str(SCHEMA_VERSION + 1),),
+            sa.update(t.info)
+            .where(t.info.c.key == "schema_version")
+            .values(value=str(SCHEMA_VERSION + 1))
         )
+    s.close()
     with pytest.raises(StoreError) as info:
-        Store(f"sqlite:///{path}")
+        Store(url)
     msg = str(info.value)
     assert "was written by a newer RobustLab" in msg
     assert f"schema {SCHEMA_VERSION + 1}" in msg
@@ -339,17 +352,34 @@ def test_write_metrics_replaces_previous(store: Store) -> None:
     assert store.metrics(run_id) == []
 
 
+def test_json_columns_keep_non_finite_floats_as_standard_json(store: Store) -> None:
+    """NaN and infinities in specs and details read back as floats; what is stored is standard
+    JSON (PostgreSQL's json type rejects a bare NaN token)."""
+    import json
+    import math
+
+    run_id = _new_run(store)
+    details = {"bins": [0.5, float("nan"), None], "gap": float("inf"), "low": float("-inf")}
+    store.write_metrics(run_id, [{**_metric_row("ece", 0.1), "details": details}])
+    back = store.metrics(run_id)[0]["details"]
+    assert back["bins"][0] == 0.5 and math.isnan(back["bins"][1]) and back["bins"][2] is None
+    assert back["gap"] == math.inf and back["low"] == -math.inf
+    with store.engine.connect() as conn:
+        raw = conn.execute(sa.text("SELECT CAST(details AS TEXT) FROM metrics")).scalar_one()
+
+    def strict(token: str) -> None:
+        raise AssertionError(f"non-standard JSON token {token}")
+
+    json.loads(raw, parse_constant=strict)
+
+
 # -- resolve_run -------------------------------------------------------------------------------
 
 
 def _insert_run_with_id(store: Store, run_id: str) -> None:
     with store.engine.begin() as conn:
-        src = dict(conn.execute(sa.text("SELECT * FROM runs LIMIT 1")).mappings().one())
-        src["id"] = run_id
-        cols = ", ".join(src)
-        conn.execute(
-            sa.text(f"INSERT INTO runs ({cols}) VALUES ({', '.join(':' + c for c in src)})"), src
-        )
+        src = dict(conn.execute(sa.select(t.runs).limit(1)).mappings().one())
+        conn.execute(sa.insert(t.runs).values({**src, "id": run_id}))
 
 
 def test_resolve_run_by_full_id_and_unique_prefix(store: Store) -> None:
@@ -397,46 +427,94 @@ def test_resolve_run_prefix_is_literal_not_a_pattern(store: Store, pattern: str)
 # -- concurrency -------------------------------------------------------------------------------
 
 
-def _worker(url: str, run_id: str, probe: str, count: int) -> None:
+def _worker(url: str, run_id: str, probe: str, count: int, barrier: Any = None) -> None:
     s = Store(url)
     for shard in range(count):
+        if barrier is not None and shard in (0, count // 2):
+            barrier.wait(timeout=60)  # both writers start together and meet half way
         if not _write(s, run_id, probe, shard, random_records(10, seed=shard)):
             raise SystemExit(f"unit {probe}/{shard} was refused")
     s.close()
 
 
-def test_two_threads_write_different_units(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/t.db"
+def _check_both_writers(url: str, run_id: str, count: int) -> None:
     s = Store(url)
-    run_id = _new_run(s)
-    threads = [threading.Thread(target=_worker, args=(url, run_id, p, 10)) for p in ("a", "b")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert _count(s, "units") == 20
-    assert _count(s, "records") == 200
+    assert _count(s, "units") == 2 * count
+    assert _count(s, "records") == 2 * count * 10
+    assert set(s.finished_units(run_id)) == {
+        (p, k) for p in ("left", "right") for k in range(count)
+    }
+    for p in ("left", "right"):
+        expected = Records.concat([random_records(10, seed=k) for k in range(count)])
+        assert s.load_records(run_id, p).rows() == expected.rows()
+    # they really overlapped: both first halves were written before either second half
+    order = [(u["probe_key"], u["shard"]) for u in s.units(run_id)]
+    first = [i for i, (_, k) in enumerate(order) if k < count // 2]
+    second = [i for i, (_, k) in enumerate(order) if k >= count // 2]
+    assert max(first) < min(second)
     s.close()
 
 
+def test_two_threads_write_different_units(url: str) -> None:
+    s = Store(url)
+    run_id = _new_run(s)
+    barrier = threading.Barrier(2)
+    threads = [
+        threading.Thread(target=_worker, args=(url, run_id, p, 10, barrier))
+        for p in ("left", "right")
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    s.close()
+    _check_both_writers(url, run_id, 10)
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="fork start method keeps this test fast")
-def test_two_processes_write_different_units_and_lose_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/p.db"
+def test_two_processes_write_different_units_and_lose_nothing(url: str) -> None:
     s = Store(url)
     run_id = _new_run(s)
     s.close()  # no engine is carried across the fork
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_worker, args=(url, run_id, p, 20)) for p in ("left", "right")]
+    barrier = ctx.Barrier(2)
+    procs = [
+        ctx.Process(target=_worker, args=(url, run_id, p, 20, barrier)) for p in ("left", "right")
+    ]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(timeout=60)
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    _check_both_writers(url, run_id, 20)
+
+
+def _replace_metrics(url: str, run_id: str, value: float, barrier: Any) -> None:
+    s = Store(url)
+    barrier.wait(timeout=60)
+    for _ in range(15):
+        s.write_metrics(run_id, [_metric_row("accuracy", value), _metric_row("nll", value)])
+    s.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method keeps this test fast")
+def test_two_processes_finishing_one_run_replace_its_metrics_in_turn(url: str) -> None:
+    """Two processes that resumed the same run both write its metrics at the end: each write
+    replaces the other's rows whole, and neither fails on the other's rows."""
+    s = Store(url)
+    run_id = _new_run(s)
+    s.close()
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(2)
+    procs = [
+        ctx.Process(target=_replace_metrics, args=(url, run_id, v, barrier)) for v in (0.25, 0.75)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0, 0]
     s = Store(url)
-    assert _count(s, "units") == 40
-    assert _count(s, "records") == 400
-    assert set(s.finished_units(run_id)) == {(p, k) for p in ("left", "right") for k in range(20)}
-    for p in ("left", "right"):
-        expected = Records.concat([random_records(10, seed=k) for k in range(20)])
-        assert s.load_records(run_id, p).rows() == expected.rows()
+    rows = s.metrics(run_id)
+    assert len(rows) == 2 and len({r["value"] for r in rows}) == 1  # one writer's table, whole
     s.close()

@@ -4,145 +4,81 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
-from sqlalchemy.exc import (
-    ArgumentError,
-    IntegrityError,
-    NoSuchModuleError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from robustlab.errors import StoreError
 from robustlab.records import RECORD_COLUMNS, Records
+from robustlab.store import migrate
 from robustlab.store import schema as t
+from robustlab.store._engine import display_url, make_engine, normalise_url
 
 __all__ = ["DEFAULT_STORE", "Store", "open_store"]
 
 DEFAULT_STORE = "sqlite:///robustlab.db"
+
+# INSERT ... ON CONFLICT DO NOTHING, where the database has it
+_INSERT_IGNORING: dict[str, Callable[[Any], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def _normalise_url(url: str) -> str:
-    """Accept a bare file path for SQLite (``results.db``) as well as a full URL."""
-    if "://" not in url:
-        return f"sqlite:///{url}"
-    return url
-
-
 class Store:
     """A SQLAlchemy-backed store: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by URL.
+
+    Opening a store creates its tables in an empty database, upgrades one written by an older
+    RobustLab (see :mod:`robustlab.store.migrate`), and refuses one written by a newer one.
 
     Args:
         url: ``sqlite:///path.db`` (the default ``./robustlab.db``), a bare ``.db`` path, or
             ``postgresql://user:pass@host/db``.
+        create: Whether a SQLite file that does not exist yet may be created (``False`` for
+            commands that only read, so a mistyped path is an error rather than a new store).
+
+    Attributes:
+        url: The store's URL with any password masked: safe to print and to put in reports.
+        engine: The SQLAlchemy engine.
     """
 
-    def __init__(self, url: str = DEFAULT_STORE) -> None:
-        self.url = _normalise_url(str(url))
-        self.engine = self._connect(self.url)
-        self._ensure_schema()
-
-    # -- opening -------------------------------------------------------------------------------
-    @staticmethod
-    def _connect(url: str) -> Engine:
-        fix = "pass --store sqlite:///results.db or a reachable postgresql:// URL"
+    def __init__(self, url: str = DEFAULT_STORE, *, create: bool = True) -> None:
+        full = normalise_url(str(url))
+        self.url = display_url(full)
+        self.engine = make_engine(full, create=create)
         try:
-            if url.startswith("sqlite"):
-                path = url.split(":///", 1)[-1]
-                if path and path != ":memory:" and not Path(path).parent.exists():
-                    raise StoreError(
-                        f"Cannot open store {url!r}: folder {str(Path(path).parent)!r} does not "
-                        f"exist; create it or {fix}."
-                    )
-                engine = create_engine(url, connect_args={"timeout": 60})
-                event.listen(engine, "connect", _sqlite_pragmas)
-            else:
-                engine = create_engine(url, pool_pre_ping=True)
-            with engine.connect():
-                pass
-        except StoreError:
+            migrate.upgrade(self.engine, self.url)
+        except BaseException:
+            self.engine.dispose()
             raise
-        except (ArgumentError, NoSuchModuleError) as exc:
-            raise StoreError(
-                f"Cannot open store {url!r}: not a valid database URL ({exc}); {fix}."
-            ) from None
-        except ModuleNotFoundError as exc:
-            raise StoreError(
-                f"Cannot open store {url!r}: its database driver ({exc.name}) is not installed; "
-                + (
-                    "pip install 'robustlab[postgres]'."
-                    if url.startswith("postgres")
-                    else f"pip install {exc.name}."
-                )
-            ) from None
-        except (OperationalError, SQLAlchemyError) as exc:
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise StoreError(f"Cannot open store {url!r}: {reason}; {fix}.") from None
-        return engine
-
-    def _stored_version(self) -> int | None:
-        from sqlalchemy import inspect
-
-        if not inspect(self.engine).has_table(t.info.name):
-            return None
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(t.info.c.value).where(t.info.c.key == "schema_version")
-            ).first()
-        return None if row is None else int(row[0])
-
-    def _ensure_schema(self) -> None:
-        version = self._stored_version()
-        if version is not None and version > t.SCHEMA_VERSION:  # refuse before touching it
-            raise StoreError(
-                f"Store {self.url!r} was written by a newer RobustLab (schema {version}, this "
-                f"version reads up to {t.SCHEMA_VERSION}); upgrade with pip install -U robustlab."
-            )
-        try:
-            t.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"Cannot create the tables in store {self.url!r}: {exc}") from None
-        if version is None:
-            try:
-                with self.engine.begin() as conn:
-                    conn.execute(
-                        insert(t.info).values(key="schema_version", value=str(t.SCHEMA_VERSION))
-                    )
-            except IntegrityError:  # another process initialised the store first
-                pass
 
     def close(self) -> None:
         self.engine.dispose()
 
     # -- models and datasets -------------------------------------------------------------------
     def _upsert(self, table: Any, fingerprint: str, values: Mapping[str, Any]) -> int:
+        """The id of the row with this fingerprint, inserted if absent; safe when two processes
+        insert the same fingerprint at once (the second's insert does nothing, it reads the row).
+        """
+        find = select(table.c.id).where(table.c.fingerprint == fingerprint)
         with self.engine.begin() as conn:
-            found = conn.execute(
-                select(table.c.id).where(table.c.fingerprint == fingerprint)
-            ).first()
-            if found:
-                return int(found[0])
-            try:
-                res = conn.execute(
-                    insert(table).values(fingerprint=fingerprint, created_at=_now(), **values)
-                )
-                return _primary_key(res)
-            except IntegrityError:
-                pass
-        with self.engine.connect() as conn:  # lost a race with another writer: read theirs
-            return int(
-                conn.execute(
-                    select(table.c.id).where(table.c.fingerprint == fingerprint)
-                ).scalar_one()
-            )
+            found = conn.execute(find).scalar()
+            if found is None:
+                build = _INSERT_IGNORING.get(conn.dialect.name)
+                row = {"fingerprint": fingerprint, "created_at": _now(), **values}
+                if build is None:  # no ON CONFLICT in this database: a race is an error
+                    conn.execute(insert(table).values(row))
+                else:
+                    conn.execute(build(table).values(row).on_conflict_do_nothing())
+                found = conn.execute(find).scalar_one()
+            return int(found)
 
     def add_model(self, fingerprint: str, spec: Mapping[str, Any]) -> int:
         return self._upsert(
@@ -205,8 +141,12 @@ class Store:
 
     def set_status(self, run_id: str, status: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
+            res = conn.execute(
                 update(t.runs).where(t.runs.c.id == run_id).values(status=status, updated_at=_now())
+            )
+        if res.rowcount == 0:
+            raise StoreError(
+                f"No run {run_id!r} in store {self.url!r}; `robustlab runs` lists them."
             )
 
     def resolve_run(self, run_id: str) -> str:
@@ -232,8 +172,9 @@ class Store:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t.runs)).scalar_one())
 
-    def runs(self, *, suite: str | None = None) -> list[dict[str, Any]]:
-        """All runs, newest first, with their model and dataset names."""
+    def runs(self, *, suite: str | None = None, run_id: str | None = None) -> list[dict[str, Any]]:
+        """All runs (of one suite, or the one with this full id), newest first, with their model
+        and dataset names."""
         q = (
             select(
                 t.runs,
@@ -250,12 +191,14 @@ class Store:
         )
         if suite is not None:
             q = q.where(t.runs.c.suite_name == suite)
+        if run_id is not None:
+            q = q.where(t.runs.c.id == run_id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def run(self, run_id: str) -> dict[str, Any]:
-        full = self.resolve_run(run_id)
-        return next(r for r in self.runs() if r["id"] == full)
+        """One run by its id or a unique prefix of it."""
+        return self.runs(run_id=self.resolve_run(run_id))[0]
 
     # -- units and records ---------------------------------------------------------------------
     def finished_units(self, run_id: str) -> dict[tuple[str, int], dict[str, Any]]:
@@ -362,8 +305,19 @@ class Store:
 
     # -- metrics -------------------------------------------------------------------------------
     def write_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the run's metrics table with ``rows``."""
         rows = [{"details": None, **r, "run_id": run_id} for r in rows]
         with self.engine.begin() as conn:
+            # the run's row lock orders two processes finishing the same run (PostgreSQL; a
+            # SQLite writer holds the whole file anyway): the second replaces the first's rows
+            # instead of colliding with them. NO KEY: units of the run may still be written.
+            locked = conn.execute(
+                select(t.runs.c.id).where(t.runs.c.id == run_id).with_for_update(key_share=True)
+            ).first()
+            if locked is None:
+                raise StoreError(
+                    f"Cannot write metrics of run {run_id!r}: no such run in store {self.url!r}."
+                )
             conn.execute(delete(t.metrics).where(t.metrics.c.run_id == run_id))
             if rows:
                 conn.execute(insert(t.metrics), rows)
@@ -381,19 +335,16 @@ class Store:
         return f"Store({self.url!r})"
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=60000")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
+def open_store(store: str | Store | None = None, *, create: bool = True) -> Store:
+    """A Store from a URL or path (``None`` opens the default ``./robustlab.db``).
 
-
-def open_store(store: str | Store | None = None) -> Store:
-    """A Store from a URL or path (``None`` opens the default ``./robustlab.db``)."""
+    Args:
+        store: A URL, a SQLite path, an open Store (returned as is) or None.
+        create: Whether a SQLite file that does not exist yet may be created.
+    """
     if isinstance(store, Store):
         return store
-    return Store(store or DEFAULT_STORE)
+    return Store(store or DEFAULT_STORE, create=create)
 
 
 def _primary_key(result: Any) -> int:
