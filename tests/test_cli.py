@@ -125,6 +125,14 @@ def test_bad_model_spec_and_factory(tmp_path, model_files, capsys) -> None:
 
 
 def test_report_of_missing_run(tmp_path, capsys) -> None:
+    from robustlab.store import open_store
+
+    # a mistyped store path is an error, not a new empty store
+    code, _, err = run_cli(["report", "abc", "--store", f"sqlite:///{tmp_path}/e.db"], capsys)
+    assert code == 2
+    assert "No store at" in err and "does not exist" in " ".join(err.split())
+    assert not (tmp_path / "e.db").exists()
+    open_store(f"sqlite:///{tmp_path}/e.db").close()  # an empty store
     code, _, err = run_cli(["report", "abc", "--store", f"sqlite:///{tmp_path}/e.db"], capsys)
     assert code == 2
     assert "No run 'abc'" in err and "store is empty" in " ".join(err.split())

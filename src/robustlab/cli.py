@@ -297,7 +297,7 @@ def runs(store: str | None, suite: str | None) -> None:
     """List the runs in the store, newest first."""
     from robustlab.store import open_store
 
-    db = open_store(store)
+    db = open_store(store, create=False)
     rows = db.runs(suite=suite)
     if not rows:
         console.print(f"No runs in {db.url}; run `robustlab demo` or `robustlab scan` first.")
@@ -334,7 +334,7 @@ def report(run_ids: tuple[str, ...], store: str | None, out: str, id_domains: st
     from robustlab.report import write_report
     from robustlab.store import open_store
 
-    db = open_store(store)
+    db = open_store(store, create=False)
     ids = [db.resolve_run(r) for r in run_ids]
     chosen = [d.strip() for d in id_domains.split(",") if d.strip()] if id_domains else None
     html, js = write_report(db, ids, out, id_domains=chosen)

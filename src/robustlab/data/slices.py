@@ -90,8 +90,10 @@ def slice_by(
                 )
         named = dict(predicates)
 
-        def labeller(x: Any, meta: dict[str, Any]) -> Any:
+        def first_match(x: Any, meta: dict[str, Any]) -> Any:
             return next((name for name, p in named.items() if p(x, meta)), other)
+
+        labeller: SliceFn = first_match
 
     else:
         if not callable(fn):
