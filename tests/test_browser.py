@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import importlib.util
 import json
 import os
 import select
@@ -420,10 +419,6 @@ def test_text_examples_render_highlighted(browser, screenshots, tmp_path) -> Non
     assert page.evaluate("document.querySelectorAll('b, i, u, script').length") == 0
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("robustlab.leaderboard") is None,
-    reason="robustlab.leaderboard is not there yet",
-)
 def test_leaderboard_of_three_models_renders(browser, scanned, screenshots, tmp_path) -> None:
     from click.testing import CliRunner
 
@@ -439,4 +434,31 @@ def test_leaderboard_of_three_models_renders(browser, scanned, screenshots, tmp_
     assert page.evaluate("document.querySelectorAll('b').length") == 0
     text = page.evaluate("document.body.innerText")
     for name in ("digits-cnn", "digits-logreg", XSS_NAME):
+        assert name in text, name
+
+
+@pytest.mark.slow
+def test_demo_report_and_leaderboard_render(browser, screenshots, tmp_path) -> None:
+    """The issue's acceptance check: the demo's own report, and the leaderboard of its
+    population (eight models), open in Chromium without a console error or a stray request."""
+    from click.testing import CliRunner
+
+    from robustlab.cli import cli
+    from robustlab.demo import run_demo
+
+    store = f"sqlite:///{tmp_path / 'demo.db'}"
+    _, html, _ = run_demo(store=store, out=tmp_path / "demo-report", progress=False)
+    page = _open_clean(browser, html, screenshots / "demo-report.png")
+    for selector in REPORT_ELEMENTS:
+        assert page.visible(selector) >= 1, f"{selector} missing or invisible in {html}"
+    assert page.visible("#effective-robustness svg") >= 1
+    assert page.visible("table.drops") >= 1  # Source and Target Drop per domain
+    out = tmp_path / "board"
+    result = CliRunner().invoke(
+        cli, ["leaderboard", "--store", store, "--suite", "population", "--html", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    page = _open_clean(browser, out / "leaderboard.html", screenshots / "demo-leaderboard.png")
+    text = page.evaluate("document.body.innerText")
+    for name in ("digits-cnn-small", "digits-logreg-C0.01", "digits-cnn-thick-pen"):
         assert name in text, name
