@@ -398,9 +398,9 @@ def test_load_dataset_missing_path(tmp_path: Path) -> None:
 
 
 def test_load_dataset_unsupported_file(tmp_path: Path) -> None:
-    f = tmp_path / "data.csv"
+    f = tmp_path / "data.xlsx"
     f.write_text("a,b\n")
-    with pytest.raises(DataError, match=r"unsupported file type '\.csv'"):
+    with pytest.raises(DataError, match=r"unsupported file type '\.xlsx'"):
         load_dataset(f)
 
 

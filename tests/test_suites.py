@@ -39,7 +39,7 @@ def test_grid_expands_to_cartesian_product(tmp_path) -> None:
 
 
 def test_unknown_suite_suggests_close_name() -> None:
-    with pytest.raises(UnknownNameError, match=r"Unknown suite 'quik'\. Did you mean 'quick'\?"):
+    with pytest.raises(UnknownNameError, match=r"Unknown suite 'quik'\. Did you mean 'quick'"):
         load_suite("quik")
 
 

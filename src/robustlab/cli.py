@@ -94,14 +94,39 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
-def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) -> None:
-    """Train a small CNN and a scikit-learn model on digits, scan both, write the report."""
-    from robustlab.demo import run_demo
+@click.option(
+    "--text",
+    "text",
+    is_flag=True,
+    help="The text demo: MiniLM and TF-IDF review classifiers scanned with text-quick.",
+)
+@click.option("--device", default="cpu", show_default=True, help="MiniLM's device (--text).")
+def demo(
+    store: str | None, out: str, suite: str, seed: int, no_progress: bool, text: bool, device: str
+) -> None:
+    """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
-    console.print("Training a CNN and a logistic regression on scikit-learn's digits ...")
-    results, html, js = run_demo(
-        store=store, out=out, suite=suite, seed=seed, progress=not no_progress
-    )
+    With --text: train MiniLM and TF-IDF sentiment classifiers on the bundled reviews instead.
+    """
+    if text:
+        from robustlab.text import demo as text_demo
+
+        console.print("Training MiniLM and TF-IDF sentiment classifiers on the bundled reviews ...")
+        results, html, js = text_demo(
+            store=store,
+            out=out,
+            suite="text-quick" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+            device=device,
+        )
+    else:
+        from robustlab.demo import run_demo
+
+        console.print("Training a CNN and a logistic regression on scikit-learn's digits ...")
+        results, html, js = run_demo(
+            store=store, out=out, suite=suite, seed=seed, progress=not no_progress
+        )
     _print_results(results)
     console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
 
@@ -124,7 +149,8 @@ def demo(store: str | None, out: str, suite: str, seed: int, no_progress: bool) 
     "--data",
     required=True,
     metavar="PATH",
-    help="Image folder (ROOT/<class>/<image>), .npz file, or 'digits'.",
+    help="Image folder (ROOT/<class>/<image>), .npz file, text table (.csv/.tsv/.jsonl with "
+    "text and label columns), or a bundled name: digits, reviews, reviews-test.",
 )
 @click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
 @_store_option
@@ -515,11 +541,22 @@ def import_(file: str, store: str | None) -> None:
     "what",
     required=False,
     type=click.Choice(
-        ["probes", "tests", "metrics", "summaries", "suites", "corruptions", "attacks"]
+        [
+            "probes",
+            "tests",
+            "metrics",
+            "summaries",
+            "suites",
+            "corruptions",
+            "attacks",
+            "transformations",
+            "checklist",
+        ]
     ),
 )
 def list_(what: str | None) -> None:
-    """List the available probes (tests), metrics, summaries, suites, corruptions and attacks."""
+    """List the available probes (tests), metrics, summaries, suites, corruptions, attacks, text
+    transformations and CheckList tests."""
     import dataclasses
 
     import robustlab
@@ -568,6 +605,25 @@ def list_(what: str | None) -> None:
             table.add_column("corruption")
             for name in corruptions.names():
                 table.add_row(name)
+        elif section == "transformations":
+            from robustlab.text import transformations
+
+            table.add_column("transformation")
+            table.add_column("rate is a share of")
+            table.add_column("keeps label")
+            table.add_column("description")
+            for name, spec in transformations.TRANSFORMATIONS.items():
+                keeps = "yes" if spec.preserves_label else "no (CheckList DIR)"
+                table.add_row(name, f"{spec.unit}s", keeps, spec.description)
+        elif section == "checklist":
+            from robustlab.text import checklist
+
+            table.add_column("test")
+            table.add_column("type")
+            table.add_column("capability")
+            table.add_column("description")
+            for name, test in checklist.CHECKLIST_TESTS.items():
+                table.add_row(name, test.type, test.capability, test.description)
         else:
             from robustlab import attacks
 

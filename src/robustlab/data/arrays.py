@@ -12,7 +12,10 @@ import torch
 from robustlab.data.base import Dataset
 from robustlab.errors import DataError
 
-__all__ = ["ArrayDataset", "TextDataset", "load_npz"]
+__all__ = ["MAX_CHARS", "ArrayDataset", "TextDataset", "load_npz"]
+
+#: Longest text a TextDataset accepts by default, in characters (about 3,000 English words).
+MAX_CHARS = 20_000
 
 
 class ArrayDataset(Dataset):
@@ -78,7 +81,21 @@ class ArrayDataset(Dataset):
 
 
 class TextDataset(Dataset):
-    """A list of texts with integer labels."""
+    """A list of texts with integer labels.
+
+    Texts may hold any Unicode. Empty or whitespace-only texts are refused (a prediction on no
+    text measures nothing about the model), and so are texts longer than ``max_chars``
+    characters, rather than being cut silently: split long documents, or raise the limit.
+
+    Args:
+        texts: One str per example.
+        targets: Integer labels ``(N,)``.
+        ids: Optional unique example ids (default: positions).
+        meta: Optional per-example columns such as ``group`` or ``domain``.
+        class_names: Optional names of the classes, index-aligned.
+        name: Dataset name shown in the store and report.
+        max_chars: Longest text accepted (default 20,000 characters); ``None`` for no limit.
+    """
 
     modality = "text"
 
@@ -91,15 +108,41 @@ class TextDataset(Dataset):
         meta: Mapping[str, Sequence[Any]] | None = None,
         class_names: Sequence[str] | None = None,
         name: str = "texts",
+        max_chars: int | None = MAX_CHARS,
     ) -> None:
+        if isinstance(texts, str):
+            raise DataError(
+                f"Dataset {name!r}: texts must be a list of str, not a single str; wrap it in a "
+                f"list."
+            )
         texts = list(texts)
-        if not all(isinstance(t, str) for t in texts):
-            raise DataError(f"Dataset {name!r}: every text input must be a str.")
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise DataError(
+                f"Dataset {name!r}: every text input must be a str; item {bad} is a "
+                f"{type(texts[bad]).__name__} ({texts[bad]!r:.40}). Convert or drop it."
+            )
         super().__init__(name=name, targets=targets, ids=ids, meta=meta, class_names=class_names)
         if len(texts) != len(self.targets):
             raise DataError(
                 f"Dataset {name!r}: {len(texts)} texts but {len(self.targets)} targets."
             )
+        empty = [self.ids[i] for i, t in enumerate(texts) if not t.strip()]
+        if empty:
+            raise DataError(
+                f"Dataset {name!r}: {len(empty)} text(s) are empty or whitespace only (ids "
+                f"{', '.join(empty[:5])}); a prediction on no text measures nothing. Drop those "
+                f"examples or fill them in."
+            )
+        if max_chars is not None:
+            long = [(self.ids[i], len(t)) for i, t in enumerate(texts) if len(t) > max_chars]
+            if long:
+                first, size = long[0]
+                raise DataError(
+                    f"Dataset {name!r}: {len(long)} text(s) are longer than max_chars={max_chars} "
+                    f"characters (id {first}: {size:,}). Split or truncate long documents, or "
+                    f"pass max_chars=None (text models read only their first few hundred words)."
+                )
         self.texts = texts
 
     def load_inputs(self, indices: np.ndarray) -> list[str]:

@@ -1,4 +1,5 @@
-"""Resolve a ``--data`` argument (a folder, an ``.npz`` file or a bundled name) to a Dataset."""
+"""Resolve a ``--data`` argument (a folder, an ``.npz`` file, a text table or a bundled name) to a
+Dataset."""
 
 from __future__ import annotations
 
@@ -12,34 +13,48 @@ from robustlab.data.arrays import ArrayDataset, TextDataset, load_npz
 from robustlab.data.base import Dataset
 from robustlab.data.demo import load_digits, shifted_digits
 from robustlab.data.folder import ImageFolderDataset
+from robustlab.data.tables import TABLE_SUFFIXES, load_text_table
 from robustlab.errors import DataError
 
 __all__ = ["BUNDLED", "as_dataset", "load_dataset"]
 
 BUNDLED = {"digits": "test", "digits-test": "test", "digits-train": "train", "digits-all": "all"}
 STYLED = {"digits-thick": "thick", "digits-thin": "thin"}
+#: The project's labelled review sentences (robustlab.text.load_reviews), by split.
+REVIEWS = {"reviews": "all", "reviews-train": "train", "reviews-test": "test"}
 
 
 def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
-    """A dataset from a path (image folder or ``.npz``) or a bundled name (``digits``)."""
+    """A dataset from a path (image folder, ``.npz``, or a ``.csv``/``.tsv``/``.jsonl`` table of
+    labelled texts) or a bundled name (``digits``, ``reviews-test``)."""
     s = str(spec)
     if s in BUNDLED:
         return load_digits(BUNDLED[s])
     if s in STYLED:
         return shifted_digits(STYLED[s])
+    if s in REVIEWS:
+        from robustlab.text.reviews import load_reviews
+
+        return load_reviews(REVIEWS[s])
     p = Path(s)
     if p.is_dir():
         return ImageFolderDataset(p, **kwargs)
     if p.suffix == ".npz":
         return load_npz(p, **kwargs)
+    if p.suffix in TABLE_SUFFIXES:
+        if "size" in kwargs:
+            raise DataError(f"--image-size applies to image folders, not to the text table {s!r}.")
+        return load_text_table(p, **kwargs)
     if not p.exists():
         raise DataError(
-            f"--data {s!r} is neither an existing folder or .npz file nor a bundled dataset "
-            f"({', '.join([*BUNDLED, *STYLED])})."
+            f"--data {s!r} is neither an existing folder or .npz file, a text table "
+            f"({'/'.join(TABLE_SUFFIXES)}), nor a bundled dataset "
+            f"({', '.join([*BUNDLED, *STYLED, *REVIEWS])})."
         )
     raise DataError(
         f"--data {s!r}: unsupported file type {p.suffix!r}; use an image folder "
-        f"(ROOT/<class>/<image>) or an .npz with inputs and targets."
+        f"(ROOT/<class>/<image>), an .npz with inputs and targets, or a text table "
+        f"({', '.join(TABLE_SUFFIXES)}) with text and label columns."
     )
 
 

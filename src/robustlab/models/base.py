@@ -10,9 +10,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from robustlab.errors import ConfigError, ModelError
+from robustlab.errors import ConfigError, DataError, ModelError
 
-__all__ = ["MODALITIES", "OUTPUTS", "Model", "resolve_device"]
+__all__ = ["MODALITIES", "OUTPUTS", "Model", "check_texts", "resolve_device"]
 
 MODALITIES = ("image", "tabular", "text", "ranking")
 OUTPUTS = ("logits", "probabilities", "labels")
@@ -35,6 +35,30 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
             "device='cuda' was requested but no CUDA GPU is visible; use device='cpu'."
         )
     return dev
+
+
+def check_texts(texts: object, where: str) -> list[str]:
+    """``texts`` as a list of str, or a DataError saying which item is not one (a bare str, which
+    would be read as a list of characters, is refused too)."""
+    if isinstance(texts, str):
+        raise DataError(
+            f"{where} takes a list of texts, not a single str; wrap it in a list: [text]."
+        )
+    try:
+        items = list(texts)  # type: ignore[call-overload]
+    except TypeError:
+        raise DataError(
+            f"{where} takes a list of str. Got a {type(texts).__name__} instead."
+        ) from None
+    for i, t in enumerate(items):
+        if not isinstance(t, str):
+            kind = type(t).__name__
+            article = "an" if kind[:1] in "aeiou" else "a"
+            raise DataError(
+                f"{where}: item {i} is {article} {kind} ({t!r:.40}), not a str; pass text only "
+                f"(convert with str() or drop it)."
+            )
+    return items
 
 
 def _check_choice(param: str, owner: str, value: object, choices: Sequence[object]) -> None:
@@ -136,6 +160,8 @@ class Model(ABC):
         Logit models return logits, probability models probabilities and label-only models a
         one-hot encoding of the predicted label.
         """
+        if self.modality == "text":
+            inputs = check_texts(inputs, f"predict_scores() of model {self.name!r}")
         n = len(inputs)
         if n == 0:
             raise ModelError(f"predict_scores() of model {self.name!r} got an empty batch.")
@@ -174,11 +200,18 @@ class Model(ABC):
                     f"{where} returned labels outside 0..{k - 1}; check num_classes={k}."
                 )
             return torch.nn.functional.one_hot(labels, k).float()
-        if out.ndim != 2 or out.shape[0] != n:
+        single = out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1)
+        if out.ndim != 2 or out.shape[0] != n or single:
+            hint = (
+                f" It returned one score per {'text' if self.modality == 'text' else 'input'}: "
+                "return class probabilities instead, e.g. "
+                "for p = P(class 1) of a binary model, np.stack([1 - p, p], axis=1)."
+                if single and out.shape[0] == n
+                else " Return one row of class scores per input."
+            )
             raise ModelError(
                 f"{where} must return scores of shape (batch, num_classes) = ({n}, "
-                f"{self.num_classes or 'K'}); it returned shape {tuple(out.shape)}. "
-                f"Return one row of class scores per input."
+                f"{self.num_classes or 'K'}); it returned shape {tuple(out.shape)}.{hint}"
             )
         if self.num_classes is not None and out.shape[1] != self.num_classes:
             raise ModelError(

@@ -152,6 +152,7 @@ class Probe(ABC):
         kind: Family used to group results in the report (``clean``, ``corruption``, ``attack``).
         modalities: Input modalities the probe handles.
         requires: Model capabilities needed (``gradients``, ``scores``).
+        covers_batch: Whether the records hold exactly the batch's examples, in order.
         metrics: Metrics computed from its records unless the suite names others.
     """
 
@@ -159,6 +160,10 @@ class Probe(ABC):
     kind: ClassVar[str]
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text", "ranking")
     requires: ClassVar[frozenset[str]] = frozenset()
+    #: False for probes whose records are not one per example of the batch (a transformation
+    #: that applies to some texts only, CheckList's own template cases): summaries, which align
+    #: examples across probes, leave them out.
+    covers_batch: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = (
         "accuracy",
         "nll",

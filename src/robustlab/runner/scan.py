@@ -214,6 +214,7 @@ def scan(
                     info={
                         "label": u.probe.label,
                         "kind": u.probe.kind,
+                        "covers_batch": u.probe.covers_batch,
                         "seed": str(u.seed),
                         "warnings": finished.records.warnings,
                     },
@@ -285,7 +286,7 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
     seen: set[str] = set()
     for unit in db.units(run_id):
         key = unit["probe_key"]
-        if unit["status"] != "done" or key in seen:
+        if unit["status"] != "done" or key in seen or not unit["info"].get("covers_batch", True):
             continue
         seen.add(key)
         records = db.load_records(run_id, key).in_distribution()

@@ -1,0 +1,243 @@
+"""The text transformation registry, the edit bookkeeping every transformation shares, and apply()."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from robustlab.errors import ConfigError
+from robustlab.models.base import check_texts
+from robustlab.registry import Registry
+
+__all__ = [
+    "TRANSFORMATIONS",
+    "Edit",
+    "Replacement",
+    "TransformFn",
+    "Transformation",
+    "Transformed",
+    "apply",
+    "check_rate",
+    "check_texts",
+    "choose",
+    "match_case",
+    "names",
+    "transformation",
+    "words",
+]
+
+Replacement = tuple[int, int, str]
+"""``(start, end, new)``: the original text's characters ``start:end`` become ``new`` (an empty
+span inserts, an empty ``new`` deletes)."""
+
+TransformFn = Callable[[str, float, random.Random], list[Replacement]]
+"""(text, rate in [0, 1], seeded generator) -> non-overlapping replacements on ``text``.
+
+A transformation never returns a replacement that leaves its span unchanged, and every unit it
+selects produces one, so a positive rate edits a text exactly when it has an eligible unit."""
+
+T = TypeVar("T")
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+"""A word: letters (any script) with inner apostrophes (``don't``, ``kids'`` stops at the s)."""
+
+
+def words(text: str) -> list[re.Match[str]]:
+    """The words of ``text`` (letters of any script, inner apostrophes kept) as regex matches."""
+    return list(_WORD.finditer(text))
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One changed region: ``perturbed[start:end]`` replaced ``original`` (``start == end``
+    marks a deletion point).
+
+    Attributes:
+        start: First character of the new text in the perturbed string.
+        end: One past its last character.
+        original: The characters of the original string that were there instead.
+        original_start: Where they started in the original string.
+    """
+
+    start: int
+    end: int
+    original: str
+    original_start: int
+
+
+@dataclass(frozen=True)
+class Transformed:
+    """A transformed text with the edits that turned ``original`` into ``text``."""
+
+    original: str
+    text: str
+    edits: tuple[Edit, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.text != self.original
+
+    @property
+    def spans(self) -> list[list[int]]:
+        """``[[start, end], ...]`` in ``text`` of changed or inserted characters (the report's
+        artifact format); a deletion is a zero-width span at the point of deletion."""
+        return [[e.start, e.end] for e in self.edits]
+
+    def undo(self) -> str:
+        """The original text rebuilt from ``text`` and the edits alone."""
+        out, pos = [], 0
+        for e in self.edits:
+            out.append(self.text[pos : e.start])
+            out.append(e.original)
+            pos = e.end
+        out.append(self.text[pos:])
+        return "".join(out)
+
+
+def rebuild(text: str, replacements: Sequence[Replacement], where: str) -> Transformed:
+    """Apply non-overlapping replacements to ``text`` and record where each landed."""
+    reps = sorted(replacements, key=lambda r: (r[0], r[1]))
+    out: list[str] = []
+    edits: list[Edit] = []
+    pos = 0
+    length = 0
+    for start, end, new in reps:
+        if not 0 <= start <= end <= len(text) or start < pos:
+            raise AssertionError(f"{where} returned overlapping or out-of-range edits: {reps}")
+        if text[start:end] == new:
+            raise AssertionError(f"{where} returned an edit that changes nothing: {text!r}")
+        out.append(text[pos:start])
+        length += start - pos
+        edits.append(Edit(length, length + len(new), text[start:end], start))
+        out.append(new)
+        length += len(new)
+        pos = end
+    out.append(text[pos:])
+    return Transformed(text, "".join(out), tuple(edits))
+
+
+@dataclass(frozen=True)
+class Transformation:
+    """One registered transformation and what is known about it.
+
+    Attributes:
+        name: Registry name, e.g. ``"typo_keyboard"``.
+        fn: The transformation (see :data:`TransformFn`).
+        description: One line for listings and the report.
+        unit: What ``rate`` is the fraction of: ``"word"``, ``"gap"`` (between words),
+            ``"phrase"`` (contractible phrases), ``"name"``, ``"location"``, ``"number"``,
+            ``"clause"``.
+        preserves_label: False for meaning-changing edits (negation): those belong to
+            directional CheckList tests, not to the consistency probe.
+        references: The paper the transformation follows, if any.
+    """
+
+    name: str
+    fn: TransformFn = field(repr=False)
+    description: str
+    unit: str = "word"
+    preserves_label: bool = True
+    references: str = ""
+
+    def __call__(self, text: str, rate: float, rng: random.Random) -> Transformed:
+        """Transform one text with a seeded generator."""
+        return (
+            rebuild(text, self.fn(text, rate, rng), self.name) if text else Transformed(text, text)
+        )
+
+    def applies_to(self, text: str) -> bool:
+        """Whether any positive rate edits ``text`` (it has at least one eligible unit)."""
+        return bool(text) and bool(self.fn(text, 1.0, random.Random(0)))
+
+
+TRANSFORMATIONS: Registry[Transformation] = Registry("text transformation")
+
+
+def transformation(
+    name: str,
+    *,
+    description: str,
+    unit: str = "word",
+    preserves_label: bool = True,
+    references: str = "",
+) -> Callable[[TransformFn], TransformFn]:
+    """Decorator registering a transformation function in :data:`TRANSFORMATIONS`."""
+
+    def decorator(fn: TransformFn) -> TransformFn:
+        TRANSFORMATIONS.add(
+            name,
+            Transformation(name, fn, description, unit, preserves_label, references),
+        )
+        return fn
+
+    return decorator
+
+
+def names(*, preserves_label: bool | None = None) -> list[str]:
+    """Registered transformation names, sorted; only label-preserving (or only label-changing)
+    ones when ``preserves_label`` is given."""
+    return [
+        n
+        for n, t in TRANSFORMATIONS.items()
+        if preserves_label is None or t.preserves_label == preserves_label
+    ]
+
+
+def check_rate(rate: object, where: str) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise ConfigError(
+            f"The 'rate' parameter of {where} must be a float in [0, 1] (the fraction of eligible "
+            f"words or units to change). Got {rate!r} instead."
+        )
+    return float(rate)
+
+
+def choose(items: Sequence[T], rate: float, rng: random.Random) -> list[T]:
+    """``ceil(rate * len(items))`` of ``items`` drawn without replacement, in their order.
+
+    Rounding up makes every positive rate change a text that has an eligible unit, so short
+    texts are not silently left alone at small rates."""
+    k = min(len(items), math.ceil(rate * len(items) - 1e-9))
+    if k <= 0:
+        return []
+    return [items[i] for i in sorted(rng.sample(range(len(items)), k))]
+
+
+def match_case(template: str, word: str) -> str:
+    """``word`` cased like ``template``: ALL CAPS, Capitalised or as given."""
+    if len(template) > 1 and template.isupper():
+        return word.upper()
+    if template[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[Transformed]:
+    """Transform every text of ``texts`` with transformation ``name`` at ``rate``.
+
+    Args:
+        texts: A list of str (any Unicode; empty strings come back unchanged).
+        name: A registered transformation (see :func:`names`).
+        rate: Fraction in [0, 1] of each text's eligible units to change (words for typos,
+            distinct names for name swaps, ...), rounded up; 0 returns the texts unchanged.
+        seed: The same texts, name, rate and seed give the same output; each text draws from
+            its own generator seeded by ``(seed, position)``.
+
+    Returns:
+        One :class:`Transformed` per text, with the character edits made.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered (the message suggests close names).
+        ConfigError: ``rate`` is not in [0, 1].
+        DataError: ``texts`` is not a list of str.
+    """
+    spec = TRANSFORMATIONS.get(name)
+    rate = check_rate(rate, f"transformation {name!r}")
+    items = check_texts(texts, "transformations.apply()")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"The 'seed' parameter of apply() must be an int. Got {seed!r} instead.")
+    return [spec(t, rate, random.Random(f"{seed}/{i}")) for i, t in enumerate(items)]
