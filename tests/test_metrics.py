@@ -113,6 +113,8 @@ def test_rows_and_from_rows_round_trip_with_nan_as_none() -> None:
         meta={"group": ["g", None, "h"], "domain": ["d1", "d2", None]},
         perturbation=[0.5, np.nan, 0.25],
         value=[np.nan, 0.125, 1.0],
+        queries=[np.nan, 37, 5000],
+        similarity=[0.875, np.nan, np.nan],
     )
     rows = r.rows()
     assert [row["perturbation"] for row in rows] == [0.5, None, 0.25]
@@ -130,7 +132,11 @@ def test_rows_and_from_rows_round_trip_with_nan_as_none() -> None:
         "reference": None,
         "group": "g",
         "domain": "d1",
+        "queries": None,
+        "similarity": 0.875,
     }
+    assert [row["queries"] for row in rows] == [None, 37, 5000]
+    assert type(rows[1]["queries"]) is int
     assert rows[1]["group"] is None and rows[2]["domain"] is None
     assert all(type(row["correct"]) is bool for row in rows)
     back = Records.from_rows(rows)
