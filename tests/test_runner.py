@@ -157,7 +157,7 @@ def test_empty_dataset() -> None:
 
 
 def test_unknown_suite_fails_before_work(cnn, small_digits, store_url) -> None:
-    with pytest.raises(UnknownNameError, match=r"Did you mean 'standard'\?"):
+    with pytest.raises(UnknownNameError, match=r"Did you mean 'standard'"):
         robustlab.scan(cnn, small_digits, "standart", store=store_url, progress=False)
 
 

@@ -173,6 +173,7 @@ def test_unknown_run_ids_are_store_errors(url: str) -> None:
 def test_cli_lists_an_empty_store_and_says_how_to_fill_it(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    Store(url).close()  # an empty store (reading commands do not create one)
     code, out, _ = run_cli(["runs", "--store", url], capsys)
     assert code == 0
     assert "No runs in" in out and "robustlab demo" in out and "robustlab scan" in out
