@@ -27,8 +27,18 @@ def random_records(n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = 
     pert = rng.uniform(0.0, 0.1, size=n) if perturbed else None
     value = rng.uniform(0.0, 1.0, size=n) if perturbed else None
     reference = rng.integers(0, k, size=n) if perturbed else None
+    queries = rng.integers(1, 500, size=n).astype(float) if perturbed else None
+    similarity = rng.uniform(0.5, 1.0, size=n) if perturbed else None
     return Records.from_probabilities(
-        probs, targets, ids, meta=meta, perturbation=pert, value=value, reference=reference
+        probs,
+        targets,
+        ids,
+        meta=meta,
+        perturbation=pert,
+        value=value,
+        reference=reference,
+        queries=queries,
+        similarity=similarity,
     )
 
 
