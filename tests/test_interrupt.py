@@ -26,10 +26,22 @@ probes:
 """
 
 MODEL_FILE = """
+import os
+import time
+
 from robustlab.demo import DigitsCNN
 
+
+class Slow(DigitsCNN):
+    # The interrupted scans wait a little per forward call, so the signal always lands mid-scan
+    # however fast the machine (same outputs: the sleep changes nothing computed).
+    def forward(self, x):
+        time.sleep(float(os.environ.get("SLOW_FORWARD", "0")))
+        return super().forward(x)
+
+
 def build():
-    return DigitsCNN()
+    return Slow()
 """
 
 
@@ -100,7 +112,7 @@ def setup(tmp_path_factory, cnn, digits_test) -> tuple[Path, list[dict]]:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
     tmp_path, reference = setup
-    env = ENV
+    env = {**ENV, "SLOW_FORWARD": "0.003"}
     store = f"sqlite:///{tmp_path}/killed-{sig.name}.db"
 
     proc = subprocess.Popen(
@@ -125,7 +137,7 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
     assert status == ("interrupted" if sig == signal.SIGINT else "running")
 
     resumed = subprocess.run(
-        _scan_cmd(tmp_path, store), env=env, capture_output=True, text=True, timeout=300
+        _scan_cmd(tmp_path, store), env=ENV, capture_output=True, text=True, timeout=300
     )
     assert resumed.returncode == 0, resumed.stderr
     after = _units(store)
