@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from robustlab.errors import ConfigError, UnknownNameError
 
@@ -48,6 +49,21 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             raise UnknownNameError(self.unknown_message(name)) from None
+
+    def build(self, name: str, **params: Any) -> Any:
+        """Construct the registered dataclass ``name`` from keyword parameters; an unknown
+        parameter raises with the closest one and the list of valid ones."""
+        cls: Any = self.get(name)
+        fields = [f.name for f in dataclasses.fields(cls)]
+        unknown = [p for p in params if p not in fields]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], fields, n=1, cutoff=0.5)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"{self.kind[:1].upper()}{self.kind[1:]} {name!r} has no parameter "
+                f"{unknown[0]!r}.{hint} Its parameters: {', '.join(fields) or 'none'}."
+            )
+        return cls(**params)
 
     def unknown_message(self, name: str) -> str:
         close = difflib.get_close_matches(str(name), list(self._items), n=3, cutoff=0.5)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import time
 from abc import ABC, abstractmethod
@@ -317,14 +316,4 @@ class Attack(ABC):
 
 def build_attack(name: str, **params: Any) -> Attack:
     """Construct the registered attack ``name`` from keyword parameters."""
-    cls = ATTACKS.get(name)
-    fields = [f.name for f in dataclasses.fields(cls)]
-    unknown = [p for p in params if p not in fields]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], fields, n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"Attack {name!r} has no parameter {unknown[0]!r}.{hint} Its parameters: "
-            f"{', '.join(fields) or 'none'}."
-        )
-    return cls(**params)
+    return ATTACKS.build(name, **params)

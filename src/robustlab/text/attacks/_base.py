@@ -4,7 +4,6 @@ attack base class with its registry."""
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import re
 from abc import ABC, abstractmethod
@@ -280,14 +279,4 @@ def check_number(
 
 def build_text_attack(name: str, **params: Any) -> TextAttack:
     """Construct the registered text attack ``name`` from keyword parameters."""
-    cls = TEXT_ATTACKS.get(name)
-    fields = [f.name for f in dataclasses.fields(cls)]
-    unknown = [p for p in params if p not in fields]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], fields, n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"Text attack {name!r} has no parameter {unknown[0]!r}.{hint} Its parameters: "
-            f"{', '.join(fields) or 'none'}."
-        )
-    return cls(**params)
+    return TEXT_ATTACKS.build(name, **params)
