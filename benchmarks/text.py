@@ -1,8 +1,11 @@
 """Benchmark: RobustLab's text transformations against nlpaug, its text attacks against TextAttack.
 
 (a) Throughput, texts per second, of ``robustlab.text.transformations.apply`` and nlpaug's nearest
-augmenters on the same texts at the same rate (10% of the words), each warmed up once, timed
-``--repeats`` times with the tools alternating; medians.
+augmenters on the same texts at the same rate (10% of the words, one character edit per chosen
+word; both round up: ours ``ceil(0.1 * n)`` of a text's ``n`` eligible words, nlpaug
+``ceil(0.1 * tokens)`` capped at its candidate words), each given one first pass (timed apart),
+then timed ``--repeats`` times with the tools alternating; medians. The share of words each tool
+actually changed (word diff of the first pass) is reported beside, so the rates can be compared.
 
 (b) DeepWordBug and TextFooler: RobustLab's attacks and TextAttack's recipes on the same model (the
 MiniLM + logistic-regression review classifier, ``robustlab.text.minilm_model``), the same texts
@@ -133,6 +136,13 @@ def _time(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
+def _words_changed(texts: list[str], outputs: list[str]) -> float:
+    """Mean share of each text's words that a tool changed (word diff, as in part (b))."""
+    from robustlab.text.artifacts import word_change_fraction
+
+    return statistics.fmean(word_change_fraction(a, b) for a, b in zip(texts, outputs, strict=True))
+
+
 def throughput(texts: list[str], repeats: int, with_peer: bool) -> list[dict[str, Any]]:
     from robustlab.text import transformations
 
@@ -144,16 +154,20 @@ def throughput(texts: list[str], repeats: int, with_peer: bool) -> list[dict[str
             "peer_args": kwargs,
         }
         # One untimed-for-the-median pass over the same texts first, for both tools: it loads
-        # what each needs (ours fills its per-word neighbour memo); its time is kept apart.
+        # what each needs (ours fills its per-word neighbour memo); its time is kept apart. Its
+        # output gives the share of words each tool changed (the same word diff for both).
+        first: list[Any] = []
         row["ours_first_call_s"] = _time(
-            lambda o=ours: transformations.apply(texts, o, RATE, seed=99)
+            lambda o=ours, f=first: f.append(transformations.apply(texts, o, RATE, seed=99))
         )
+        row["ours_words_changed"] = _words_changed(texts, [t.text for t in first[0]])
         aug = None
         if with_peer:
             try:
                 aug = _nlpaug(spec, kwargs)
                 random.seed(99)
-                row["peer_first_call_s"] = _time(lambda a=aug: a.augment(texts))
+                row["peer_first_call_s"] = _time(lambda a=aug, f=first: f.append(a.augment(texts)))
+                row["peer_words_changed"] = _words_changed(texts, first[1])
             except Exception as exc:  # the peer's reason is the result
                 row["peer_error"] = f"{type(exc).__name__}: {_first_line(exc)}"
                 aug = None
@@ -166,6 +180,20 @@ def throughput(texts: list[str], repeats: int, with_peer: bool) -> list[dict[str
                 random.seed(rep)
                 peer_s.append(_time(lambda a=aug: a.augment(texts)))
         row["ours_texts_per_s"] = len(texts) / statistics.median(ours_s)
+        # nlpaug counts its rate on all tokens (punctuation and short words too), so it changes
+        # more words per text than ours at the same rate: ours again at twice the rate, which
+        # changes about as many words, shows what equal work costs.
+        double = [
+            _time(lambda r=rep, o=ours: transformations.apply(texts, o, 2 * RATE, seed=r))
+            for rep in range(repeats)
+        ]
+        row["ours_double_rate"] = {
+            "rate": 2 * RATE,
+            "texts_per_s": len(texts) / statistics.median(double),
+            "words_changed": _words_changed(
+                texts, [t.text for t in transformations.apply(texts, ours, 2 * RATE, seed=99)]
+            ),
+        }
         if peer_s:
             row["peer_texts_per_s"] = len(texts) / statistics.median(peer_s)
             row["speedup"] = row["ours_texts_per_s"] / row["peer_texts_per_s"]
@@ -174,7 +202,10 @@ def throughput(texts: list[str], repeats: int, with_peer: bool) -> list[dict[str
         print(
             f"  {ours:<14} {row['ours_texts_per_s']:>10.0f}/s  nlpaug {spec:<20} "
             + (
-                f"{row['peer_texts_per_s']:>9.0f}/s  x{row['speedup']:.1f}"
+                f"{row['peer_texts_per_s']:>9.0f}/s  x{row['speedup']:.1f}  words changed "
+                f"{row['ours_words_changed']:.3f} vs {row['peer_words_changed']:.3f}; ours at "
+                f"rate {2 * RATE:.1f}: {row['ours_double_rate']['texts_per_s']:.0f}/s, "
+                f"{row['ours_double_rate']['words_changed']:.3f}"
                 if "speedup" in row
                 else row.get("peer_error", "not run")
             )
@@ -534,16 +565,20 @@ def _print_tables(report: dict[str, Any]) -> None:
     nan = float("nan")
     if "throughput" in report:
         print(
-            "\n| transformation | RobustLab texts/s | first call (s) | nlpaug augmenter | "
-            "nlpaug texts/s | first call (s) | speed-up |"
+            "\n| transformation | RobustLab texts/s | first call (s) | words changed | "
+            "nlpaug augmenter | nlpaug texts/s | first call (s) | words changed | speed-up | "
+            f"RobustLab at rate {2 * RATE:.1f}: texts/s, words changed |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for r in report["throughput"]:
             peer = f"{r['peer_texts_per_s']:.0f}" if "peer_texts_per_s" in r else "cannot run"
             print(
                 f"| {r['transformation']} | {r['ours_texts_per_s']:.0f} | "
-                f"{r['ours_first_call_s']:.2f} | {r['peer']} | {peer} | "
-                f"{r.get('peer_first_call_s', nan):.2f} | {r.get('speedup', nan):.1f} |"
+                f"{r['ours_first_call_s']:.2f} | {r['ours_words_changed']:.3f} | {r['peer']} | "
+                f"{peer} | {r.get('peer_first_call_s', nan):.2f} | "
+                f"{r.get('peer_words_changed', nan):.3f} | {r.get('speedup', nan):.1f} | "
+                f"{r['ours_double_rate']['texts_per_s']:.0f}, "
+                f"{r['ours_double_rate']['words_changed']:.3f} |"
             )
     if "attacks" in report:
         print(

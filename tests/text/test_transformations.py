@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import pickle
 import random
 import re
 import unicodedata
@@ -11,7 +14,7 @@ import pytest
 
 from robustlab.errors import ConfigError, DataError, UnknownNameError
 from robustlab.text import transformations as T
-from robustlab.text.transformations._base import choose
+from robustlab.text.transformations._base import choose, words
 from robustlab.text.transformations._chars import keyboard_neighbours
 from robustlab.text.transformations._entities import (
     CITIES,
@@ -124,6 +127,123 @@ def test_rate_rounds_up_to_whole_units() -> None:
     assert len(choose(items[:3], 0.01, rng)) == 1  # short texts are not left alone
 
 
+# -- batched transformations: the vectorised path against the per-text definitions ------------
+
+BATCHED = [n for n in ALL if T.TRANSFORMATIONS.get(n).batch is not None]
+
+#: Texts that stress the joined-array path: NULs inside a text, a lone surrogate, a combining mark
+#: first, apostrophes at the edges, non-Latin letters, digits and underscores inside words.
+AWKWARD = [
+    "ab\0cde fgh\0",
+    "\0",
+    "caf\ud800e good\udfff",
+    "\u0301abc de\u0301f ghij\u0301",
+    "'tis rock'n'roll, kids' don’t ’em, pop''corn co'''ol",
+    "Ωμέγα straße naïve x1y2z3 snake_case_word",
+    "aaa bbb ooo ABBA Aa",
+    "",
+]
+
+_TYPO_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _typo_sites(text: str) -> list[list[int]]:
+    """Per word of 3+ letters, the ASCII letters no combining mark follows (the typos' sites)."""
+    return [
+        [
+            i
+            for i in range(m.start(), m.end())
+            if text[i].isascii() and not (i + 1 < len(text) and unicodedata.combining(text[i + 1]))
+        ]
+        for m in _TYPO_WORD.finditer(text)
+    ]
+
+
+def _units(name: str, text: str) -> list[tuple[int, int]]:
+    """The spans of the units of ``text`` the transformation may edit, by its regex
+    definition."""
+    if name.startswith("typo_"):
+        typos = [m.span() for m in _TYPO_WORD.finditer(text)]
+        if name != "typo_swap":
+            return [w for w, s in zip(typos, _typo_sites(text)) if s]
+        return [
+            w
+            for w, s in zip(typos, _typo_sites(text))
+            if any(i + 1 in s and text[i].lower() != text[i + 1].lower() for i in s)
+        ]
+    if name == "whitespace":
+        return [m.span() for m in re.finditer(r"(?<=\S)[ \t]+(?=\S)", text)]
+    keep = {
+        "homoglyph": lambda w: any(c in HOMOGLYPHS for c in w),
+        "leetspeak": lambda w: any(c.lower() in "aeiost" for c in w),
+        "casing": lambda w: (w.lower() if w.isupper() else w.upper()) != w,
+        "punctuation": lambda w: True,
+    }[name]
+    return [m.span() for m in words(text) if keep(m.group())]
+
+
+def _random_texts(seed: int, n: int) -> list[str]:
+    rng = random.Random(seed)
+    alphabet = "abcdeopsxyz ABEHOPST  '’-.,\t\n0_éüЖж日\u0301\0"
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randrange(30))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name", BATCHED)
+@pytest.mark.parametrize("rate", [0.1, 0.5, 1.0])
+def test_batched_edits_ceil_rate_of_the_eligible_units(name: str, rate: float) -> None:
+    """Each text gets exactly ``ceil(rate * n)`` edits for its ``n`` eligible units, counted by
+    the regex definitions, one edit per unit; undoing them rebuilds the text."""
+    texts = AWKWARD + _random_texts(1, 300) + _corpus()
+    for out in T.apply(texts, name, rate, seed=2):
+        n = len(_units(name, out.original))
+        assert len(out.edits) == min(n, math.ceil(rate * n - 1e-9)), out.original
+        assert out.undo() == out.original
+        assert all(e.original != out.text[e.start : e.end] for e in out.edits)
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_batched_text_does_not_depend_on_its_neighbours(name: str) -> None:
+    texts = _corpus()
+    alone = [T.apply([t], name, 0.5, seed=4)[0] for t in texts[:3]]
+    together = T.apply([*texts[:3], "something else entirely"], name, 0.5, seed=4)
+    assert together[0] == alone[0]  # same seed and position: same edits, whatever follows
+    assert together[1].text != T.apply(texts[:2], name, 0.5, seed=5)[1].text or not alone[1].changed
+    spec = T.TRANSFORMATIONS.get(name)  # the per-text call runs the same kernel
+    one = spec(texts[0], 0.5, random.Random(0))
+    assert one.undo() == texts[0] and len(one.edits) == len(alone[0].edits)
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_batched_choices_are_uniform(name: str) -> None:
+    """Over many seeds every eligible unit (and every site in it) is chosen about equally
+    often."""
+    text = "good coffee, and  excellent pastry"
+    counts: dict[int, int] = {}
+    for seed in range(1200):
+        (edit,) = T.apply([text], name, 0.01, seed=seed)[0].edits
+        counts[edit.original_start] = counts.get(edit.original_start, 0) + 1
+    spans = _units(name, text)
+    per_unit = [sum(c for at, c in counts.items() if s <= at <= e) for s, e in spans]
+    assert sum(per_unit) == 1200 and len(per_unit) >= 3
+    # crude: each unit within 30% of its fair share (a fixed seed range, so not flaky)
+    fair = 1200 / len(per_unit)
+    assert all(abs(c - fair) < 0.3 * fair for c in per_unit), per_unit
+    if name.startswith("typo_") or name == "homoglyph":
+        assert len(counts) > len(per_unit)  # more than one site used per word
+
+
+def test_transformed_is_immutable_hashable_and_picklable() -> None:
+    out = T.apply(["a wonderful day", "ok"], "typo_keyboard", 1.0, seed=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        out[0].text = "x"  # type: ignore[misc]
+    assert pickle.loads(pickle.dumps(out)) == out
+    assert hash(out[0]) == hash(T.Transformed(out[0].original, out[0].text, out[0].edits))
+    assert out[0] == T.Transformed(out[0].original, out[0].text, out[0].edits)
+    assert out[1] == T.Transformed("ok", "ok") and out[1].edits == ()
+    assert "Transformed(original='a wonderful day'" in repr(out[0])
+    assert T.apply([], "typo_keyboard", 1.0) == []
+
+
 # -- known answers --------------------------------------------------------------------------
 
 SENTENCE = "Emma said the pasta in Rome wasn't cheap: it cost 24 dollars."
@@ -131,21 +251,24 @@ SENTENCE = "Emma said the pasta in Rome wasn't cheap: it cost 24 dollars."
 # Seeded outputs (rate 0.5, seed 7), checked by hand: the number of edits is ceil(0.5 * units)
 # and each edit is of the transformation's kind.
 SEEDED = [
-    ("casing", "EMMA SAID the pasta in ROME wasn't CHEAP: it COST 24 DOLLARS."),
+    ("casing", "EMMA SAID the pasta IN Rome WASN'T cheap: IT cost 24 DOLLARS."),
     ("change_numbers", "Emma said the pasta in Rome wasn't cheap: it cost 31 dollars."),
     ("contract", SENTENCE),
     ("expand", "Emma said the pasta in Rome was not cheap: it cost 24 dollars."),
-    ("homoglyph", "Emmа sаid the pasta in Romе wasn't cheаp: it coѕt 24 dollarѕ."),
-    ("leetspeak", "3mm4 541d the pasta in R0m3 wasn't ch34p: it c057 24 d0ll4r5."),
+    (
+        "homoglyph",
+        "Emm\u0430 s\u0430id the pasta \u0456n Rome w\u0430sn't cheap: \u0456t cost 24 dollar\u0455.",
+    ),
+    ("leetspeak", "3mm4 541d the pasta 1n Rome w45n'7 cheap: 17 cost 24 d0ll4r5."),
     ("negate", SENTENCE),
-    ("punctuation", "Emma: said; the pasta in Rome: wasn't cheap it cost; 24 dollars"),
+    ("punctuation", "Emma; said. the pasta in, Rome wasn't. cheap: it, cost 24 dollars"),
     ("swap_locations", "Emma said the pasta in Barcelona wasn't cheap: it cost 24 dollars."),
     ("swap_names", "Nadia said the pasta in Rome wasn't cheap: it cost 24 dollars."),
-    ("typo_delete", "Emm sad the pasta in Rome was't cheap: it cot 24 dollrs."),
-    ("typo_insert", "Emmaw saiod the pasta in Rome waszn't cheap: it costr 24 dollarws."),
-    ("typo_keyboard", "Emmw saif the pasta in Rome waxn't cheap: it coet 24 dollafs."),
-    ("typo_swap", "Emam siad the pasta in Rome wans't cheap: it csot 24 dolalrs."),
-    ("whitespace", "Emma   said   the pasta in Romewasn't cheap:   it cost   24   dollars."),
+    ("typo_delete", "Ema sad the pasta in Roe wasn't heap: it cost 24 dollar."),
+    ("typo_insert", "Emmna sajid the pasta in Romke wasn't dcheap: it cost 24 dollares."),
+    ("typo_keyboard", "Emna sajd the pasta in Roke wasn't dheap: it cost 24 dollare."),
+    ("typo_swap", "Emam siad the pasta in Rmoe wasn't hceap: it cost 24 dollasr."),
+    ("whitespace", "Emma   saidthe pasta inRome wasn'tcheap: itcost 24dollars."),
 ]
 
 
@@ -202,9 +325,17 @@ def test_typos_leave_accented_and_short_words_alone() -> None:
 def test_leetspeak_casing_punctuation_whitespace_known_answers() -> None:
     assert T.apply(["the best toast"], "leetspeak", 1.0)[0].text == "7h3 b357 70457"
     assert T.apply(["Good food, GREAT!"], "casing", 1.0)[0].text == "GOOD FOOD, great!"
+    # letters beyond ASCII are recased as str does, even when the length changes
+    out = T.apply(["Straße ÉCOLE naïve ǅemal 1st"], "casing", 1.0)[0]
+    assert out.text == "STRASSE école NAÏVE ǄEMAL 1ST" and out.undo() == out.original
+    out = T.apply(["  a  b\tc \n d "], "whitespace", 1.0, seed=3)[0]
+    assert [e.original for e in out.edits] == ["  ", "\t"]  # only gaps between non-spaces
     # every word followed by a mark loses it; every other word gains one
     out = T.apply(["Great, fun."], "punctuation", 1.0)[0]
     assert out.text == "Great fun"
+    assert (
+        T.apply(["Wow! Really? Yes; ok: so."], "punctuation", 1.0)[0].text == "Wow Really Yes ok so"
+    )
     for seed in range(5):
         out = T.apply([SENTENCE], "whitespace", 1.0, seed=seed)[0]
         assert re.sub(r"\s", "", out.text) == re.sub(r"\s", "", SENTENCE)

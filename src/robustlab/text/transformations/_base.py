@@ -6,8 +6,8 @@ import math
 import random
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import FrozenInstanceError, dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from robustlab.errors import ConfigError
 from robustlab.models.base import check_texts
@@ -15,6 +15,7 @@ from robustlab.registry import Registry
 
 __all__ = [
     "TRANSFORMATIONS",
+    "BatchFn",
     "Edit",
     "Replacement",
     "TransformFn",
@@ -39,6 +40,9 @@ TransformFn = Callable[[str, float, random.Random], list[Replacement]]
 
 A transformation never returns a replacement that leaves its span unchanged, and every unit it
 selects produces one, so a positive rate edits a text exactly when it has an eligible unit."""
+
+BatchFn = Callable[[list[str], float, int], list["Transformed"]]
+"""(texts, rate, seed) -> one :class:`Transformed` per text: a transformation run on a whole list."""
 
 T = TypeVar("T")
 
@@ -69,17 +73,51 @@ class Edit:
     original_start: int
 
 
-@dataclass(frozen=True)
 class Transformed:
-    """A transformed text with the edits that turned ``original`` into ``text``."""
+    """A transformed text with the edits that turned ``original`` into ``text``.
 
-    original: str
-    text: str
-    edits: tuple[Edit, ...] = ()
+    Immutable, compared and hashed by ``(original, text, edits)``. A batched transformation
+    builds the edits of a text from its arrays only when ``edits`` is first read: a scan reads
+    them only for the few texts it shows.
+    """
+
+    __slots__ = ("_state",)
+
+    # (original, text, edits or None until made, where to make them from, row there)
+    _state: tuple[str, str, tuple[Edit, ...] | None, Any, int]
+
+    def __init__(self, original: str, text: str, edits: Sequence[Edit] = ()) -> None:
+        _set_state(self, (original, text, tuple(edits), None, 0))
+
+    @classmethod
+    def _deferred(cls, original: str, text: str, source: _EditSource, row: int) -> Transformed:
+        """A transformed text whose edits are ``source.edits(row, original)``, made on demand."""
+        self = _new(cls)
+        _set_state(self, (original, text, None, source, row))
+        return self
+
+    @property
+    def original(self) -> str:
+        """The text before the transformation."""
+        return self._state[0]
+
+    @property
+    def text(self) -> str:
+        """The transformed text."""
+        return self._state[1]
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        """The edits in order; undoing them rebuilds ``original`` (see :meth:`undo`)."""
+        original, text, edits, source, row = self._state
+        if edits is None:
+            edits = source.edits(row, original)
+            _set_state(self, (original, text, edits, None, 0))
+        return edits
 
     @property
     def changed(self) -> bool:
-        return self.text != self.original
+        return self._state[1] != self._state[0]
 
     @property
     def spans(self) -> list[list[int]]:
@@ -96,6 +134,34 @@ class Transformed:
             pos = e.end
         out.append(self.text[pos:])
         return "".join(out)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Transformed):
+            return NotImplemented
+        return (self.original, self.text, self.edits) == (other.original, other.text, other.edits)
+
+    def __hash__(self) -> int:
+        return hash((self.original, self.text, self.edits))
+
+    def __repr__(self) -> str:
+        return f"Transformed(original={self.original!r}, text={self.text!r}, edits={self.edits!r})"
+
+    def __reduce__(self) -> tuple[type[Transformed], tuple[str, str, tuple[Edit, ...]]]:
+        return Transformed, (self.original, self.text, self.edits)
+
+
+class _EditSource(Protocol):
+    def edits(self, row: int, original: str) -> tuple[Edit, ...]: ...
+
+
+_new = object.__new__
+_set_state = Transformed.__dict__["_state"].__set__
 
 
 def rebuild(text: str, replacements: Sequence[Replacement], where: str) -> Transformed:
@@ -134,6 +200,8 @@ class Transformation:
         preserves_label: False for meaning-changing edits (negation): those belong to
             directional CheckList tests, not to the consistency probe.
         references: The paper the transformation follows, if any.
+        batch: A vectorised version of ``fn`` for whole lists, which :func:`apply` uses when
+            given (the same edits' kind and eligibility; its own seeded draws).
     """
 
     name: str
@@ -142,6 +210,7 @@ class Transformation:
     unit: str = "word"
     preserves_label: bool = True
     references: str = ""
+    batch: BatchFn | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, text: str, rate: float, rng: random.Random) -> Transformed:
         """Transform one text with a seeded generator."""
@@ -225,7 +294,8 @@ def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[T
         rate: Fraction in [0, 1] of each text's eligible units to change (words for typos,
             distinct names for name swaps, ...), rounded up; 0 returns the texts unchanged.
         seed: The same texts, name, rate and seed give the same output; each text draws from
-            its own generator seeded by ``(seed, position)``.
+            its own random stream keyed by ``(seed, position)``, so its edits do not depend on
+            the other texts.
 
     Returns:
         One :class:`Transformed` per text, with the character edits made.
@@ -240,4 +310,6 @@ def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[T
     items = check_texts(texts, "transformations.apply()")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"The 'seed' parameter of apply() must be an int. Got {seed!r} instead.")
+    if spec.batch is not None:
+        return spec.batch(items, rate, seed)
     return [spec(t, rate, random.Random(f"{seed}/{i}")) for i, t in enumerate(items)]

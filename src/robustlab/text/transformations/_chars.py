@@ -1,11 +1,21 @@
-"""Character-level helpers for the typo transformations: QWERTY neighbours and safe positions."""
+"""Character-level helpers for the typo transformations: QWERTY neighbours and edit sites."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from typing import TYPE_CHECKING
 
-__all__ = ["QWERTY_ROWS", "keyboard_neighbours", "letter_positions", "typo_words"]
+import numpy as np
+
+if TYPE_CHECKING:
+    from robustlab.text.transformations._batch import TextBatch
+
+__all__ = [
+    "NEIGHBOUR_COUNTS",
+    "NEIGHBOUR_TABLE",
+    "QWERTY_ROWS",
+    "keyboard_neighbours",
+    "typo_edit_sites",
+]
 
 QWERTY_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 """The letter rows of a US QWERTY keyboard."""
@@ -40,21 +50,39 @@ def keyboard_neighbours(char: str) -> str:
     return near.upper() if char.isupper() else near
 
 
-_TYPO_WORD = re.compile(r"[^\W\d_]{3,}")
+def _neighbour_table() -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(n) for n in _NEIGHBOURS.values())
+    table = np.zeros((128, width), dtype=np.uint32)
+    counts = np.zeros(128, dtype=np.int64)
+    for key in _NEIGHBOURS:
+        for char in (key, key.upper()):
+            near = keyboard_neighbours(char)
+            table[ord(char), : len(near)] = [ord(c) for c in near]
+            counts[ord(char)] = len(near)
+    return table, counts
 
 
-def typo_words(text: str) -> list[re.Match[str]]:
-    """Words of at least three letters: short words ("a", "is") are left alone by typos."""
-    return list(_TYPO_WORD.finditer(text))
+NEIGHBOUR_TABLE, NEIGHBOUR_COUNTS = _neighbour_table()
+"""``NEIGHBOUR_TABLE[code, :NEIGHBOUR_COUNTS[code]]``: the code points of
+:func:`keyboard_neighbours` of the ASCII character ``code``."""
 
 
-def letter_positions(text: str, start: int, end: int) -> list[int]:
-    """Positions in ``text[start:end]`` holding an ASCII letter that no combining mark follows
-    (editing those never splits an accented character)."""
-    return [
-        i
-        for i in range(start, end)
-        if text[i].isascii()
-        and text[i].isalpha()
-        and not (i + 1 < len(text) and unicodedata.combining(text[i + 1]))
-    ]
+def typo_edit_sites(
+    batch: TextBatch, rate: float, sites: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the words of at least three letters (short words such as "a" or "is" are left alone
+    by typos) that have an edit site, ``ceil(rate * n)`` of each text's ``n`` such words, and
+    one site drawn in each.
+
+    Args:
+        batch: The texts.
+        rate: The fraction of the eligible words to edit.
+        sites: Where an edit may be made (default :attr:`TextBatch.editable`: ASCII letters
+            that no combining mark follows, so an accented character is never split).
+
+    Returns:
+        ``(text position, word within the text)`` of each chosen word (for further draws with
+        :meth:`TextBatch.uniform`) and the position in ``batch.codes`` of its site.
+    """
+    starts, ends = batch.typo_words()
+    return batch.choose_sites(starts, ends, batch.editable if sites is None else sites, rate)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import random
-
-from robustlab.text.transformations._base import Replacement, choose, transformation
-from robustlab.text.transformations._base import words as find_words
+from robustlab.text.transformations._batch import (
+    BatchEdits,
+    TextBatch,
+    char_transformation,
+    code_table,
+)
 
 #: Latin letters and the Cyrillic letters drawn with the same glyph in common fonts (DejaVu,
 #: Liberation; checked by rendering them in the tests). Cyrillic К is left out: its arms differ.
@@ -35,19 +37,17 @@ HOMOGLYPHS: dict[str, str] = {
     "X": "\u0425",  # CYRILLIC CAPITAL LETTER HA
 }
 
+_TABLE = code_table(HOMOGLYPHS)
 
-@transformation(
+
+@char_transformation(
     "homoglyph",
     description="one letter of a word replaced by an identical-looking Cyrillic letter",
     references="Eger et al., Text Processing Like Humans Do: Visually Attacking and Shielding "
     "NLP Systems (VIPER), NAACL 2019",
 )
-def homoglyph(text: str, rate: float, rng: random.Random) -> list[Replacement]:
+def homoglyph(batch: TextBatch, rate: float) -> BatchEdits:
     """Each chosen word gets one of its letters that has a look-alike replaced by it; the text
     reads the same to a person but its code points differ."""
-    eligible = [m for m in find_words(text) if any(c in HOMOGLYPHS for c in m.group())]
-    out: list[Replacement] = []
-    for m in choose(eligible, rate, rng):
-        pos = rng.choice([m.start() + i for i, c in enumerate(m.group()) if c in HOMOGLYPHS])
-        out.append((pos, pos + 1, HOMOGLYPHS[text[pos]]))
-    return out
+    _, pos = batch.choose_sites(*batch.words(), batch.ascii_table(_TABLE) != 0, rate)
+    return BatchEdits.substitute(pos, _TABLE[batch.codes[pos]])

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import random
+import numpy as np
 
-from robustlab.text.transformations._base import Replacement, choose, transformation
-from robustlab.text.transformations._chars import keyboard_neighbours, letter_positions, typo_words
+from robustlab.text.transformations._batch import BatchEdits, TextBatch, char_transformation
+from robustlab.text.transformations._chars import NEIGHBOUR_COUNTS, NEIGHBOUR_TABLE, typo_edit_sites
 
 
-@transformation(
+@char_transformation(
     "typo_insert",
     description="a QWERTY neighbour of one letter inserted next to it",
     references="Gao et al., Black-box Generation of Adversarial Text Sequences to Evade Deep "
     "Learning Classifiers (DeepWordBug), IEEE S&P Workshops 2018 (insertion)",
 )
-def typo_insert(text: str, rate: float, rng: random.Random) -> list[Replacement]:
+def typo_insert(batch: TextBatch, rate: float) -> BatchEdits:
     """Each chosen word (3+ letters) gets a neighbour of one of its ASCII letters inserted just
     before or after that letter."""
-    eligible = [(m.start(), m.end()) for m in typo_words(text) if letter_positions(text, *m.span())]
-    out: list[Replacement] = []
-    for start, end in choose(eligible, rate, rng):
-        pos = rng.choice(letter_positions(text, start, end))
-        extra = rng.choice(keyboard_neighbours(text[pos]))
-        at = pos + rng.randrange(2)  # before or after the letter it slipped from
-        out.append((at, at, extra))
-    return out
+    chosen, pos = typo_edit_sites(batch, rate)
+    letter = batch.codes[pos]
+    pick = (batch.uniform(chosen[0], chosen[1], 2) * NEIGHBOUR_COUNTS[letter]).astype(int)
+    # before or after the letter it slipped from
+    after = batch.uniform(chosen[0], chosen[1], 3) < 0.5
+    ones = np.ones(len(pos), dtype=np.int64)
+    return BatchEdits(pos + after, ones * 0, NEIGHBOUR_TABLE[letter, pick], ones)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import random
-
-from robustlab.text.transformations._base import Replacement, choose, transformation
-from robustlab.text.transformations._chars import keyboard_neighbours, letter_positions, typo_words
+from robustlab.text.transformations._batch import BatchEdits, TextBatch, char_transformation
+from robustlab.text.transformations._chars import NEIGHBOUR_COUNTS, NEIGHBOUR_TABLE, typo_edit_sites
 
 
-@transformation(
+@char_transformation(
     "typo_keyboard",
     description="one letter of a word replaced by a neighbouring QWERTY key",
     references="Belinkov & Bisk, Synthetic and Natural Noise Both Break Neural Machine "
     "Translation, ICLR 2018 (keyboard typos)",
 )
-def typo_keyboard(text: str, rate: float, rng: random.Random) -> list[Replacement]:
+def typo_keyboard(batch: TextBatch, rate: float) -> BatchEdits:
     """Each chosen word (3+ letters) gets one ASCII letter replaced by a QWERTY neighbour."""
-    spans = [(m.start(), m.end()) for m in typo_words(text)]
-    eligible = [s for s in spans if letter_positions(text, *s)]
-    out: list[Replacement] = []
-    for start, end in choose(eligible, rate, rng):
-        pos = rng.choice(letter_positions(text, start, end))
-        out.append((pos, pos + 1, rng.choice(keyboard_neighbours(text[pos]))))
-    return out
+    chosen, pos = typo_edit_sites(batch, rate)
+    letter = batch.codes[pos]
+    pick = (batch.uniform(chosen[0], chosen[1], 2) * NEIGHBOUR_COUNTS[letter]).astype(int)
+    return BatchEdits.substitute(pos, NEIGHBOUR_TABLE[letter, pick])
