@@ -92,6 +92,10 @@ def _wait_for_units(
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, cnn, digits_test) -> tuple[Path, list[dict]]:
     """Files for the scan, and the metrics of one uninterrupted scan to compare against."""
@@ -121,6 +125,9 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # A shell without job control starts background jobs with SIGINT ignored, and Python
+        # then installs no Ctrl-C handler; give the scan the default disposition, as a terminal does.
+        preexec_fn=_default_sigint,
     )
     _wait_for_units(store, 4, proc)
     proc.send_signal(sig)
