@@ -81,6 +81,10 @@ def test_list_shows_registries(capsys) -> None:
     assert code == 0
     for word in ("clean", "corruption", "attack", "accuracy", "quick", "standard"):
         assert word in out
+    code, out, _ = run_cli(["list", "attacks"], capsys)
+    assert code == 0
+    for word in ("apgd", "square", "hop_skip_jump", "deepwordbug", "textfooler", "genetic_typo"):
+        assert word in out
 
 
 @pytest.mark.parametrize(

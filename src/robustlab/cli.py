@@ -626,11 +626,22 @@ def list_(what: str | None) -> None:
                 table.add_row(name, test.type, test.capability, test.description)
         else:
             from robustlab import attacks
+            from robustlab.text.attacks import TEXT_ATTACKS
 
             table.add_column("attack")
-            for name in attacks.ATTACKS.names():
-                table.add_row(name)
+            table.add_column("inputs")
+            table.add_column("parameters")
+            for name, acls in attacks.ATTACKS.items():
+                table.add_row(name, "images, tabular", _fields(acls))
+            for name, tcls in TEXT_ATTACKS.items():
+                table.add_row(name, "text (probe text_attack)", _fields(tcls))
         console.print(table)
+
+
+def _fields(cls: Any) -> str:
+    import dataclasses
+
+    return ", ".join(f.name for f in dataclasses.fields(cls)) or "–"
 
 
 def main(argv: list[str] | None = None) -> None:
