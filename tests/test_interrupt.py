@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -73,6 +74,21 @@ def _units(store: str) -> list[dict]:
     return s.units(runs[0]["id"]) if runs else []
 
 
+def _count_units(store: str) -> int:
+    """Units stored so far, read through a short-lived read-only SQLite connection (so polling
+    never creates, migrates or locks the store the scan is writing)."""
+    path = store.split(":///", 1)[1]
+    if not Path(path).exists():
+        return 0
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+    try:
+        return int(con.execute("SELECT count(*) FROM units").fetchone()[0])
+    except sqlite3.Error:  # the scan has not created its tables yet
+        return 0
+    finally:
+        con.close()
+
+
 def _wait_for_units(
     store: str, at_least: int, proc: subprocess.Popen, timeout: float = 120
 ) -> None:
@@ -80,11 +96,8 @@ def _wait_for_units(
     while time.time() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"scan ended before it could be interrupted: {proc.communicate()}")
-        try:
-            if len(_units(store)) >= at_least:
-                return
-        except Exception:  # the store may not exist yet
-            pass
+        if _count_units(store) >= at_least:
+            return
         time.sleep(0.05)
     pytest.fail("scan did not store units in time")
 
@@ -131,7 +144,12 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
     )
     _wait_for_units(store, 4, proc)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        pytest.fail(f"the scan did not stop within 120 s of {sig.name}: {err[-2000:]}")
     if sig == signal.SIGINT:
         assert proc.returncode == 130
         assert "re-run the same command to resume" in " ".join(err.split())
