@@ -1,4 +1,4 @@
-"""Speed and fidelity of robustlab.corruptions against the imagecorruptions package."""
+"""Speed and fidelity of robustlab.perturbations.image against the imagecorruptions package."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np
 import torch
 
-from robustlab import corruptions
+from robustlab.perturbations import image as corruptions
 
 RESULTS = Path(__file__).parent / "results" / "corruptions.json"
 SUITE = corruptions.names("imagenet_c") + corruptions.names("imagenet_c_extra")

@@ -1,6 +1,6 @@
 """Benchmark: RobustLab's text transformations against nlpaug, its text attacks against TextAttack.
 
-(a) Throughput, texts per second, of ``robustlab.text.transformations.apply`` and nlpaug's nearest
+(a) Throughput, texts per second, of ``robustlab.perturbations.text.apply`` and nlpaug's nearest
 augmenters on the same texts at the same rate (10% of the words, one character edit per chosen
 word; both round up: ours ``ceil(0.1 * n)`` of a text's ``n`` eligible words, nlpaug
 ``ceil(0.1 * tokens)`` capped at its candidate words), each given one first pass (timed apart),
@@ -87,7 +87,7 @@ def load_textattack() -> tuple[Any, list[str]]:
             shims.append(f"stub module {name}")
     import nltk.corpus
 
-    from robustlab.text.attacks import STOPWORDS
+    from robustlab.attacks.text import STOPWORDS
 
     try:
         nltk.corpus.stopwords.words("english")
@@ -144,7 +144,7 @@ def _words_changed(texts: list[str], outputs: list[str]) -> float:
 
 
 def throughput(texts: list[str], repeats: int, with_peer: bool) -> list[dict[str, Any]]:
-    from robustlab.text import transformations
+    from robustlab.perturbations import text as transformations
 
     rows = []
     for ours, spec, kwargs in PAIRS:
@@ -280,8 +280,8 @@ def run_ours(
 ) -> dict:
     """Our attack through the shared counter; ``split`` gives per-text parameters (texts with the
     same parameters run together, results are put back in order)."""
+    from robustlab.attacks import text as attacks
     from robustlab.models.function import FunctionModel
-    from robustlab.text import attacks
 
     model = FunctionModel(victim, modality="text", num_classes=2, name="minilm-counted")
     groups: dict[str, list[int]] = {}
@@ -323,7 +323,7 @@ def run_ours(
 
 
 def _recipe_textfooler(text: str) -> dict[str, Any]:
-    from robustlab.text.attacks import Tokenized
+    from robustlab.attacks.text import Tokenized
 
     long = len(Tokenized.parse(text)) >= RECIPE_WINDOW
     return {**RECIPE_TEXTFOOLER, "sentence_similarity": RECIPE_COSINE if long else -1.0}

@@ -99,7 +99,7 @@ def test_worst_examples_are_the_highest_loss_errors_of_each_shard(
 
 
 def test_stored_corrupted_image_matches_the_corruption(cnn, small_digits, store_url) -> None:
-    from robustlab import corruptions
+    from robustlab.perturbations import image as corruptions
 
     result = robustlab.scan(
         cnn, small_digits, SUITE, store=store_url, shard_size=50, progress=False

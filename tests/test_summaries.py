@@ -161,7 +161,7 @@ def test_flip_rate_summaries_known_answer() -> None:
 
 
 def test_sequence_probe_flip_rate_matches_predictions(cnn, small_digits) -> None:
-    from robustlab.corruptions import sequences
+    from robustlab.perturbations.image import sequences
 
     probe = robustlab.make_probe({"probe": "sequence", "sequence": "translate", "length": 5})
     batch = small_digits.batch(np.arange(20))

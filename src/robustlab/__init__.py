@@ -12,6 +12,10 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
+from robustlab import _compat
+
+_compat.install()
+
 from robustlab.data import ArrayDataset, Dataset, ImageFolderDataset, TextDataset, load_dataset
 from robustlab.errors import (
     ConfigError,

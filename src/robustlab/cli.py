@@ -600,13 +600,13 @@ def list_(what: str | None) -> None:
                 needs = "needed" if summary.needs_baseline else "–"
                 table.add_row(name, better, needs, summary.description)
         elif section == "corruptions":
-            from robustlab import corruptions
+            from robustlab.perturbations import image as corruptions
 
             table.add_column("corruption")
             for name in corruptions.names():
                 table.add_row(name)
         elif section == "transformations":
-            from robustlab.text import transformations
+            from robustlab.perturbations import text as transformations
 
             table.add_column("transformation")
             table.add_column("rate is a share of")
@@ -626,7 +626,7 @@ def list_(what: str | None) -> None:
                 table.add_row(name, test.type, test.capability, test.description)
         else:
             from robustlab import attacks
-            from robustlab.text.attacks import TEXT_ATTACKS
+            from robustlab.attacks.text import TEXT_ATTACKS
 
             table.add_column("attack")
             table.add_column("inputs")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from robustlab.attacks import ATTACKS, build_attack, run
-from robustlab.attacks._ops import lp_norm
+from robustlab.attacks.image._ops import lp_norm
 from robustlab.errors import ConfigError
 
 EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0}

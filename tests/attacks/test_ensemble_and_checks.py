@@ -7,13 +7,13 @@ import torch
 from torch import nn
 
 from robustlab.attacks import (
-    checks,
     epsilon_sweep,
     perturbation_summary,
     robust_accuracy_curve,
     run,
     standard,
 )
+from robustlab.attacks.image import checks
 from robustlab.errors import ConfigError, DataError, UnknownNameError
 from robustlab.models import FunctionModel, TorchModel
 

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from robustlab.attacks import run
-from robustlab.attacks._losses import dlr_loss, dlr_targeted_loss
-from robustlab.attacks._ops import lp_norm, project_ball
-from robustlab.attacks.fab import min_norm_to_hyperplane
+from robustlab.attacks.image._losses import dlr_loss, dlr_targeted_loss
+from robustlab.attacks.image._ops import lp_norm, project_ball
+from robustlab.attacks.image.fab import min_norm_to_hyperplane
 from robustlab.models import TorchModel
 
 W = torch.tensor([0.8, -0.5, 0.3, -1.2, 0.6, 0.9])

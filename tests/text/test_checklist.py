@@ -8,16 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers_text import keyword_model, reviews, tfidf
 from robustlab.data import Batch, TextDataset
 from robustlab.errors import ConfigError, UnknownNameError
 from robustlab.metrics import get_metric
+from robustlab.perturbations.text._entities import FEMALE_NAMES
 from robustlab.probes import NotApplicable, make_probe
 from robustlab.text import checklist
 from robustlab.text.artifacts import TEXT_MEDIA_TYPE
 from robustlab.text.checklist import DIR, INV, MFT
-from robustlab.text.transformations._entities import FEMALE_NAMES
-
-from ._text_helpers import keyword_model, reviews, tfidf
 
 
 def test_mft_cases_fill_every_combination_with_articles() -> None:

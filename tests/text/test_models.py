@@ -8,11 +8,10 @@ import re
 import numpy as np
 import pytest
 
+from helpers_text import reviews, tfidf
 from robustlab.errors import ConfigError, DataError, ModelError
 from robustlab.models import FunctionModel, SklearnModel, as_model
 from robustlab.text import EmbeddingClassifier, load_reviews, minilm_model, tfidf_model
-
-from ._text_helpers import reviews, tfidf
 
 
 def test_reviews_are_balanced_varied_and_split() -> None:

@@ -7,13 +7,12 @@ import re
 import numpy as np
 import pytest
 
+from helpers_text import keyword_model, reviews
 from robustlab.data import ArrayDataset, TextDataset, slice_by
 from robustlab.errors import ConfigError, DataError
 from robustlab.metrics import get_metric
 from robustlab.probes import make_probe
 from robustlab.text import slices
-
-from ._text_helpers import keyword_model, reviews
 
 TEXTS = [
     "Good.",  # 1 word

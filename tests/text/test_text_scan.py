@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import robustlab
+from helpers_text import keyword_model, reviews, tfidf
 from robustlab.axes import axis_scores
 from robustlab.data import Batch
 from robustlab.errors import ConfigError
@@ -20,8 +21,6 @@ from robustlab.probes import PROBES, NotApplicable, make_probe
 from robustlab.records import Records
 from robustlab.text import slices
 from robustlab.text.artifacts import TEXT_MEDIA_TYPE, edit_spans, word_change_fraction
-
-from ._text_helpers import keyword_model, reviews, tfidf
 
 TEXT_PROBES = [n for n in PROBES.names() if "text" in PROBES.get(n).modalities and n != "clean"]
 

@@ -1,27 +1,17 @@
 """Adversarial attacks: white-box and black-box attacks, the standard ensemble, and checks."""
 
-from robustlab.attacks import (  # noqa: F401  (importing a module registers its attack)
-    apgd,
-    carlini_wagner,
-    deepfool,
-    fab,
-    fgsm,
-    hop_skip_jump,
-    pgd,
-    square,
-)
-from robustlab.attacks._base import Attack, Context, build_attack
 from robustlab.attacks._registry import ATTACKS, register_attack
-from robustlab.attacks._result import AttackResult, AttackWarning
-from robustlab.attacks._run import run
-from robustlab.attacks.checks import cheap_checks
-from robustlab.attacks.curves import (
+from robustlab.attacks.image._base import Attack, Context, build_attack
+from robustlab.attacks.image._result import AttackResult, AttackWarning
+from robustlab.attacks.image._run import run
+from robustlab.attacks.image.checks import cheap_checks
+from robustlab.attacks.image.curves import (
     EpsilonSweep,
     epsilon_sweep,
     perturbation_summary,
     robust_accuracy_curve,
 )
-from robustlab.attacks.ensemble import ensemble_plan, standard
+from robustlab.attacks.image.ensemble import ensemble_plan, standard
 
 __all__ = [
     "ATTACKS",

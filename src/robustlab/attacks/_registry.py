@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from robustlab.registry import Registry
 
 if TYPE_CHECKING:
-    from robustlab.attacks._base import Attack
+    from robustlab.attacks.image._base import Attack
 
 __all__ = ["ATTACKS", "register_attack"]
 

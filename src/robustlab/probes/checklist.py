@@ -106,7 +106,7 @@ class Checklist(Probe):
             return
         if isinstance(test, checklist.DIR) and test.append:
             return
-        from robustlab.text.transformations import TRANSFORMATIONS
+        from robustlab.perturbations.text import TRANSFORMATIONS
 
         spec = TRANSFORMATIONS.get(test.transformation)
         if not any(spec.applies_to(t) for t in dataset_texts(dataset)):
@@ -158,7 +158,8 @@ class Checklist(Probe):
         return records
 
     def _run_change(self, model: Model, batch: Batch, test: Any, seed: int) -> Records:
-        from robustlab.text import checklist, transformations
+        from robustlab.perturbations import text as transformations
+        from robustlab.text import checklist
         from robustlab.text._probing import empty_records, sub_batch
         from robustlab.text.artifacts import pick_examples, text_artifact
 

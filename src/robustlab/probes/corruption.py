@@ -31,7 +31,7 @@ class Corruption(Probe):
     modalities = ("image",)
 
     def __post_init__(self) -> None:
-        from robustlab import corruptions
+        from robustlab.perturbations import image as corruptions
 
         if self.corruption not in corruptions.names():
             corruptions.CORRUPTIONS.get(self.corruption)  # raises with "did you mean"
@@ -46,7 +46,7 @@ class Corruption(Probe):
         return cls("gaussian_noise", 3)
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
-        from robustlab import corruptions
+        from robustlab.perturbations import image as corruptions
 
         clean = batch.inputs.to(model.device)
         corrupted = corruptions.apply(clean, self.corruption, self.severity, seed=seed)

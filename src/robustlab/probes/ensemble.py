@@ -35,7 +35,7 @@ class Ensemble(Probe):
     metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)
 
     def __post_init__(self) -> None:
-        from robustlab.attacks.ensemble import VERSIONS
+        from robustlab.attacks.image.ensemble import VERSIONS
 
         if self.norm not in ("linf", "l2"):
             raise ConfigError(

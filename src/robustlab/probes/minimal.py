@@ -81,7 +81,7 @@ class Minimal(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab import attacks
-        from robustlab.attacks.checks import check_curve
+        from robustlab.attacks.image.checks import check_curve
 
         result = attacks.run(
             model,

@@ -37,7 +37,7 @@ class Sequence(Probe):
     metrics = ("flip_rate", "accuracy")
 
     def __post_init__(self) -> None:
-        from robustlab.corruptions import sequences
+        from robustlab.perturbations.image import sequences
 
         sequences.SEQUENCES.get(self.sequence)  # unknown names raise with "did you mean"
         if self.length is not None and (not isinstance(self.length, int) or self.length < 2):
@@ -51,7 +51,7 @@ class Sequence(Probe):
         return cls("gaussian_noise", 6)
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
-        from robustlab.corruptions import sequences
+        from robustlab.perturbations.image import sequences
 
         frames = sequences.sequence(
             batch.inputs.to(model.device), self.sequence, self.length, seed=seed

@@ -20,7 +20,7 @@ _OWN = ("attack", "budget")
 
 def _attack_options(attack: str, extra: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """Validate and type the named text attack's own parameters."""
-    from robustlab.text.attacks import TEXT_ATTACKS, build_text_attack
+    from robustlab.attacks.text import TEXT_ATTACKS, build_text_attack
 
     cls = TEXT_ATTACKS.get(attack)  # unknown names raise with "did you mean"
     fields = {f.name for f in dataclasses.fields(cls)}
@@ -88,7 +88,7 @@ class TextAttackProbe(Probe):
         return mine
 
     def __post_init__(self) -> None:
-        from robustlab.text.attacks import TEXT_ATTACKS
+        from robustlab.attacks.text import TEXT_ATTACKS
 
         TEXT_ATTACKS.get(self.attack)  # unknown names raise with "did you mean"
         if isinstance(self.budget, bool) or not isinstance(self.budget, int) or self.budget < 1:
@@ -106,8 +106,8 @@ class TextAttackProbe(Probe):
         return cls("deepwordbug", 40, (("candidates", 2),))
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
+        from robustlab.attacks.text import run
         from robustlab.text import artifacts
-        from robustlab.text.attacks import run
 
         result = run(
             model,

@@ -51,7 +51,7 @@ class TextTransformation(Probe):
     )
 
     def __post_init__(self) -> None:
-        from robustlab.text import transformations
+        from robustlab.perturbations import text as transformations
 
         spec = transformations.TRANSFORMATIONS.get(self.transformation)  # "did you mean"
         if not spec.preserves_label:
@@ -83,7 +83,7 @@ class TextTransformation(Probe):
 
     def applicable(self, model: Model, dataset: Dataset) -> None:
         super().applicable(model, dataset)
-        from robustlab.text import transformations
+        from robustlab.perturbations import text as transformations
         from robustlab.text._probing import dataset_texts
 
         spec = transformations.TRANSFORMATIONS.get(self.transformation)
@@ -94,7 +94,7 @@ class TextTransformation(Probe):
             )
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
-        from robustlab.text import transformations
+        from robustlab.perturbations import text as transformations
         from robustlab.text._probing import empty_records, sub_batch
         from robustlab.text.artifacts import pick_examples, text_artifact, word_change_fraction
 

@@ -15,8 +15,8 @@ Any callable ``texts -> class probabilities (N, K)`` is a text model through
 """
 
 from robustlab.data.arrays import TextDataset
-from robustlab.text import checklist, slices, transformations
-from robustlab.text._demo import demo
+from robustlab.demo.text import demo
+from robustlab.text import checklist, slices
 from robustlab.text.models import EmbeddingClassifier, minilm_model, tfidf_model
 from robustlab.text.reviews import load_reviews
 
@@ -29,5 +29,4 @@ __all__ = [
     "minilm_model",
     "slices",
     "tfidf_model",
-    "transformations",
 ]

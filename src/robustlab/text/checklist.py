@@ -158,7 +158,7 @@ class INV(ChecklistTest):
     prediction unchanged. Texts the transformation does not change are not cases.
 
     Attributes:
-        transformation: A registered transformation (:func:`robustlab.text.transformations.names`).
+        transformation: A registered transformation (:func:`robustlab.perturbations.text.names`).
         rate: Its rate (fraction of eligible units changed).
     """
 
@@ -169,7 +169,7 @@ class INV(ChecklistTest):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        from robustlab.text.transformations import TRANSFORMATIONS
+        from robustlab.perturbations.text import TRANSFORMATIONS
 
         spec = TRANSFORMATIONS.get(self.transformation)
         if not spec.preserves_label:
@@ -216,7 +216,7 @@ class DIR(ChecklistTest):
                 f"'append' (sentences to append)."
             )
         if self.transformation:
-            from robustlab.text.transformations import TRANSFORMATIONS
+            from robustlab.perturbations.text import TRANSFORMATIONS
 
             TRANSFORMATIONS.get(self.transformation)
         if not all(isinstance(a, str) and a.strip() for a in self.append):

@@ -1,0 +1,319 @@
+"""The Attack base class: parameter checks, model access, and the shared run() pipeline."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from robustlab.attacks._registry import ATTACKS
+from robustlab.attacks.image._ops import NORMS, lp_norm, project_ball
+from robustlab.attacks.image._result import AttackResult, AttackWarning
+from robustlab.errors import ConfigError, DataError
+from robustlab.models.base import Model
+
+__all__ = ["Attack", "Context", "build_attack", "check_epsilon", "check_seed", "prepare_batch"]
+
+
+def _fail(param: str, owner: str, expected: str, value: object) -> ConfigError:
+    return ConfigError(
+        f"The {param!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
+
+
+def check_int(owner: str, param: str, value: object, minimum: int = 1) -> None:
+    """Raise unless ``value`` is an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise _fail(param, owner, expected, value)
+
+
+def check_float(
+    owner: str,
+    param: str,
+    value: object,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    low_inclusive: bool = False,
+    optional: bool = False,
+) -> None:
+    """Raise unless ``value`` is a finite real number in the given range (or ``None`` if optional)."""
+    if value is None and optional:
+        return
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        v = float(value)  # type: ignore[arg-type]
+        ok = (v >= low if low_inclusive else v > low) and v <= high
+    if not ok:
+        if low == 0.0 and high == math.inf:
+            expected = "a non-negative float" if low_inclusive else "a positive float"
+        else:
+            expected = f"a float in {'[' if low_inclusive else '('}{low}, {high}]"
+        raise _fail(param, owner, expected + (" or None" if optional else ""), value)
+
+
+def check_choice(owner: str, param: str, value: object, choices: tuple[str, ...]) -> None:
+    """Raise unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise _fail(param, owner, f"one of {list(choices)}", value)
+
+
+def check_epsilon(owner: str, epsilon: object, *, required: bool) -> float | None:
+    """Validate a perturbation budget; ``None`` is allowed only for minimal-norm attacks."""
+    if epsilon is None and not required:
+        return None
+    check_float(owner, "epsilon", epsilon)
+    return float(epsilon)  # type: ignore[arg-type]
+
+
+def check_seed(owner: str, seed: object) -> int:
+    check_int(owner, "seed", seed, minimum=0)
+    return int(seed)  # type: ignore[call-overload]
+
+
+def resolve_bounds(
+    model: Model, bounds: tuple[float, float] | None, owner: str
+) -> tuple[float, float]:
+    """The input range attacks must stay in: ``bounds`` if given, else ``model.bounds``."""
+    chosen = bounds if bounds is not None else model.bounds
+    if chosen is None:
+        raise ConfigError(
+            f"Model {model.name!r} declares no input bounds, and attacks need the valid input range. "
+            f"Pass bounds=(low, high) to {owner}, or construct the model with bounds=(low, high)."
+        )
+    try:
+        low, high = float(chosen[0]), float(chosen[1])
+    except (TypeError, ValueError, IndexError):
+        raise _fail("bounds", owner, "a (low, high) pair of floats", chosen) from None
+    if not low < high:
+        raise _fail("bounds", owner, "(low, high) with low < high", chosen)
+    return low, high
+
+
+def prepare_batch(
+    inputs: Any, targets: Any, device: torch.device, bounds: tuple[float, float], owner: str
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn inputs and targets into float32/int64 tensors on ``device`` and check them."""
+    x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs)
+    y = torch.as_tensor(np.asarray(targets) if not torch.is_tensor(targets) else targets)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise DataError(
+            f"{owner} needs a non-empty batch of inputs shaped (N, ...). Got shape {tuple(x.shape)}."
+        )
+    if not x.is_floating_point():
+        x = x.float()
+    if y.ndim != 1 or y.shape[0] != x.shape[0] or y.is_floating_point():
+        raise DataError(
+            f"{owner} needs integer targets shaped ({x.shape[0]},), one class index per input. "
+            f"Got {y.dtype} of shape {tuple(y.shape)}."
+        )
+    x = x.detach().to(device=device, dtype=torch.float32)
+    y = y.detach().to(device=device, dtype=torch.long)
+    low, high = bounds
+    tol = 1e-5 * max(1.0, high - low)
+    if float(x.min()) < low - tol or float(x.max()) > high + tol:
+        raise DataError(
+            f"{owner} got inputs in [{float(x.min()):.4g}, {float(x.max()):.4g}] outside the "
+            f"bounds ({low:g}, {high:g}). Scale the inputs to the model's raw input range, or pass "
+            f"the right bounds."
+        )
+    return x.clamp(low, high), y
+
+
+@dataclass
+class Context:
+    """Everything an attack needs about the model and the run, with query counting.
+
+    Attacks call :meth:`logits` for differentiable outputs (white box), :meth:`scores` and
+    :meth:`predict` for gradient-free access; each call on a black-box model counts one query per
+    input, which attacks read back through their own bookkeeping.
+    """
+
+    model: Model
+    norm: str
+    epsilon: float | None
+    bounds: tuple[float, float]
+    generator: torch.Generator
+    device: torch.device
+    num_classes: int
+    warnings: list[AttackWarning] = field(default_factory=list)
+
+    @property
+    def white_box(self) -> bool:
+        return "gradients" in self.model.capabilities
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Differentiable logit-like outputs (log-probabilities for probability models)."""
+        out = self.model.forward(x)  # type: ignore[attr-defined]
+        if self.model.output == "probabilities":
+            return out.clamp(min=1e-12).log()
+        return out
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Logit-like outputs on ``self.device`` without gradients, computed in batches."""
+        if self.white_box:
+            with torch.no_grad():
+                size = self.model.batch_size
+                if len(x) <= size:
+                    # Attack loops call this once per step on small batches: skip split and cat.
+                    return self.logits(x).float()
+                out = torch.cat([self.logits(c) for c in x.split(size)]).float()
+        else:
+            out = self.model.predict_scores(x.detach().cpu()).to(self.device)
+            if self.model.output == "probabilities":
+                out = out.clamp(min=1e-12).log()
+        return out
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Predicted labels ``(N,)`` on ``self.device``."""
+        return self.scores(x).argmax(dim=1)
+
+    def clip(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clamp(self.bounds[0], self.bounds[1])
+
+
+@dataclass(frozen=True)
+class Attack(ABC):
+    """Base class of every attack: a frozen dataclass whose fields are its parameters.
+
+    Subclasses set the class attributes below, validate their fields in ``_check``, and implement
+    ``_perturb`` on a batch of correctly classified inputs. :meth:`run` does the rest: argument
+    checks, device placement, seeding, batching, projection onto the budget, a fresh forward pass
+    deciding success, and the result.
+
+    Class attributes:
+        name: Registered name (set by ``register_attack``).
+        norms: Norms the attack supports.
+        needs: Model capabilities it requires (``gradients`` for white box, ``scores``).
+        minimal: It searches the smallest adversarial perturbation, so ``epsilon`` may be ``None``.
+        quick_params: Parameters for a fast smoke run (contract tests, the ``quick`` suite).
+    """
+
+    name: ClassVar[str] = "attack"
+    norms: ClassVar[tuple[str, ...]] = NORMS
+    needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
+    minimal: ClassVar[bool] = False
+    quick_params: ClassVar[dict[str, Any]] = {}
+
+    def __post_init__(self) -> None:
+        self._check(f"attack {self.name!r}")
+
+    def _check(self, owner: str) -> None:
+        """Validate the fields; raise ConfigError with the standard message."""
+        return None  # an optional hook: attacks without parameters have nothing to check
+
+    @abstractmethod
+    def _perturb(
+        self, ctx: Context, inputs: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Adversarial candidates for correctly classified ``inputs`` and queries per example."""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def spec(self) -> dict[str, Any]:
+        """Name and parameters, as stored with results."""
+        return {"name": self.name, "params": self.params}
+
+    def check_model(self, model: Model) -> None:
+        """Raise ConfigError if ``model`` lacks a capability this attack needs."""
+        missing = self.needs - model.capabilities
+        if not missing:
+            return
+        usable = [
+            f"{name!r} (norms {', '.join(cls.norms)})"
+            for name, cls in ATTACKS.items()
+            if cls.needs <= model.capabilities
+        ]
+        kind = "a black box" if "gradients" in missing else "label-only (it returns no scores)"
+        alternatives = " or ".join(usable) if usable else "none is registered"
+        raise ConfigError(
+            f"Attack {self.name!r} needs {' and '.join(sorted(missing))}, but model "
+            f"{model.name!r} ({type(model).__name__}) is {kind}. Use an attack that works on it "
+            f"instead: {alternatives}."
+        )
+
+    def run(
+        self,
+        model: Model,
+        inputs: Any,
+        targets: Any,
+        *,
+        norm: str = "linf",
+        epsilon: float | None = None,
+        seed: int = 0,
+        bounds: tuple[float, float] | None = None,
+    ) -> AttackResult:
+        """Attack ``inputs`` of ``model``; see :func:`robustlab.attacks.run`."""
+        start = time.perf_counter()
+        owner = "run()"
+        if not isinstance(model, Model):
+            raise ConfigError(
+                f"The 'model' parameter of {owner} must be a robustlab Model. Got "
+                f"{type(model).__name__}; wrap it with TorchModel, FunctionModel or SklearnModel."
+            )
+        norm = norm.lower() if isinstance(norm, str) else norm
+        if norm not in self.norms:
+            raise _fail("norm", f"attack {self.name!r}", f"one of {list(self.norms)}", norm)
+        eps = check_epsilon(owner, epsilon, required=not self.minimal)
+        seed = check_seed(owner, seed)
+        self.check_model(model)
+        low, high = resolve_bounds(model, bounds, owner)
+        device = model.device
+        x, y = prepare_batch(inputs, targets, device, (low, high), owner)
+        num_classes = model.num_classes or int(model.predict_scores(x[:1].cpu()).shape[1])
+        if int(y.min()) < 0 or int(y.max()) >= num_classes:
+            raise DataError(
+                f"{owner} got targets in {int(y.min())}..{int(y.max())}, but model {model.name!r} "
+                f"has {num_classes} classes (0..{num_classes - 1})."
+            )
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed)
+        ctx = Context(model, norm, eps, (low, high), generator, device, num_classes)
+
+        correct = ctx.predict(x) == y
+        adversarial = x.clone()
+        success = ~correct
+        black_box = "gradients" not in self.needs
+        queries = torch.zeros(len(x), dtype=torch.long, device=device) if black_box else None
+        todo = correct.nonzero().squeeze(1)
+        for chunk in todo.split(model.batch_size):
+            xs, ys = x[chunk], y[chunk]
+            adv, used = self._perturb(ctx, xs, ys)
+            adv = adv.detach().to(device=device, dtype=torch.float32)
+            if eps is not None:
+                adv = xs + project_ball(adv - xs, norm, eps)
+            adv = ctx.clip(adv)
+            broken = ctx.predict(adv) != ys
+            adversarial[chunk[broken]] = adv[broken]
+            success[chunk] = broken
+            if queries is not None and used is not None:
+                queries[chunk] = used.to(device=device, dtype=torch.long)
+        norms = lp_norm(adversarial - x, norm)
+        return AttackResult(
+            adversarial=adversarial.cpu(),
+            success=success.cpu(),
+            norms=norms.cpu(),
+            queries=None if queries is None else queries.cpu(),
+            clean_correct=correct.cpu(),
+            attack=self.name,
+            params=self.params,
+            norm=norm,
+            epsilon=eps,
+            seed=seed,
+            warnings=list(ctx.warnings),
+            elapsed_s=time.perf_counter() - start,
+        )
+
+
+def build_attack(name: str, **params: Any) -> Attack:
+    """Construct the registered attack ``name`` from keyword parameters."""
+    return ATTACKS.build(name, **params)

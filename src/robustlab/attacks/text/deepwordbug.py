@@ -1,0 +1,125 @@
+"""DeepWordBug: rank words by how much deleting them hurts, then misspell them in that order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from robustlab.attacks.text._base import (
+    QueryCounter,
+    TextAttack,
+    Tokenized,
+    check_number,
+    deletion_importance,
+    register_text_attack,
+)
+from robustlab.attacks.text._typos import TYPO_OPS, typo
+
+
+@register_text_attack("deepwordbug")
+@dataclass(frozen=True)
+class DeepWordBug(TextAttack):
+    """Greedy character-level attack.
+
+    Words are scored by leave-one-out deletion (the drop in the true class's probability), then
+    visited from most to least important: each gets ``candidates`` one-character edits (swap,
+    substitute, delete, insert, in turn from a random start, at random positions) and keeps the
+    one that lowers the true class's probability most, if it lowers it at all. Stopwords ("the",
+    "not", ...) are scored and visited only after every other word has been, so texts that fall
+    without them spend nothing on them; a second round (``rounds``) revisits every word with a
+    further edit. The attack stops as soon as the prediction changes, after ``max_edits``
+    character edits, or when the budget is spent.
+
+    Args:
+        candidates: Character edits tried per word visit (one query each).
+        max_edits: Most character edits kept in all (TextAttack's recipe bounds the edit
+            distance at 30 too).
+        rounds: Passes over the words.
+        skip_stopwords: Never edit stopwords (instead of trying them last).
+
+    References:
+        Gao et al., Black-box Generation of Adversarial Text Sequences to Evade Deep Learning
+        Classifiers, IEEE S&P Workshops 2018.
+    """
+
+    candidates: int = 4
+    max_edits: int = 30
+    rounds: int = 2
+    skip_stopwords: bool = False
+
+    quick_params: ClassVar[dict[str, Any]] = {"candidates": 4, "max_edits": 10}
+
+    def _check(self, owner: str) -> None:
+        check_number(owner, "candidates", self.candidates, integer=True, low=1, low_inclusive=True)
+        check_number(owner, "max_edits", self.max_edits, integer=True, low=1, low_inclusive=True)
+        check_number(owner, "rounds", self.rounds, integer=True, low=1, low_inclusive=True)
+
+    def _attack(
+        self,
+        oracle: QueryCounter,
+        tokens: Tokenized,
+        target: int,
+        p_clean: np.ndarray,
+        rng: np.random.Generator,
+    ) -> list[str] | None:
+        p_target = float(p_clean[target])
+        content = tokens.eligible(skip_stopwords=True)
+        rest = (
+            []
+            if self.skip_stopwords
+            else sorted(set(tokens.eligible(skip_stopwords=False)) - set(content))
+        )
+        words = list(tokens.words)
+        state = {"best": p_target, "edits": 0}
+
+        def ranked(indices: list[int]) -> list[int]:
+            scores = deletion_importance(oracle, tokens, target, p_target, indices)
+            return [indices[j] for j in np.argsort(-scores, kind="stable")]
+
+        def visit(i: int) -> bool:
+            """Try edits of word ``i``; keep the best; True once the prediction changed."""
+            start = int(rng.integers(len(TYPO_OPS)))
+            ops = [TYPO_OPS[(start + k) % len(TYPO_OPS)] for k in range(self.candidates)]
+            variants = [v for v in dict.fromkeys(typo(words[i], op, rng) for op in ops)]
+            variants = [v for v in variants if v != words[i]]
+            if not variants:
+                return False
+            rows = []
+            for v in variants:  # one at a time: the edit that breaks the text ends the search
+                trial = words.copy()
+                trial[i] = v
+                rows.append(oracle.prob(tokens.render(trial)))
+                if int(rows[-1].argmax()) != target:
+                    break
+            probs = np.stack(rows)
+            fooled = np.flatnonzero(probs.argmax(axis=1) != target)
+            j = int(fooled[0]) if len(fooled) else int(np.argmin(probs[:, target]))
+            if len(fooled) or probs[j, target] < state["best"]:
+                words[i] = variants[j]
+                state["best"] = float(probs[j, target])
+                state["edits"] += 1
+            return bool(len(fooled))
+
+        order = ranked(content)
+        for i in order:
+            if state["edits"] >= self.max_edits:
+                return None
+            if visit(i):
+                return words
+        if rest:
+            extra = ranked(rest)
+            for i in extra:
+                if state["edits"] >= self.max_edits:
+                    return None
+                if visit(i):
+                    return words
+            order += extra
+        for _ in range(self.rounds - 1):
+            for i in order:
+                if state["edits"] >= self.max_edits:
+                    return None
+                if visit(i):
+                    return words
+        return None
