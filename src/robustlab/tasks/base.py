@@ -1,0 +1,123 @@
+"""The Task contract: what a model returns, what its records hold, and what "broken" means.
+
+A task is one file in this package registered in :data:`TASKS`. Models declare the task they solve
+(``model.task``), datasets carry targets of the task's type, probes / metrics / summaries declare
+the tasks they apply to, and attacks and perturbation probes ask the task's :class:`Criterion`
+whether a perturbation broke an example instead of hard-coding misclassification.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from robustlab.errors import ConfigError
+from robustlab.registry import Registry
+
+__all__ = ["CRITERIA", "TASKS", "Criterion", "Task", "get_task"]
+
+TASKS: Registry[type[Task]] = Registry("task")
+CRITERIA: Registry[type[Criterion]] = Registry("criterion")
+
+#: Types a task-declared record field may have (how the store encodes it).
+FIELD_TYPES = ("int", "float", "bool", "str")
+
+
+@dataclass(frozen=True)
+class Criterion(ABC):
+    """When a perturbation *breaks* an example, for one task.
+
+    ``broken`` decides it from the model's outputs on the perturbed inputs (``outputs``, the task's
+    model output, e.g. ``(n, K)`` class scores or ``(n,)`` regression values), the targets and,
+    where the criterion compares to the unperturbed prediction, the ``clean`` outputs.
+    ``margin`` is a differentiable surrogate for gradient attacks and early stopping: positive
+    while the example holds, ``<= 0`` once it is broken. Both work on torch tensors.
+    """
+
+    name: ClassVar[str]
+    #: Tasks whose outputs this criterion understands.
+    tasks: ClassVar[tuple[str, ...]]
+    #: Whether ``broken`` needs the clean outputs.
+    needs_clean: ClassVar[bool] = False
+
+    @abstractmethod
+    def broken(
+        self, outputs: torch.Tensor, targets: torch.Tensor, clean: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Boolean ``(n,)`` tensor: which examples the perturbation broke."""
+
+    @abstractmethod
+    def margin(
+        self, outputs: torch.Tensor, targets: torch.Tensor, clean: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Float ``(n,)`` tensor, ``> 0`` while the example holds and ``<= 0`` once broken."""
+
+    def _need_clean(self, clean: torch.Tensor | None) -> torch.Tensor:
+        if clean is None:
+            raise ConfigError(
+                f"The {self.name!r} criterion compares to the unperturbed prediction; pass the "
+                "clean outputs as clean=..."
+            )
+        return clean
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        import dataclasses
+
+        return {"criterion": self.name, **dataclasses.asdict(self)}
+
+
+class Task(ABC):
+    """One kind of prediction problem (classification, regression, ranking, ...).
+
+    Class attributes:
+        name: Registry name (``model.task``, ``probe.tasks``, ``metric.tasks`` use it).
+        output: What a model of this task returns per batch, in words (shown in errors).
+        target: What a dataset of this task holds per example, in words.
+        fields: Task-declared per-example record fields, ``{name: type}`` with types from
+            :data:`FIELD_TYPES`; the store keeps them without a schema change.
+        score_field: The field that is the task's primary per-example score (records' ``score``).
+        metrics: Default metrics of a probe's records for this task.
+        criterion: Default :class:`Criterion` name.
+    """
+
+    name: ClassVar[str]
+    output: ClassVar[str]
+    target: ClassVar[str]
+    fields: ClassVar[Mapping[str, str]]
+    score_field: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]] = ()
+    criterion: ClassVar[str]
+
+    @abstractmethod
+    def check_targets(self, targets: Any, where: str) -> np.ndarray:
+        """Validate a dataset's targets for this task and return them as an array; raise
+        :class:`~robustlab.errors.DataError` naming ``where``, the problem and the fix."""
+
+    def make_criterion(self, name: str | None = None, **params: Any) -> Criterion:
+        """The task's criterion (its default unless ``name`` picks another one of the task)."""
+        cls = CRITERIA.get(name or self.criterion)
+        if self.name not in cls.tasks:
+            raise ConfigError(
+                f"The {cls.name!r} criterion applies to {'/'.join(cls.tasks)} tasks, not "
+                f"{self.name!r}. Criteria for {self.name}: "
+                f"{', '.join(n for n, c in CRITERIA.items() if self.name in c.tasks)}."
+            )
+        return CRITERIA.build(cls.name, **params)
+
+    def __repr__(self) -> str:
+        return f"Task({self.name!r})"
+
+
+def get_task(task: str | Task) -> Task:
+    """The registered task ``task`` (a name or an instance)."""
+    if isinstance(task, Task):
+        return task
+    import robustlab.tasks  # noqa: F401  (registers the bundled tasks)
+
+    return TASKS.get(task)()
