@@ -23,12 +23,13 @@ class ArrayDataset(Dataset):
 
     Args:
         inputs: Array or tensor of inputs; converted to float32.
-        targets: Integer labels ``(N,)``.
+        targets: Integer labels ``(N,)``, or real values ``(N,)`` with ``task='regression'``.
         ids: Optional unique example ids (default: positions).
         meta: Optional per-example columns such as ``group`` or ``domain``.
         class_names: Optional names of the classes, index-aligned.
         name: Dataset name shown in the store and report.
         modality: ``image`` (inputs must be 4-D) or ``tabular`` (2-D).
+        task: The task of the targets (``classification`` by default, ``regression``).
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class ArrayDataset(Dataset):
         class_names: Sequence[str] | None = None,
         name: str = "arrays",
         modality: str = "image",
+        task: str = "classification",
     ) -> None:
         x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs)
         if not (x.is_floating_point() or x.dtype in (torch.uint8, torch.int32, torch.int64)):
@@ -59,11 +61,13 @@ class ArrayDataset(Dataset):
                 f"Dataset {name!r}: {modality} inputs must have shape {shape}; got "
                 f"{tuple(x.shape)}. Reshape them, or pass modality='tabular' for feature rows."
             )
-        super().__init__(name=name, targets=targets, ids=ids, meta=meta, class_names=class_names)
+        super().__init__(
+            name=name, targets=targets, ids=ids, meta=meta, class_names=class_names, task=task
+        )
         if len(x) != len(self.targets):
             raise DataError(
                 f"Dataset {name!r}: {len(x)} inputs but {len(self.targets)} targets; "
-                f"pass one label per input."
+                f"pass one {'label' if task == 'classification' else 'target'} per input."
             )
         self.inputs = x.float().contiguous()
         self.modality = modality
