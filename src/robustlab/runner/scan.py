@@ -239,12 +239,13 @@ def scan(
 
 
 def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:
-    """The metrics of a probe's records: the suite's, else the probe's defaults and those of the
-    records' task (a probe's defaults are classification metrics)."""
+    """The metrics of a probe's records: the suite's, else the probe's defaults, or the defaults
+    of the records' task where none of the probe's applies to it (probes default to
+    classification metrics)."""
     names = list(suite.metrics_for(probe))
-    if suite.metrics is None:
-        names += [m for m in get_task(task).metrics if m in METRICS]
-    return list(dict.fromkeys(names))
+    if suite.metrics is None and not any(task in METRICS.get(m).tasks for m in names):
+        names = [m for m in get_task(task).metrics if m in METRICS]
+    return names
 
 
 def _metric_rows(
