@@ -233,3 +233,21 @@ def test_a_regression_scan_stores_records_and_known_metrics(
     np.testing.assert_array_equal(recs.target, y)
     assert not recs.broken.any()
     result.store.close()
+
+
+def test_regression_runs_export_and_import_with_their_task(diabetes: tuple, tmp_path: Path) -> None:
+    from robustlab.report.exports import export_document, import_document
+    from robustlab.store import Store
+
+    x, y, reg = diabetes
+    data = ArrayDataset(x[:40], y[:40], modality="tabular", task="regression", name="d40")
+    result = scan(SklearnModel(reg), data, CLEAN, store=str(tmp_path / "a.db"), progress=False)
+    doc = export_document(result.store, [result.run_id])
+    (unit,) = doc["runs"][0]["stored"]["units"]
+    assert unit["task"] == "regression" and unit["records"]["squared_error"][0] >= 0
+    target = Store(str(tmp_path / "b.db"))
+    assert import_document(doc, target) == [result.run_id]
+    back = target.load_records(result.run_id, "clean")
+    assert back.rows() == result.store.load_records(result.run_id, "clean").rows()
+    target.close()
+    result.store.close()

@@ -118,6 +118,11 @@ class Ranking(Task):
         first = np.full(n, np.nan)
         for i in range(n):
             grades = qrels[i]
+            if not isinstance(grades, Mapping):
+                raise DataError(
+                    f"ranking targets are per-query judgements {{doc_id: grade}}; query {i} has "
+                    f"{grades!r}. Check them with the ranking task's check_targets first."
+                )
             order = np.argsort(-scores[i], kind="stable")
             gains = np.array([float(grades.get(per_query[i][j], 0.0)) for j in order])
             ideal = np.sort(np.array(list(grades.values()), dtype=np.float64))[::-1][:k]
