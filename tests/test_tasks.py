@@ -255,3 +255,26 @@ def test_from_probabilities_is_the_classification_task() -> None:
     assert a.rows() == b.rows()
     assert a.loss.tolist() == [-math.log(0.8), -math.log(0.4)]
     assert a.brier.tolist() == pytest.approx([0.08, 0.72])
+
+
+def test_broken_comes_from_the_criterion_given_the_clean_outputs() -> None:
+    from robustlab.tasks.criteria import ScoreChanged, TargetedClass
+
+    task = get_task("regression")
+    recs = task.records([1.0, 2.5, 3.05], [1.0, 2.0, 3.0], "abc", clean=[1.0, 2.0, 3.0])
+    assert recs.broken.tolist() == [False, True, False]  # moved more than the 0.1 tolerance
+    assert recs.broken_is_set
+    loose = task.records(
+        [1.0, 2.5, 3.05],
+        [1.0, 2.0, 3.0],
+        "abc",
+        clean=[1.0, 2.0, 3.0],
+        criterion=ScoreChanged(tolerance=1.0),
+    )
+    assert loose.broken.tolist() == [False, False, False]
+    probs = np.array([[0.1, 0.9], [0.8, 0.2]])
+    targeted = get_task("classification").records(
+        probs, [1, 1], "xy", criterion=TargetedClass(target_class=0)
+    )
+    assert targeted.broken.tolist() == [False, True]  # class 0 reached on the second only
+    assert targeted.correct.tolist() == [True, False]

@@ -146,18 +146,36 @@ class Task(ABC):
         queries: Any = None,
         similarity: Any = None,
         broken: Any = None,
+        clean: Any = None,
+        criterion: Criterion | None = None,
         **options: Any,
     ) -> Records:
         """Records of one batch: the task fields from ``outputs`` and ``targets`` plus the core
-        columns (``meta`` gives ``group`` / ``domain``; ``broken`` overrides the default, for
-        probes judging by another criterion). ``options`` go to :meth:`record_fields`."""
+        columns. ``options`` go to :meth:`record_fields`.
+
+        Args:
+            meta: Metadata columns of the batch; ``group`` and ``domain`` become columns.
+            broken: Explicit ``broken`` flags (a probe that judged them itself).
+            clean: The model's outputs on the unperturbed inputs: ``broken`` then comes from
+                ``criterion`` (the task's default unless given), which may compare to them
+                (regression's ``score_changed``). Without ``broken``, ``clean`` and
+                ``criterion``, ``broken`` is derived from the fields (:meth:`default_broken`).
+            criterion: The criterion deciding ``broken`` from the outputs (with ``clean``
+                where it needs them); numeric targets only (ranking probes pass ``broken``).
+        """
         from robustlab.records import Records
 
         ids = list(ids)
         n = len(ids)
-        fields = self.record_fields(
-            _plain_array(outputs), _plain_array(targets), reference=reference, **options
-        )
+        outputs, targets = _plain_array(outputs), _plain_array(targets)
+        fields = self.record_fields(outputs, targets, reference=reference, **options)
+        if broken is None and (clean is not None or criterion is not None):
+            judge = criterion or self.make_criterion()
+            broken = judge.broken(
+                torch.as_tensor(np.asarray(outputs)),
+                torch.as_tensor(np.asarray(targets)),
+                None if clean is None else torch.as_tensor(np.asarray(_plain_array(clean))),
+            )
         meta = meta or {}
         return Records(
             np.asarray(ids, dtype=object),
