@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,6 +23,45 @@ __all__ = ["SUITES", "Suite", "builtin_suites", "load_suite"]
 
 #: Built-in suites: every ``suites/builtin/<name>.yaml`` file registers itself under ``<name>``.
 SUITES: Registry[Path] = Registry("suite")
+
+#: Largest suite file read, in bytes (the built-in ones are under 2 KB).
+MAX_SUITE_BYTES = 1_000_000
+
+#: Most probes one suite may hold once its grids are expanded.
+MAX_SUITE_PROBES = 10_000
+
+
+class _SuiteLoader(yaml.SafeLoader):
+    """YAML without anchors' aliases: a few nested aliases expand to billions of nodes (the
+    "billion laughs"), and a suite has nothing to repeat that ``grid:`` cannot say."""
+
+    source = "<suite>"
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            line = event.start_mark.line + 1 if event.start_mark else "?"
+            raise ConfigError(
+                f"Suite file {self.source!r} uses the YAML alias *{event.anchor} (line {line}); "
+                "suites may not use anchors and aliases: write the values out, or list "
+                "parameter values under 'grid:'."
+            )
+        return super().compose_node(parent, index)
+
+
+def _read_yaml(path: Path) -> Any:
+    size = path.stat().st_size
+    if size > MAX_SUITE_BYTES:
+        raise ConfigError(
+            f"Suite file {str(path)!r} is {size:,} bytes; suites are limited to "
+            f"{MAX_SUITE_BYTES:,} bytes. Pass the suite file itself, or split it."
+        )
+    loader = _SuiteLoader(path.read_text())
+    loader.source = str(path)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)
@@ -93,7 +133,14 @@ class Suite:
         entries = data["probes"]
         if not isinstance(entries, Sequence) or isinstance(entries, str):
             raise ConfigError(f"Suite {source}: 'probes' must be a list.")
-        probes = [p for entry in entries for p in _expand(entry)]
+        probes: list[Probe] = []
+        for entry in entries:
+            probes.extend(_expand(entry))
+            if len(probes) > MAX_SUITE_PROBES:
+                raise ConfigError(
+                    f"Suite {source} holds more than {MAX_SUITE_PROBES:,} probes, the most a "
+                    "suite may hold; split it into several suites."
+                )
         metrics = data.get("metrics")
         return cls(
             name=str(data["name"]),
@@ -110,7 +157,7 @@ class Suite:
         if not p.is_file():
             raise ConfigError(f"Suite file {str(p)!r} does not exist.")
         try:
-            data = yaml.safe_load(p.read_text())
+            data = _read_yaml(p)
         except yaml.YAMLError as exc:
             raise ConfigError(f"Suite file {str(p)!r} is not valid YAML: {exc}") from None
         return cls.from_dict(data, source=str(p))
@@ -134,6 +181,13 @@ def _expand(entry: Any) -> list[Probe]:
     ):
         raise ConfigError(f"'grid' must map parameter names to lists of values. Got {grid!r}.")
     keys = list(grid)
+    count = math.prod(len(v) for v in grid.values())
+    if count > MAX_SUITE_PROBES:
+        sizes = " x ".join(str(len(v)) for v in grid.values())
+        raise ConfigError(
+            f"'grid' of {base.get('probe', base.get('name', 'a probe'))!r} expands to {count:,} "
+            f"probes ({sizes}); a suite may hold at most {MAX_SUITE_PROBES:,}. Use fewer values."
+        )
     return [
         make_probe({**base, **dict(zip(keys, combo))})
         for combo in itertools.product(*(grid[k] for k in keys))
