@@ -483,3 +483,41 @@ def test_a_scan_of_a_weak_model_in_one_example_shards_completes(tmp_path, digits
         weak, data, suite, store=f"{tmp_path}/s.db", shard_size=1, progress=False
     )
     assert result.status == "complete"
+
+
+def test_reports_and_exports_mask_a_password_recorded_by_an_older_version(tmp_path) -> None:
+    import json
+
+    from sqlalchemy import update
+
+    from robustlab.report import write_report
+    from robustlab.report.exports import write_export
+    from robustlab.store import Store
+    from robustlab.store import schema as t
+    from test_leaderboard import add_run
+
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    run_id = add_run(store, "m", {"clean": 0.5})
+    argv = ["robustlab", "scan", "--store", "postgresql://u:old-secret@h/db"]
+    with store.engine.begin() as conn:  # what RobustLab 0.1 recorded
+        conn.execute(update(t.runs).values(environment={"argv": argv}))
+    write_report(store, [run_id], tmp_path / "rep")
+    doc = json.loads(write_export(store, [run_id], None, "json"))
+    assert doc["runs"][0]["environment"]["argv"][3] == "postgresql://u:***@h/db"
+    for path in (tmp_path / "rep").rglob("*"):
+        if path.is_file():
+            assert b"old-secret" not in path.read_bytes(), path
+
+
+def test_export_to_a_terminal_shows_escapes_and_to_a_pipe_keeps_them(tmp_path, capsys, monkeypatch):
+    from robustlab.store import Store
+    from test_leaderboard import add_run
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    run_id = add_run(Store(url), "m\x1bcpwned\x07", {"clean": 0.5})
+    code, out, _ = run_cli(["export", run_id, "--store", url, "--format", "md"], capsys)
+    assert code == 0 and "m\x1bcpwned\x07" in out  # piped: the data as stored
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, _ = run_cli(["export", run_id, "--store", url, "--format", "md"], capsys)
+    assert code == 0 and "m\\x1bcpwned\\x07" in out
+    _no_terminal_controls(out)

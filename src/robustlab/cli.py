@@ -9,7 +9,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from robustlab._terminal import SafeConsole, markup, text
+from robustlab._terminal import SafeConsole, markup, printable, text
 from robustlab.errors import RobustLabError
 
 # Names, labels and messages come from users' files and stores: every value printed goes through
@@ -547,7 +547,10 @@ def export(
     if fmt is not None or out is not None:
         result = write_export(db, ids, out, fmt)
         if out in (None, "-"):
-            click.echo(result, nl=False)
+            # to a terminal, names' escape sequences are shown; piped, the bytes stay exact
+            click.echo(
+                printable(result, newlines=True) if sys.stdout.isatty() else result, nl=False
+            )
         else:
             err_console.print(f"Wrote {markup(result)}", highlight=False)
     if mlflow:

@@ -26,6 +26,7 @@ __all__ = [
     "json_dumps",
     "json_loads",
     "make_engine",
+    "mask_nested",
     "mask_passwords",
     "normalise_url",
     "sqlite_lock_engine",
@@ -78,6 +79,18 @@ def mask_passwords(text: str) -> str:
     """``text`` with the password of every database URL in it replaced by ``***``: for command
     lines and messages that are stored, logged or shown."""
     return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
+def mask_nested(value: Any) -> Any:
+    """:func:`mask_passwords` applied to every string inside dicts and lists (run metadata
+    recorded before command lines were masked)."""
+    if isinstance(value, str):
+        return mask_passwords(value)
+    if isinstance(value, dict):
+        return {k: mask_nested(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_nested(v) for v in value]
+    return value
 
 
 def has_password(url: str) -> bool:
