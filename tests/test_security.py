@@ -250,9 +250,18 @@ def test_a_suite_with_yaml_aliases_is_refused_at_once(tmp_path) -> None:
     path.write_text(_bomb(9, 9))  # 9**8 = 43 million leaves: the billion laughs, smaller
     assert path.stat().st_size < 500
     began = time.perf_counter()
-    with pytest.raises(ConfigError, match=r"alias \*a0 \(line 2\).*may not use anchors"):
+    with pytest.raises(ConfigError, match=r"Suite file .* uses the YAML alias \*a0 \(line 2\)"):
         robustlab.load_suite(str(path))
     assert time.perf_counter() - began < 5  # refused while parsing, not after expanding
+
+
+def test_a_checklist_test_file_with_yaml_aliases_is_refused(tmp_path) -> None:
+    from robustlab.text.checklist import load_tests
+
+    path = tmp_path / "tests.yaml"
+    path.write_text(_bomb(9, 9).replace("probes:", "tests:"))
+    with pytest.raises(ConfigError, match=r"CheckList test file .* uses the YAML alias \*a0"):
+        load_tests(path)
 
 
 def test_suite_files_and_grids_are_capped(tmp_path) -> None:

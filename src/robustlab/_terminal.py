@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.segment import Segment
 from rich.text import Text
 
-__all__ = ["SafeConsole", "markup", "printable", "text"]
+__all__ = ["SafeConsole", "markup", "printable", "safe_text"]
 
 # C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
 _BIDI = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -43,7 +43,7 @@ def markup(value: Any, *, newlines: bool = False) -> str:
     return escape(printable(value, newlines=newlines))
 
 
-def text(value: Any) -> Text:
+def safe_text(value: Any) -> Text:
     """A user-supplied value as a table cell or title: printable, never parsed as markup."""
     return Text(printable(value))
 

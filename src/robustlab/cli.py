@@ -9,11 +9,11 @@ from typing import Any
 import click
 from rich.table import Table
 
-from robustlab._terminal import SafeConsole, markup, printable, text
+from robustlab._terminal import SafeConsole, markup, printable, safe_text
 from robustlab.errors import RobustLabError
 
 # Names, labels and messages come from users' files and stores: every value printed goes through
-# markup() or text(), and the consoles drop any control character that still reaches them.
+# markup() or safe_text(), and the consoles drop any control character that still reaches them.
 console = SafeConsole()
 err_console = SafeConsole(stderr=True)
 
@@ -57,7 +57,7 @@ def _print_results(results: list[Any]) -> None:
     for res in results:
         run = res.store.run(res.run_id)
         table = Table(
-            title=text(
+            title=safe_text(
                 f"{run['model_name']} on {run['dataset_name']} · suite {run['suite_name']} "
                 f"v{run['suite_version']} · run {res.run_id}"
             ),
@@ -70,7 +70,7 @@ def _print_results(results: list[Any]) -> None:
         nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
         for r in res.table("accuracy"):
             table.add_row(
-                text(r["label"]),
+                safe_text(r["label"]),
                 f"{r['value']:.4f}",
                 f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 f"{nll[r['probe_key']]:.3f}" if r["probe_key"] in nll else "–",
@@ -370,17 +370,17 @@ def runs(store: str | None, suite: str | None) -> None:
             f"No runs in {markup(db.url)}; run `robustlab demo` or `robustlab scan` first."
         )
         return
-    table = Table(title=text(f"Runs in {db.url}"), title_justify="left")
+    table = Table(title=safe_text(f"Runs in {db.url}"), title_justify="left")
     for col in ("run", "model", "dataset", "suite", "seed", "status", "created"):
         table.add_column(col)
     for r in rows:
         table.add_row(
-            text(r["id"]),
-            text(r["model_name"]),
-            text(r["dataset_name"]),
-            text(f"{r['suite_name']} v{r['suite_version']}"),
+            safe_text(r["id"]),
+            safe_text(r["model_name"]),
+            safe_text(r["dataset_name"]),
+            safe_text(f"{r['suite_name']} v{r['suite_version']}"),
             str(r["seed"]),
-            text(r["status"]),
+            safe_text(r["status"]),
             str(r["created_at"])[:19],
         )
     console.print(table)

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from robustlab._yaml import load_yaml
 from robustlab.errors import ConfigError
 from robustlab.metrics import METRICS
 from robustlab.probes import Probe, make_probe
@@ -31,24 +32,6 @@ MAX_SUITE_BYTES = 1_000_000
 MAX_SUITE_PROBES = 10_000
 
 
-class _SuiteLoader(yaml.SafeLoader):
-    """YAML without anchors' aliases: a few nested aliases expand to billions of nodes (the
-    "billion laughs"), and a suite has nothing to repeat that ``grid:`` cannot say."""
-
-    source = "<suite>"
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            line = event.start_mark.line + 1 if event.start_mark else "?"
-            raise ConfigError(
-                f"Suite file {self.source!r} uses the YAML alias *{event.anchor} (line {line}); "
-                "suites may not use anchors and aliases: write the values out, or list "
-                "parameter values under 'grid:'."
-            )
-        return super().compose_node(parent, index)
-
-
 def _read_yaml(path: Path) -> Any:
     size = path.stat().st_size
     if size > MAX_SUITE_BYTES:
@@ -56,12 +39,7 @@ def _read_yaml(path: Path) -> Any:
             f"Suite file {str(path)!r} is {size:,} bytes; suites are limited to "
             f"{MAX_SUITE_BYTES:,} bytes. Pass the suite file itself, or split it."
         )
-    loader = _SuiteLoader(path.read_text())
-    loader.source = str(path)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
+    return load_yaml(path.read_text(), f"Suite file {str(path)!r}")
 
 
 @dataclass(frozen=True)
