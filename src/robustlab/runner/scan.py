@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from robustlab._terminal import printable
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
@@ -201,6 +200,8 @@ def scan(
         with _progress(progress and bool(todo), len(todo)) as bar:
             tasks: dict[str, Any] = {}
             if bar is not None:
+                from robustlab._terminal import printable
+
                 for probe in probes:
                     n = sum(1 for u in todo if u.probe.key == probe.key)
                     if n:
