@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from robustlab.store import Store
+from robustlab.store._engine import mask_nested
 
 __all__ = ["REPORT_SCHEMA_VERSION", "collect", "run_data"]
 
@@ -80,7 +81,7 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
             "version": run["suite_version"],
             "description": run["suite_spec"].get("description", ""),
         },
-        "environment": run["environment"],
+        "environment": mask_nested(run["environment"]),  # stores from before argv was masked
         "probes": probe_list,
         "metrics": metrics,
         "warnings": warnings,

@@ -72,10 +72,14 @@ CSV_COLUMNS = (
 # -- text helpers shared with the leaderboard --------------------------------------------------
 
 
+# OWASP's list of characters that make a spreadsheet read a cell as a formula
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_text(value: Any) -> Any:
     """A cell for a CSV file: text that a spreadsheet would run as a formula gets a leading
-    apostrophe (``=``, ``+``, ``-``, ``@``); numbers pass unchanged."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    apostrophe (``=``, ``+``, ``-``, ``@``, Tab, carriage return); numbers pass unchanged."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
 

@@ -62,7 +62,7 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
     )
 
     with Progress(
-        TextColumn("[bold]{task.description:<36}"),
+        TextColumn("{task.description:<36}", style="bold", markup=False),  # names are not markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -186,7 +186,13 @@ def scan(
         check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
         torch.manual_seed(unit.seed)  # for models that draw from torch's global generator
         began = time.perf_counter()
-        records = unit.probe.run(model, batch, unit.seed)
+        try:
+            records = unit.probe.run(model, batch, unit.seed)
+        except Exception as exc:  # the message alone would not say which probe failed
+            note = f"in probe {unit.probe.key!r}, examples {unit.start}..{unit.stop - 1}"
+            # add_note() is Python 3.11+; it appends to this same list
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+            raise
         return _Finished(unit, records, time.perf_counter() - began)
 
     token = REFERENCE.set(oracle)
@@ -194,11 +200,13 @@ def scan(
         with _progress(progress and bool(todo), len(todo)) as bar:
             tasks: dict[str, Any] = {}
             if bar is not None:
+                from robustlab._terminal import printable
+
                 for probe in probes:
                     n = sum(1 for u in todo if u.probe.key == probe.key)
                     if n:
                         tasks[probe.key] = bar.add_task(
-                            f"{model.name}: {probe.label}"[:36], total=n
+                            printable(f"{model.name}: {probe.label}")[:36], total=n
                         )
             for finished in runner.execute(todo, work):
                 u = finished.unit
