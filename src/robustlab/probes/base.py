@@ -149,7 +149,11 @@ class Probe(ABC):
 
     Class attributes:
         name: Registry name, used in suites and on the command line.
-        kind: Family used to group results in the report (``clean``, ``corruption``, ``attack``).
+        axis: The robustness axis its results count towards (``clean``, ``corruptions``,
+            ``adversarial``, ...; see :mod:`robustlab.analysis.axes`). Probes whose axis depends
+            on their parameters override :meth:`resolved_axis`.
+        tasks: The tasks (``robustlab.tasks``) the probe applies to.
+        kind: Deprecated family label, shown in tables only; select probes by ``axis``.
         modalities: Input modalities the probe handles.
         requires: Model capabilities needed (``gradients``, ``scores``).
         covers_batch: Whether the records hold exactly the batch's examples, in order.
@@ -157,6 +161,8 @@ class Probe(ABC):
     """
 
     name: ClassVar[str]
+    axis: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
     kind: ClassVar[str]
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text", "ranking")
     requires: ClassVar[frozenset[str]] = frozenset()
@@ -198,6 +204,10 @@ class Probe(ABC):
                 f"{self.key} needs {', '.join(sorted(missing))}, which the "
                 f"{type(model).__name__} {model.name!r} does not offer"
             )
+
+    def resolved_axis(self) -> str:
+        """The axis of this probe instance (the class's ``axis`` unless its parameters decide)."""
+        return self.axis
 
     @property
     def params(self) -> dict[str, Any]:
