@@ -213,3 +213,16 @@ def test_a_probe_with_a_new_axis_shows_in_scorecard_and_leaderboard(
     assert [c.name for c in board.columns][-1] == "inversion"
     assert board.entries[0].cells["inversion"].value == pytest.approx(expected)
     assert dataclasses.fields(Inverted)  # a frozen dataclass like every probe
+
+
+def test_a_probe_declaring_no_axis_falls_back_to_its_kind_with_a_warning() -> None:
+    @dataclass(frozen=True)
+    class Legacy(Probe):
+        name: ClassVar[str] = "legacy_test_only"
+        kind: ClassVar[str] = "corruption"
+
+        def run(self, model, batch, seed):
+            return predict_records(model, batch.inputs, batch)
+
+    with pytest.warns(DeprecationWarning, match="declares no axis; add `axis = ...` to Legacy"):
+        assert Legacy().resolved_axis() == "corruptions"

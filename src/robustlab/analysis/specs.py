@@ -1,4 +1,8 @@
-"""Reading stored probe specs: which perturbation a probe applied, with which parameters."""
+"""Reading stored probe specs: which perturbation a probe applied, with which parameters.
+
+A stand-in for ``robustlab.perturbations.base.perturbation_of`` (same signature), which reads
+the generic perturbation probe's specs as well as the per-modality probes' older ones.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ from typing import Any
 __all__ = ["perturbation_of"]
 
 #: Probe name -> the spec key naming its perturbation, for the per-modality probes' specs.
-_PERTURBATION_KEYS = {"corruption": "corruption", "text_transformation": "transformation"}
+_PERTURBATION_KEYS = {
+    "perturbation": "perturbation",
+    "corruption": "corruption",
+    "text_transformation": "transformation",
+}
 
 
 def perturbation_of(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import types
 import typing
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -207,7 +208,19 @@ class Probe(ABC):
 
     def resolved_axis(self) -> str:
         """The axis of this probe instance (the class's ``axis`` unless its parameters decide)."""
-        return self.axis
+        axis = getattr(type(self), "axis", None)
+        if axis is not None:
+            return str(axis)
+        from robustlab.analysis.axes import LEGACY_KIND_AXES
+
+        kind = str(getattr(type(self), "kind", self.name))
+        warnings.warn(
+            f"Probe {self.name!r} declares no axis; add `axis = ...` to {type(self).__name__} "
+            f"(see robustlab.analysis.axes). Its kind {kind!r} stands in for one release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LEGACY_KIND_AXES.get(kind, kind)
 
     @property
     def params(self) -> dict[str, Any]:

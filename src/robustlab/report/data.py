@@ -94,7 +94,7 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
 def _summary_axis(name: str) -> str | None:
     from robustlab.summaries import SUMMARIES
 
-    return SUMMARIES.get(name).axis if name in SUMMARIES else None
+    return getattr(SUMMARIES.get(name), "axis", None) if name in SUMMARIES else None
 
 
 def _key_of(spec: dict[str, Any], units: list[dict[str, Any]]) -> str:
