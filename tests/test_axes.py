@@ -187,7 +187,6 @@ class Inverted(Probe):
 
     name: ClassVar[str] = "inverted_test_only"
     axis: ClassVar[str] = "inversion"
-    kind: ClassVar[str] = "inverted"
     metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
 
     def run(self, model, batch, seed):
@@ -209,6 +208,8 @@ def test_a_probe_with_a_new_axis_shows_in_scorecard_and_leaderboard(
     assert card["inversion"]["note"] == "mean of 2 inversion probes"
     units = res.store.units(res.run_id)
     assert {u["info"]["axis"] for u in units} == {"clean", "inversion"}
+    # no kind declared: the deprecated label is the probe's name
+    assert {u["info"]["kind"] for u in units} == {"clean", "inverted_test_only"}
     board = build_leaderboard(res.store)
     assert [c.name for c in board.columns][-1] == "inversion"
     assert board.entries[0].cells["inversion"].value == pytest.approx(expected)

@@ -154,7 +154,8 @@ class Probe(ABC):
             ``adversarial``, ...; see :mod:`robustlab.analysis.axes`). Probes whose axis depends
             on their parameters override :meth:`resolved_axis`.
         tasks: The tasks (``robustlab.tasks``) the probe applies to.
-        kind: Deprecated family label, shown in tables only; select probes by ``axis``.
+        kind: Deprecated family label, shown in tables only (the name unless set); select
+            probes by ``axis``.
         modalities: Input modalities the probe handles.
         requires: Model capabilities needed (``gradients``, ``scores``).
         covers_batch: Whether the records hold exactly the batch's examples, in order.
@@ -178,6 +179,12 @@ class Probe(ABC):
         "mean_confidence",
         *EVERY_PROBE_METRICS,
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The deprecated family label defaults to the probe's name, so new probes need not set it.
+        if getattr(cls, "kind", None) is None and "name" in cls.__dict__:
+            cls.kind = cls.name
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
