@@ -607,20 +607,21 @@ def list_(what: str | None) -> None:
         table = Table(title=section, title_justify="left")
         if section in ("probes", "tests"):
             table.add_column("probe")
-            table.add_column("kind")
+            table.add_column("axis")
             table.add_column("parameters")
             table.add_column("description")
             for name, cls in robustlab.PROBES.items():
                 params = ", ".join(f.name for f in dataclasses.fields(cls))
                 doc = (cls.__doc__ or "").strip().splitlines()[0]
-                table.add_row(name, cls.kind, params or "–", doc)
+                table.add_row(name, cls.axis, params or "–", doc)
         elif section == "metrics":
             table.add_column("metric")
+            table.add_column("axis")
             table.add_column("better")
             table.add_column("description")
             for name, metric in robustlab.METRICS.items():
                 better = "higher" if metric.higher_is_better else "lower"
-                table.add_row(name, better, metric.description)
+                table.add_row(name, metric.axis or "any", better, metric.description)
         elif section == "suites":
             table.add_column("suite")
             table.add_column("version")

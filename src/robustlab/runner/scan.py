@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab.analysis.axes import unit_axis
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
@@ -176,7 +177,12 @@ def scan(
                 records=None,
                 seconds=0.0,
                 status="skipped",
-                info={"label": probe.label, "kind": probe.kind, "reason": skipped[probe.key]},
+                info={
+                    "label": probe.label,
+                    "kind": probe.kind,
+                    "axis": probe.resolved_axis(),
+                    "reason": skipped[probe.key],
+                },
             )
     units = plan_units(probes, len(dataset), shard_size, seed)
     todo = [u for u in units if u.key not in done]
@@ -222,6 +228,7 @@ def scan(
                     info={
                         "label": u.probe.label,
                         "kind": u.probe.kind,
+                        "axis": u.probe.resolved_axis(),
                         "covers_batch": u.probe.covers_batch,
                         "seed": str(u.seed),
                         "warnings": finished.records.warnings,
@@ -305,7 +312,7 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
         out.append(
             ProbeErrors(
                 key,
-                unit["info"].get("kind", "other"),
+                unit_axis(unit["info"]),
                 unit["probe_spec"],
                 ~records.correct,
                 records.value,
