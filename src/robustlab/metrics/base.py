@@ -97,9 +97,10 @@ class Metric(ABC):
     #: calibration and subgroups mean the same with or without a shift. ``"all"``: it sees every
     #: domain (the shift metrics, which compare domains).
     scope: ClassVar[str] = "id"
-    #: Tasks whose records the metric reads (names in :data:`robustlab.tasks.TASKS`).
+    #: The tasks (``robustlab.tasks``) whose records the metric reads.
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
-    #: The robustness axis the metric belongs to, or None where it follows its probe's.
+    #: The robustness axis the metric measures (``calibration``, ``subgroups``, ``shift``, ...),
+    #: or ``None`` for a generic measurement such as accuracy, read under every probe's own axis.
     axis: ClassVar[str | None] = None
 
     def measures(self, records: Records) -> bool:
