@@ -17,7 +17,13 @@ from robustlab.probes._adversarial import (
     criterion_of,
     gather_options,
 )
-from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe, predict_records
+from robustlab.probes.base import (
+    EVERY_PROBE_METRICS,
+    PROBES,
+    NotApplicable,
+    Probe,
+    predict_records,
+)
 from robustlab.records import Records
 
 _OWN = (
@@ -203,6 +209,18 @@ class Attack(Probe):
         return cls("pgd", "linf", 0.1, (("steps", 5),))
 
     def applicable(self, model: Model, dataset: Dataset) -> None:
+        from robustlab.attacks import attacks_for
+
+        if dataset.modality not in self.modalities:
+            other = "image" if self.text else "text"
+            names = ", ".join(n for n, _ in attacks_for(other))
+            how = "norm=... epsilon=..." if self.text else "budget=..."
+            raise NotApplicable(
+                f"{self.key} handles {'/'.join(self.modalities)} data, not {dataset.modality}: "
+                f"{self.attack!r} is {'a text' if self.text else 'an image'} attack. For "
+                f"{dataset.modality} data use {'an image' if self.text else 'a text'} attack "
+                f"({names}) with {how}"
+            )
         super().applicable(model, dataset)
         check_attack_applies(self, self.attack, model)
 
