@@ -255,3 +255,17 @@ def test_old_image_base_name_still_works_with_a_warning():
         old = image.Attack
     assert old is image.ImageAttack
     assert all(issubclass(c, image.ImageAttack) for _, c in attacks_for("image"))
+
+
+def test_run_refuses_mixed_threat_arguments(mlp, batch):
+    from helpers_text import keyword_model
+
+    x, y = batch
+    with pytest.raises(ConfigError, match="both a threat model and norm/epsilon"):
+        run(mlp, x, y, "pgd", epsilon=0.1, threat=LpBall("linf", 0.1))
+    with pytest.raises(
+        ConfigError, match="The 'threat' parameter of attack 'pgd' must be a LpBall"
+    ):
+        run(mlp, x, y, "pgd", threat=EditBudget())
+    with pytest.raises(ConfigError, match="takes no norm, epsilon or bounds"):
+        run(keyword_model(), ["good"], [1], "deepwordbug", epsilon=0.1)

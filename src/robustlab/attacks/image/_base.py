@@ -7,7 +7,7 @@ import time
 import warnings
 from abc import abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from robustlab.attacks._base import Attack, resolve_criterion
 from robustlab.attacks._registry import ATTACKS, attacks_for
 from robustlab.attacks.image._ops import NORMS
 from robustlab.attacks.image._result import AttackResult, AttackWarning
-from robustlab.attacks.threat import LpBall
+from robustlab.attacks.threat import LpBall, ThreatModel
 from robustlab.errors import ConfigError, DataError
 from robustlab.models.base import Model
 from robustlab.tasks.base import Criterion
@@ -230,6 +230,8 @@ class ImageAttack(Attack):
     Class attributes:
         name: Registered name (set by ``register_attack``).
         norms: Norms the attack supports.
+        threats: Threat model classes it searches (:class:`LpBall`; a spatial or colour attack
+            names its own, which arrive as ``ctx.threat``).
         needs: Model capabilities it requires (``gradients`` for white box, ``scores``).
         minimal: It searches the smallest adversarial perturbation, so ``epsilon`` may be ``None``.
         quick_params: Parameters for a fast smoke run (contract tests, the ``quick`` suite).
@@ -237,6 +239,7 @@ class ImageAttack(Attack):
 
     modality: ClassVar[str] = "image"
     norms: ClassVar[tuple[str, ...]] = NORMS
+    threats: ClassVar[tuple[type[ThreatModel], ...]] = (LpBall,)
     needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
 
     @abstractmethod
@@ -283,7 +286,7 @@ class ImageAttack(Attack):
         epsilon: float | None = None,
         seed: int = 0,
         bounds: tuple[float, float] | None = None,
-        threat: LpBall | None = None,
+        threat: ThreatModel | None = None,
         criterion: Criterion | str | None = None,
     ) -> AttackResult:
         """Attack ``inputs`` of ``model``; see :func:`robustlab.attacks.run`."""
@@ -303,9 +306,15 @@ class ImageAttack(Attack):
             )
         if threat is None:
             threat = self.threat_model(norm, epsilon, owner)
-        elif not isinstance(threat, LpBall):
-            raise _fail("threat", owner, "an LpBall for an image attack", threat)
-        else:
+        elif norm != "linf" or epsilon is not None:
+            raise ConfigError(
+                f"{owner} got both a threat model and norm/epsilon; pass threat=LpBall(norm, "
+                f"epsilon) alone, or norm and epsilon alone."
+            )
+        elif not isinstance(threat, self.threats):
+            accepted = " or ".join(t.__name__ for t in self.threats)
+            raise _fail("threat", f"attack {self.name!r}", f"a {accepted}", threat)
+        elif isinstance(threat, LpBall):
             threat = self.threat_model(threat.norm, threat.epsilon, owner)
         goal = resolve_criterion(criterion, model, f"attack {self.name!r}")
         seed = check_seed(owner, seed)
@@ -321,7 +330,9 @@ class ImageAttack(Attack):
             )
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
-        ctx = Context(model, threat, (low, high), generator, device, num_classes, goal)
+        ctx = Context(
+            model, cast(LpBall, threat), (low, high), generator, device, num_classes, goal
+        )
 
         correct = ~ctx.broken(ctx.scores(x), y)
         adversarial = x.clone()
@@ -339,7 +350,7 @@ class ImageAttack(Attack):
             success[chunk] = broken
             if queries is not None and used is not None:
                 queries[chunk] = used.to(device=device, dtype=torch.long)
-        norms = threat.distance(adversarial - x)
+        norms = ctx.threat.distance(adversarial - x)
         return AttackResult(
             adversarial=adversarial.cpu(),
             success=success.cpu(),
@@ -348,8 +359,8 @@ class ImageAttack(Attack):
             clean_correct=correct.cpu(),
             attack=self.name,
             params=self.params,
-            norm=threat.norm,
-            epsilon=threat.epsilon,
+            norm=ctx.norm,
+            epsilon=ctx.epsilon,
             seed=seed,
             warnings=list(ctx.warnings),
             elapsed_s=time.perf_counter() - start,

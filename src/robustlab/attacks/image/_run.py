@@ -6,6 +6,7 @@ from typing import Any
 
 from robustlab.attacks._registry import ATTACKS
 from robustlab.attacks.threat import ThreatModel
+from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.tasks.base import Criterion
 
@@ -64,6 +65,12 @@ def run(
     cls = ATTACKS.get(attack)
     if cls.modality == "text":
         from robustlab.attacks.text._run import run as run_text
+
+        if norm != "linf" or epsilon is not None or bounds is not None:
+            raise ConfigError(
+                f"Text attack {attack!r} takes no norm, epsilon or bounds; bound it with "
+                f"budget=QUERIES and threat=EditBudget(max_words_changed=..., ...) instead."
+            )
 
         return run_text(
             model,
