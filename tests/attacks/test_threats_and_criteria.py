@@ -269,3 +269,13 @@ def test_run_refuses_mixed_threat_arguments(mlp, batch):
         run(mlp, x, y, "pgd", threat=EditBudget())
     with pytest.raises(ConfigError, match="takes no norm, epsilon or bounds"):
         run(keyword_model(), ["good"], [1], "deepwordbug", epsilon=0.1)
+
+
+def test_an_image_attack_on_the_shared_base_is_told_to_subclass_image_attack():
+    from robustlab.attacks import Attack
+
+    with pytest.raises(TypeError, match=r"subclass robustlab\.attacks\.ImageAttack instead"):
+
+        class Old(Attack):  # the 0.1 way of writing an image attack
+            def _perturb(self, ctx, inputs, targets):
+                return inputs, None

@@ -38,6 +38,17 @@ class Attack:
     minimal: ClassVar[bool] = False
     quick_params: ClassVar[dict[str, Any]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # 0.1 image attacks subclassed `Attack` directly; say what changed instead of failing
+        # later with a missing run().
+        for hook, base in (("_perturb", "ImageAttack"), ("_attack", "TextAttack")):
+            if hook in vars(cls) and not any(b.__name__ == base for b in cls.__mro__):
+                raise TypeError(
+                    f"{cls.__name__} defines {hook}() but subclasses Attack, the base of every "
+                    f"attack since RobustLab 0.2; subclass robustlab.attacks.{base} instead."
+                )
+
     def __post_init__(self) -> None:
         self._check(self.owner())
 

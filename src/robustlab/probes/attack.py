@@ -190,11 +190,6 @@ class Attack(Probe):
         return {**mine, **dict(self.options)}
 
     @property
-    def spec(self) -> dict[str, Any]:
-        spec: dict[str, Any] = {"probe": self.name, **self.params}
-        return spec
-
-    @property
     def key(self) -> str:
         if not self.text:
             return super().key

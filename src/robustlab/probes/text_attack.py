@@ -20,6 +20,8 @@ class TextAttackProbe(Attack):
     """
 
     name = "text_attack"
+    kind = "text_attack"
+    axis: ClassVar[str] = "text attacks"
     modalities: ClassVar[tuple[str, ...]] = ("text",)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Attack:  # type: ignore[misc]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
 
@@ -219,7 +219,7 @@ class Context:
 
 
 @dataclass(frozen=True)
-class ImageAttack(Attack):
+class ImageAttack(Attack, ABC):
     """Base class of the attacks on numeric inputs (images, tabular rows).
 
     Subclasses set the class attributes below, validate their fields in ``_check``, and implement

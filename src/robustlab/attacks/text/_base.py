@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
-from abc import abstractmethod
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -257,7 +257,7 @@ def deletion_importance(
 
 
 @dataclass(frozen=True)
-class TextAttack(Attack):
+class TextAttack(Attack, ABC):
     """Base class of the black-box text attacks.
 
     Subclasses validate their fields in ``_check`` and implement ``_attack`` for one text the
