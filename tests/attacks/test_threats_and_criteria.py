@@ -210,7 +210,7 @@ def test_attack_probe_targeted_end_to_end(mlp, digits):
     broken = np.isfinite(records.perturbation)
     assert broken.sum() > 20 and np.all(records.prediction[broken] == 4)
     assert np.nanmax(records.perturbation) <= 0.3 + 1e-6
-    with pytest.raises(ConfigError, match="criterion attacks can decide on class scores"):
+    with pytest.raises(ConfigError, match="criterion attacks can decide on classification"):
         make_probe("attack attack=pgd criterion=score_changed")
     with pytest.raises(ConfigError, match="no parameter 'target_clas'"):
         make_probe("attack attack=pgd criterion=targeted_class target_clas=4")
@@ -279,3 +279,34 @@ def test_an_image_attack_on_the_shared_base_is_told_to_subclass_image_attack():
         class Old(Attack):  # the 0.1 way of writing an image attack
             def _perturb(self, ctx, inputs, targets):
                 return inputs, None
+
+
+def test_text_attack_demotes_a_document_under_the_ranking_criterion(mlp, batch):
+    """Issue 12's document attack through the text attacks: the "model" scores a query against
+    the attacked document (column 0) and two fixed ones; demoted(k=1) breaks once another
+    document ranks at least as high."""
+    from robustlab.attacks.text import Tokenized
+    from robustlab.models import FunctionModel
+    from robustlab.tasks.criteria import Demoted
+
+    query = {"great", "acting"}
+
+    def score(doc: str) -> float:
+        return float(sum(w in query for w in Tokenized.parse(doc.lower()).words))
+
+    others = ["a great plot", "fine acting"]
+
+    def predict(texts):
+        return np.asarray([[score(t), *map(score, others)] for t in texts])
+
+    ranker = FunctionModel(predict, modality="text", num_classes=3, output="logits", name="ranker")
+    doc = "great acting and a great cast"
+    goal = Demoted(k=1)
+    result = run(ranker, [doc], [0], "deepwordbug", budget=200, similarity=False, criterion=goal)
+    assert result.success[0] and result.adversarial[0] != doc
+    fresh = ranker.predict_scores([result.adversarial[0]])
+    assert goal.broken(fresh, torch.tensor([0]))[0]
+    assert result.to_dict()["criterion"] == {"criterion": "demoted", "k": 1}
+    x, y = batch
+    with pytest.raises(ConfigError, match="criterion is for ranking"):
+        run(mlp, x, y, "pgd", norm="linf", epsilon=0.1, criterion=goal)

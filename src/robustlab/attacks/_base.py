@@ -83,11 +83,16 @@ def default_criterion(model: Model) -> Criterion:
 
 
 def resolve_criterion(
-    criterion: Criterion | str | None, model: Model, owner: str, **params: Any
+    criterion: Criterion | str | None,
+    model: Model,
+    owner: str,
+    tasks: tuple[str, ...] = ("classification",),
+    **params: Any,
 ) -> Criterion:
     """A :class:`Criterion` from an instance, a registered name (with ``params``) or ``None``
-    (the model's task's default); attacks decide success with classification outputs, so the
-    criterion must apply to classification."""
+    (the model's task's default). Attacks decide success on a score per class (or per document:
+    text attacks also take ranking criteria such as ``demoted``), so the criterion must apply to
+    one of ``tasks`` and must not need the clean outputs."""
     from robustlab.tasks import CRITERIA
 
     if criterion is None:
@@ -106,10 +111,12 @@ def resolve_criterion(
             f"{owner} got criterion parameters {sorted(params)} without a criterion name; pass "
             f"criterion='name' with them, or a built Criterion alone."
         )
-    if "classification" not in chosen.tasks or chosen.needs_clean:
-        usable = [n for n, c in CRITERIA.items() if "classification" in c.tasks]
+    if not set(tasks) & set(chosen.tasks) or chosen.needs_clean:
+        usable = [
+            n for n, c in CRITERIA.items() if set(tasks) & set(c.tasks) and not c.needs_clean
+        ]
         raise ConfigError(
-            f"{owner} decides success on class scores, but the {chosen.name!r} criterion is for "
-            f"{'/'.join(chosen.tasks)} outputs. Use one of: {', '.join(usable)}."
+            f"{owner} decides success on {'/'.join(tasks)} scores, but the {chosen.name!r} "
+            f"criterion is for {'/'.join(chosen.tasks)} outputs. Use one of: {', '.join(usable)}."
         )
     return chosen

@@ -81,11 +81,14 @@ def criterion_of(probe: Any) -> Any:
     from robustlab.tasks import CRITERIA
 
     criterion = CRITERIA.build(probe.criterion, **dict(probe.criterion_options))
-    if "classification" not in criterion.tasks or criterion.needs_clean:
-        usable = [n for n, c in CRITERIA.items() if "classification" in c.tasks]
+    # Text attacks also judge per-document scores (a ranker's), image attacks class scores only.
+    tasks = {"classification", "ranking"} if getattr(probe, "text", False) else {"classification"}
+    if not tasks & set(criterion.tasks) or criterion.needs_clean:
+        usable = [n for n, c in CRITERIA.items() if tasks & set(c.tasks) and not c.needs_clean]
         raise ConfigError(
             f"The 'criterion' parameter of probe {probe.name!r} must be a criterion attacks can "
-            f"decide on class scores ({', '.join(usable)}). Got {probe.criterion!r} instead."
+            f"decide on {'/'.join(sorted(tasks))} scores ({', '.join(usable)}). Got "
+            f"{probe.criterion!r} instead."
         )
     return criterion
 

@@ -220,7 +220,9 @@ def attack_texts(
     check_number("run()", "seed", seed, integer=True, low=0, low_inclusive=True)
     if max_chars is not None:
         check_number("run()", "max_chars", max_chars, integer=True, low=1, low_inclusive=True)
-    goal = resolve_criterion(criterion, model, f"text attack {attack!r}")
+    goal = resolve_criterion(
+        criterion, model, f"text attack {attack!r}", tasks=("classification", "ranking")
+    )
     items = _check_texts(texts, max_chars)
     ys = _check_targets(targets, len(items))
     clean = model.predict_proba(items).numpy().astype(np.float64)
