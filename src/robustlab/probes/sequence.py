@@ -34,6 +34,8 @@ class Sequence(Probe):
     name = "sequence"
     kind = "sequence"
     modalities = ("image",)
+    axis = "stability"
+    tasks = ("classification",)
     metrics = ("flip_rate", "accuracy")
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from robustlab.axes import AXES, axis_scores
+from robustlab.perturbations.base import perturbation_of
 from robustlab.report.svg import (
     PALETTE,
     axis_chart,
@@ -350,15 +351,21 @@ def severity_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[
         for m in run["metrics"]:
             if m["metric"] != "accuracy" or m["kind"] != "corruption":
                 continue
-            spec = probes[m["probe_key"]]["spec"]
-            points = curves.setdefault(str(spec["corruption"]), {}).setdefault(name, [])
+            corruption, params = _perturbation(probes[m["probe_key"]]["spec"])
+            points = curves.setdefault(corruption, {}).setdefault(name, [])
             if clean is not None and not points:
                 points.append((0.0, clean))
-            points.append((float(spec["severity"]), m["value"]))
+            points.append((float(params["severity"]), m["value"]))
     return [
         {"title": corruption, "lines": {k: sorted(v) for k, v in lines.items()}}
         for corruption, lines in curves.items()
     ]
+
+
+def _perturbation(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    found = perturbation_of(spec)
+    assert found is not None, f"a corruption probe's spec names its corruption: {spec}"
+    return found
 
 
 def robustness_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[str, Any]]:
@@ -389,10 +396,9 @@ def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         spec, kind = probe["spec"], probe["kind"]
         if kind == "corruption":
-            row = rows.setdefault(
-                str(spec["corruption"]), {"title": str(spec["corruption"]), "cells": {}}
-            )
-            row["cells"][f"severity {spec['severity']}"] = src
+            corruption, params = _perturbation(spec)
+            row = rows.setdefault(corruption, {"title": corruption, "cells": {}})
+            row["cells"][f"severity {params['severity']}"] = src
         else:
             row = rows.setdefault(f"_{kind}", {"title": kind, "cells": {}})
             row["cells"][probe["label"]] = src

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+from robustlab.summaries.mce import corruption_of
 
 
 @SUMMARIES.register("mean_corruption_error")
@@ -35,5 +36,5 @@ class MeanCorruptionError(Summary):
     ) -> np.ndarray:
         per_corruption: dict[str, list[np.ndarray]] = {}
         for p in probes:
-            per_corruption.setdefault(str(p.spec["corruption"]), []).append(rates[p.key])
+            per_corruption.setdefault(corruption_of(p.spec), []).append(rates[p.key])
         return np.mean([np.mean(v, axis=0) for v in per_corruption.values()], axis=0)

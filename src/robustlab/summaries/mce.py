@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from robustlab.errors import ConfigError
+from robustlab.perturbations.base import perturbation_of
 from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+
+
+def corruption_of(spec: Mapping[str, Any]) -> str:
+    """The corruption a probe spec ran, old (``corruption``) or new (``perturbation``) shape."""
+    found = perturbation_of(spec)
+    return found[0] if found is not None else str(spec["corruption"])
 
 
 def by_corruption(probes: list[ProbeErrors]) -> dict[str, list[ProbeErrors]]:
     groups: dict[str, list[ProbeErrors]] = {}
     for p in probes:
-        groups.setdefault(str(p.spec["corruption"]), []).append(p)
+        groups.setdefault(corruption_of(p.spec), []).append(p)
     return groups
 
 
