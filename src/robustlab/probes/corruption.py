@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
+from robustlab.perturbations.image import CorruptionPerturbation
 from robustlab.probes.base import PROBES, Probe
-from robustlab.probes.perturbation import PerturbationProbe, warn_renamed
+from robustlab.probes.perturbation import LEGACY_PROBES, PerturbationProbe, warn_renamed
 from robustlab.records import Records
 
 
@@ -70,5 +71,9 @@ class Corruption(Probe):
     def label(self) -> str:
         return self.probe.label
 
+
+LEGACY_PROBES[CorruptionPerturbation] = lambda probe: Corruption(
+    probe.perturbation.name, probe.perturbation.params["severity"]
+)
 
 __all__ = ["Corruption"]

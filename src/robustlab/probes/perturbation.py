@@ -27,7 +27,7 @@ from robustlab.probes.base import (
 )
 from robustlab.records import Records
 
-__all__ = ["RUNNERS", "PerturbationProbe", "Runner", "warn_renamed"]
+__all__ = ["LEGACY_PROBES", "RUNNERS", "PerturbationProbe", "Runner", "warn_renamed"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,10 @@ def _check_texts(perturbation: Perturbation[Any], probe: Any, dataset: Dataset) 
             f"transformation changes ({what})"
         )
 
+
+#: Per perturbation class, the deprecated probe that ran its perturbations before (filled by
+#: that probe's module): ``PerturbationProbe -> that probe``, whose key the seeds derive from.
+LEGACY_PROBES: dict[type[Perturbation[Any]], Callable[[PerturbationProbe], Probe]] = {}
 
 #: The default metrics of a probe that records every example (the probe base's).
 EVERY_EXAMPLE_METRICS: tuple[str, ...] = Probe.metrics
@@ -249,6 +253,18 @@ class PerturbationProbe(Probe):
     @property
     def label(self) -> str:
         return self.perturbation.label
+
+    @property
+    def seed_key(self) -> str:
+        """The key of the 0.2 probe that ran this perturbation (``corruption(fog,severity=3)``)
+        where there is one: unit seeds and metric intervals derive from it, so a suite that
+        switched to this probe measures exactly what it measured before."""
+        for base, legacy in LEGACY_PROBES.items():
+            if isinstance(self.perturbation, base):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    return legacy(self).key
+        return self.key
 
     def resolved_axis(self) -> str:
         """The axis of this probe's perturbation (``corruptions``, ``text perturbations``, ...)."""

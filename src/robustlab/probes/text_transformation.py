@@ -9,8 +9,14 @@ from typing import Any
 from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
+from robustlab.perturbations.text import TransformationPerturbation
 from robustlab.probes.base import PROBES, Probe
-from robustlab.probes.perturbation import RUNNERS, PerturbationProbe, warn_renamed
+from robustlab.probes.perturbation import (
+    LEGACY_PROBES,
+    RUNNERS,
+    PerturbationProbe,
+    warn_renamed,
+)
 from robustlab.records import Records
 
 
@@ -81,7 +87,7 @@ class TextTransformation(Probe):
     def probe(self) -> PerturbationProbe:
         """The ``perturbation`` probe this alias runs."""
         return PerturbationProbe.of(
-            self.transformation, rate=self.rate, measure_similarity=self.measure_similarity
+            self.transformation, rate=self.rate, measure_similarity=bool(self.measure_similarity)
         )
 
     def applicable(self, model: Model, dataset: Dataset) -> None:
@@ -98,5 +104,9 @@ class TextTransformation(Probe):
     def label(self) -> str:
         return self.probe.label
 
+
+LEGACY_PROBES[TransformationPerturbation] = lambda probe: TextTransformation(
+    probe.perturbation.name, probe.perturbation.params["rate"], probe.measure_similarity
+)
 
 __all__ = ["TextTransformation"]
