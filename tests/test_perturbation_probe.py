@@ -301,3 +301,20 @@ def test_scan_summaries_and_report_with_the_new_probe(cnn, logreg, small_digits,
 
     html, js = write_report(res.store, [res.run_id], tmp_path / "rep")
     assert html.exists() and "gaussian_noise" in js.read_text()
+
+
+def test_cli_lists_every_perturbation(capsys, monkeypatch) -> None:
+    from robustlab.cli import main
+
+    monkeypatch.setenv("COLUMNS", "250")
+    with pytest.raises(SystemExit) as exc:
+        main(["list", "perturbations"])
+        raise SystemExit(0)
+    assert int(exc.value.code or 0) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("│")]
+    assert len(rows) == len(PERTURBATIONS)
+    for name, row in zip(PERTURBATIONS.names(), rows):
+        cls = PERTURBATIONS.get(name)
+        cells = [c.strip() for c in row.strip("│").split("│")]
+        assert cells[:3] == [name, cls.modality, cls.axis]
+        assert cells[3] == ", ".join(f"{k}={v}" for k, v in cls.example().params.items())

@@ -10,8 +10,29 @@ perturbation size, and its edits where the modality has them)::
     out = fog.apply(images, seed=0)        # out.inputs, out.size (N,), out.edits (None)
 
 Image corruptions and text transformations register one class each from their plugin files
-(``perturbations/image/*.py``, ``perturbations/text/*.py``); a new modality subclasses
-:class:`Perturbation` and decorates its classes with :func:`register`.
+(``perturbations/image/*.py``, ``perturbations/text/*.py``). A new perturbation is one class in
+one file, registered once::
+
+    @register
+    @dataclass(frozen=True)
+    class ColumnNoise(Perturbation[np.ndarray]):
+        scale: float = 0.1
+        name = "column_noise"
+        modality = "tabular"
+        axis = "tabular"
+        kind = "tabular_perturbation"
+        description = "Gaussian noise scaled to each column's standard deviation"
+        size_unit = "L2 distance in standard deviations"
+
+        def apply(self, inputs: np.ndarray, seed: int = 0) -> Perturbed[np.ndarray]:
+            noise = np.random.default_rng(seed).standard_normal(inputs.shape) * self.scale
+            out = inputs + noise * inputs.std(axis=0)
+            size = np.linalg.norm(noise, axis=1)
+            return Perturbed(out, size, None, size > 0)
+
+The contract tests (``tests/perturbations/test_contract.py``) test it from then on, once its
+modality has example inputs there; the ``perturbation`` probe runs it once its modality has a
+:class:`~robustlab.probes.perturbation.Runner`.
 """
 
 from __future__ import annotations
