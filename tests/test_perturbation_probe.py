@@ -264,7 +264,8 @@ def test_perturbation_of_reads_old_and_new_specs() -> None:
     ]  # fmt: skip
     for spec, name, params in pairs:
         assert perturbation_of(spec) == (name, params)
-    for spec in ({"probe": "clean"}, {"probe": "attack", "attack": "pgd"}, {"corruption": "fog"}):
+    assert perturbation_of({"corruption": "fog", "severity": 1}) == ("fog", {"severity": 1})
+    for spec in ({"probe": "clean"}, {"probe": "attack", "attack": "pgd"}, {"attack": "pgd"}):
         assert perturbation_of(spec) is None
     for name in PERTURBATIONS.names():
         p = PERTURBATIONS.get(name).example()

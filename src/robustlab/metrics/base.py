@@ -97,6 +97,11 @@ class Metric(ABC):
     #: calibration and subgroups mean the same with or without a shift. ``"all"``: it sees every
     #: domain (the shift metrics, which compare domains).
     scope: ClassVar[str] = "id"
+    #: The tasks (``robustlab.tasks``) whose records the metric reads.
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
+    #: The robustness axis the metric measures (``calibration``, ``subgroups``, ``shift``, ...),
+    #: or ``None`` for a generic measurement such as accuracy, read under every probe's own axis.
+    axis: ClassVar[str | None] = None
 
     def applies(self, records: Records) -> bool:
         """Whether the metric is defined for these records (e.g. a perturbation was measured)."""

@@ -230,8 +230,10 @@ class Model(ABC):
             if (out < -1e-4).any() or (out > 1 + 1e-4).any() or (sums - 1).abs().max() > 1e-3:
                 raise ModelError(
                     f"{where} declares output='probabilities' but its rows are not probability "
-                    f"vectors (row sums range {float(sums.min()):.3g}..{float(sums.max()):.3g}); "
-                    f"declare output='logits' if it returns unnormalised scores."
+                    f"vectors (row sums range {float(sums.min()):.6g}..{float(sums.max()):.6g}, "
+                    f"values {float(out.min()):.6g}..{float(out.max()):.6g}; each value must lie "
+                    f"in 0..1 and each row sum to 1); declare output='logits' if it returns "
+                    f"unnormalised scores."
                 )
         return out
 

@@ -248,6 +248,10 @@ _LEGACY_SPECS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+#: Probe name -> the spec key naming its perturbation.
+_SPEC_KEYS = {"perturbation": "perturbation", **{p: key for p, (key, _) in _LEGACY_SPECS.items()}}
+
+
 def perturbation_of(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """The perturbation a stored probe spec ran, as ``(registry name, parameters)``.
 
@@ -256,11 +260,16 @@ def perturbation_of(spec: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | Non
     "corruption": "fog", "severity": 3}``, ``{"probe": "text_transformation", "transformation":
     "typo_keyboard", "rate": 0.2}``), so runs stored by older versions match new ones. Probe
     options (``measure_similarity``) are not parameters of the perturbation and are left out.
+    A spec without ``probe`` (bare parameters) is read by the key that names the perturbation.
 
     Returns:
         ``(name, params)``, or None when the spec is not one of a single perturbation.
     """
     probe = spec.get("probe")
+    if probe is None:  # bare parameters
+        probe = next(
+            (p for p, key in _SPEC_KEYS.items() if key in spec and isinstance(spec[key], str)), None
+        )
     if probe == "perturbation":
         name = spec.get("perturbation")
         if not isinstance(name, str):

@@ -31,9 +31,9 @@ class Corruption(Probe):
     severity: int = 3
 
     name = "corruption"
+    axis = "corruptions"
     kind = "corruption"
     modalities = ("image",)
-    axis = "corruptions"
     tasks = ("classification",)
 
     def __post_init__(self) -> None:
@@ -63,9 +63,6 @@ class Corruption(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         return self.probe.measure(model, batch, seed, self)
-
-    def resolved_axis(self) -> str:
-        return self.axis
 
     @property
     def label(self) -> str:

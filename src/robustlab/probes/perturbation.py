@@ -160,9 +160,10 @@ class PerturbationProbe(Probe):
 
     name = "perturbation"
     modalities = tuple(RUNNERS)
-    # An instance takes its kind, metrics and coverage from its perturbation (__post_init__).
+    # An instance takes its axis (resolved_axis), kind, metrics and coverage from its
+    # perturbation; the class's are those of its example, an image corruption.
+    axis = "corruptions"
     kind = "perturbation"
-    axis = "perturbations"
     tasks = ("classification",)
 
     def __post_init__(self) -> None:

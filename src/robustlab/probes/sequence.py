@@ -32,9 +32,9 @@ class Sequence(Probe):
     length: int | None = None
 
     name = "sequence"
+    axis = "stability"
     kind = "sequence"
     modalities = ("image",)
-    axis = "stability"
     tasks = ("classification",)
     metrics = ("flip_rate", "accuracy")
 

@@ -44,11 +44,11 @@ class TextTransformation(Probe):
     measure_similarity: bool = False
 
     name = "text_transformation"
+    axis = "text perturbations"
     kind = "text_transformation"
     modalities = ("text",)
     covers_batch = False  # records only the texts the transformation changed
     metrics = RUNNERS["text"].metrics
-    axis = "text perturbations"
     tasks = ("classification",)
 
     def __post_init__(self) -> None:
@@ -96,9 +96,6 @@ class TextTransformation(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         return self.probe.measure(model, batch, seed, self)
-
-    def resolved_axis(self) -> str:
-        return self.axis
 
     @property
     def label(self) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from robustlab.axes import axis_scores
+from robustlab.analysis.axes import MCE_AXIS, SUMMARY_KEY, measures_size, scorecard
 from robustlab.errors import ConfigError, RobustLabError, StoreError
 from robustlab.records import RECORD_COLUMNS
 from robustlab.report.data import REPORT_SCHEMA_VERSION, collect
@@ -72,10 +72,14 @@ CSV_COLUMNS = (
 # -- text helpers shared with the leaderboard --------------------------------------------------
 
 
+# OWASP's list of characters that make a spreadsheet read a cell as a formula
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_text(value: Any) -> Any:
     """A cell for a CSV file: text that a spreadsheet would run as a formula gets a leading
-    apostrophe (``=``, ``+``, ``-``, ``@``); numbers pass unchanged."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    apostrophe (``=``, ``+``, ``-``, ``@``, Tab, carriage return); numbers pass unchanged."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
 
@@ -415,7 +419,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
             "### Scorecard",
             "",
         ]
-        scores = axis_scores(run["metrics"])
+        scores = _axes(run)
         if scores:
             lines += ["| axis | value | 95% CI | better | note |", "|---|---:|---:|---|---|"]
             for a in scores:
@@ -427,7 +431,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
         else:
             lines.append("No robustness axis was measured.")
         accuracy = [
-            m for m in run["metrics"] if m["metric"] == "accuracy" and m.get("kind") != "summary"
+            m for m in run["metrics"] if m["metric"] == "accuracy" and m["probe_key"] != SUMMARY_KEY
         ]
         if accuracy:
             lines += [
@@ -442,7 +446,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
                     f"| {md(m.get('label', m['probe_key']))} | {md(m.get('kind', ''))} | "
                     f"{_num(m['value'])} | {_interval(m)} | {m['n']} |"
                 )
-        summaries = [m for m in run["metrics"] if m["probe_key"] == "summary"]
+        summaries = [m for m in run["metrics"] if m["probe_key"] == SUMMARY_KEY]
         if summaries:
             lines += ["", "### Summaries", "", "| summary | value | 95% CI |", "|---|---:|---:|"]
             for m in summaries:
@@ -493,14 +497,14 @@ def write_export(
 ) -> str:
     """Export ``run_ids`` as ``fmt`` (or the format ``out``'s suffix implies) to the file ``out``;
     ``out`` of ``None`` or ``"-"`` returns the text instead. Returns the path or the text."""
-    kind = format_of(out, fmt)
+    chosen = format_of(out, fmt)
     db = open_store(store, create=False)
-    if kind == "json":
+    if chosen == "json":
         # compact: the records make up most of the file
         text = json.dumps(export_document(db, run_ids), separators=(",", ":"), default=str)
     else:
         doc = collect(db, [db.resolve_run(r) for r in run_ids])
-        text = metrics_csv(doc) if kind == "csv" else markdown_summary(doc)
+        text = metrics_csv(doc) if chosen == "csv" else markdown_summary(doc)
     if out in (None, "-"):
         return text
     p = Path(str(out))
@@ -540,16 +544,23 @@ def mlflow_payload(run: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, fl
     }
     metrics: dict[str, float] = {}
     taken: set[str] = set()
-    for a in axis_scores(run["metrics"]):
+    for a in _axes(run):
         metrics[_mlflow_key("axis", a["axis"], taken)] = float(a["value"])
+    sizes = {p["key"] for p in run.get("probes", []) if measures_size(p.get("axis"), p["spec"])}
     for m in run["metrics"]:
-        if m["probe_key"] == "summary":
+        if m["probe_key"] == SUMMARY_KEY:
             metrics[_mlflow_key("summary", m["metric"], taken)] = float(m["value"])
-        elif m["metric"] == "accuracy" and m.get("kind") != "minimal":  # 0 by construction
+        elif m["metric"] == "accuracy" and m["probe_key"] not in sizes:  # unbounded budget
             metrics[_mlflow_key("accuracy", m.get("label", m["probe_key"]), taken)] = float(
                 m["value"]
             )
     return params, {k: v for k, v in metrics.items() if math.isfinite(v)}
+
+
+def _axes(run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The run's axis scores from its analysed scorecard (without the mCE row)."""
+    card = run["scorecard"] if "scorecard" in run else scorecard(run)
+    return [a for a in card if a["axis"] != MCE_AXIS.name]
 
 
 def require_mlflow() -> Any:

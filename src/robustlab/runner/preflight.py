@@ -22,6 +22,16 @@ def check_bounds(inputs: Any, model: Model, where: str) -> None:
     if model.bounds is None or not torch.is_tensor(inputs) or inputs.numel() == 0:
         return
     low, high = model.bounds
+    if inputs.is_floating_point():
+        bad = ~torch.isfinite(inputs.flatten(1) if inputs.ndim > 1 else inputs)
+        rows = bad.any(dim=1) if bad.ndim > 1 else bad
+        if bool(rows.any()):  # NaN compares false with everything, so min/max cannot catch it
+            first = int(rows.nonzero()[0, 0])
+            raise DataError(
+                f"{where}: {int(rows.sum())} of {len(rows)} inputs contain NaN or infinite values "
+                f"(the first at position {first}); model {model.name!r} declares bounds "
+                f"({low:g}, {high:g}): replace or drop those inputs."
+            )
     lo, hi = float(inputs.min()), float(inputs.max())
     if lo < low - _TOLERANCE or hi > high + _TOLERANCE:
         hint = " (divide by 255)" if hi > 1.5 and high <= 1.0 else ""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab.analysis.axes import unit_axis
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
@@ -62,7 +63,7 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
     )
 
     with Progress(
-        TextColumn("[bold]{task.description:<36}"),
+        TextColumn("{task.description:<36}", style="bold", markup=False),  # names are not markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -176,7 +177,12 @@ def scan(
                 records=None,
                 seconds=0.0,
                 status="skipped",
-                info={"label": probe.label, "kind": probe.kind, "reason": skipped[probe.key]},
+                info={
+                    "label": probe.label,
+                    "kind": probe.kind,
+                    "axis": probe.resolved_axis(),
+                    "reason": skipped[probe.key],
+                },
             )
     units = plan_units(probes, len(dataset), shard_size, seed)
     todo = [u for u in units if u.key not in done]
@@ -186,7 +192,13 @@ def scan(
         check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
         torch.manual_seed(unit.seed)  # for models that draw from torch's global generator
         began = time.perf_counter()
-        records = unit.probe.run(model, batch, unit.seed)
+        try:
+            records = unit.probe.run(model, batch, unit.seed)
+        except Exception as exc:  # the message alone would not say which probe failed
+            note = f"in probe {unit.probe.key!r}, examples {unit.start}..{unit.stop - 1}"
+            # add_note() is Python 3.11+; it appends to this same list
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+            raise
         return _Finished(unit, records, time.perf_counter() - began)
 
     token = REFERENCE.set(oracle)
@@ -194,11 +206,13 @@ def scan(
         with _progress(progress and bool(todo), len(todo)) as bar:
             tasks: dict[str, Any] = {}
             if bar is not None:
+                from robustlab._terminal import printable
+
                 for probe in probes:
                     n = sum(1 for u in todo if u.probe.key == probe.key)
                     if n:
                         tasks[probe.key] = bar.add_task(
-                            f"{model.name}: {probe.label}"[:36], total=n
+                            printable(f"{model.name}: {probe.label}")[:36], total=n
                         )
             for finished in runner.execute(todo, work):
                 u = finished.unit
@@ -214,6 +228,7 @@ def scan(
                     info={
                         "label": u.probe.label,
                         "kind": u.probe.kind,
+                        "axis": u.probe.resolved_axis(),
                         "covers_batch": u.probe.covers_batch,
                         "seed": str(u.seed),
                         "warnings": finished.records.warnings,
@@ -297,7 +312,7 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
         out.append(
             ProbeErrors(
                 key,
-                unit["info"].get("kind", "other"),
+                unit_axis(unit["info"]),
                 unit["probe_spec"],
                 ~records.correct,
                 records.value,

@@ -43,18 +43,28 @@ class Store:
             ``postgresql://user:pass@host/db``.
         create: Whether a SQLite file that does not exist yet may be created (``False`` for
             commands that only read, so a mistyped path is an error rather than a new store).
+        read_only: Open the database read-only (SQLite ``mode=ro``, read-only PostgreSQL
+            transactions) and never create, upgrade or otherwise write it: for commands that
+            only read, and for stores on read-only media. Refuses a database that is not a
+            current RobustLab store instead of changing it.
 
     Attributes:
         url: The store's URL with any password masked: safe to print and to put in reports.
         engine: The SQLAlchemy engine.
     """
 
-    def __init__(self, url: str = DEFAULT_STORE, *, create: bool = True) -> None:
+    def __init__(
+        self, url: str = DEFAULT_STORE, *, create: bool = True, read_only: bool = False
+    ) -> None:
         full = normalise_url(str(url))
         self.url = display_url(full)
-        self.engine = make_engine(full, create=create)
+        self.read_only = read_only
+        self.engine = make_engine(full, create=create, read_only=read_only)
         try:
-            migrate.upgrade(self.engine, self.url)
+            if read_only:
+                migrate.check_current(self.engine, self.url)
+            else:
+                migrate.upgrade(self.engine, self.url)
         except BaseException:
             self.engine.dispose()
             raise
@@ -335,16 +345,19 @@ class Store:
         return f"Store({self.url!r})"
 
 
-def open_store(store: str | Store | None = None, *, create: bool = True) -> Store:
+def open_store(
+    store: str | Store | None = None, *, create: bool = True, read_only: bool = False
+) -> Store:
     """A Store from a URL or path (``None`` opens the default ``./robustlab.db``).
 
     Args:
         store: A URL, a SQLite path, an open Store (returned as is) or None.
         create: Whether a SQLite file that does not exist yet may be created.
+        read_only: Open it read-only, never creating or upgrading it (see :class:`Store`).
     """
     if isinstance(store, Store):
         return store
-    return Store(store or DEFAULT_STORE, create=create)
+    return Store(store or DEFAULT_STORE, create=create, read_only=read_only)
 
 
 def _primary_key(result: Any) -> int:

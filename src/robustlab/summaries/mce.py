@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from robustlab.analysis.specs import perturbation_of
 from robustlab.errors import ConfigError
-from robustlab.perturbations.base import perturbation_of
 from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
 
 
-def corruption_of(spec: Mapping[str, Any]) -> str:
-    """The corruption a probe spec ran, old (``corruption``) or new (``perturbation``) shape."""
-    found = perturbation_of(spec)
-    return found[0] if found is not None else str(spec["corruption"])
-
-
 def by_corruption(probes: list[ProbeErrors]) -> dict[str, list[ProbeErrors]]:
+    """The probes grouped by the perturbation they apply (a corruption at several severities)."""
     groups: dict[str, list[ProbeErrors]] = {}
     for p in probes:
-        groups.setdefault(corruption_of(p.spec), []).append(p)
+        found = perturbation_of(p.spec)
+        groups.setdefault(p.key if found is None else found[0], []).append(p)
     return groups
 
 
@@ -39,10 +34,8 @@ class MCE(Summary):
     name = "mce"
     higher_is_better = False
     description = "mean corruption error relative to the baseline run (1.0 = as robust)"
+    axis = "corruptions"
     needs_baseline = True
-
-    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        return [p for p in probes if p.kind == "corruption"]
 
     def statistic(
         self,
