@@ -3,7 +3,6 @@ deprecated aliases, modality mismatches, specs, and scans through the store and 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import pickle
 import warnings
@@ -28,11 +27,7 @@ TEXT = transformations.names(preserves_label=True)
 
 
 def _columns(records: Records) -> dict[str, Any]:
-    return {
-        f.name: getattr(records, f.name)
-        for f in dataclasses.fields(records)
-        if f.name != "artifacts"
-    }
+    return {name: records.column(name) for name in records.column_names}
 
 
 def _assert_same_records(a: Records, b: Records) -> None:

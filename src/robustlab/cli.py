@@ -681,15 +681,19 @@ def list_(what: str | None) -> None:
                 table.add_row(name, test.type, test.capability, test.description)
         else:
             from robustlab import attacks
-            from robustlab.attacks.text import TEXT_ATTACKS
 
             table.add_column("attack")
             table.add_column("inputs")
+            table.add_column("threat model")
             table.add_column("parameters")
             for name, acls in attacks.ATTACKS.items():
-                table.add_row(name, "images, tabular", _fields(acls))
-            for name, tcls in TEXT_ATTACKS.items():
-                table.add_row(name, "text (probe text_attack)", _fields(tcls))
+                if acls.modality == "text":
+                    inputs, threat = "text", "query budget, edit budget"
+                else:
+                    inputs = "images, tabular"
+                    threat = "minimal " if acls.minimal else ""
+                    threat += "/".join(getattr(acls, "norms", ())) + " ball"
+                table.add_row(name, inputs, threat, _fields(acls))
         console.print(table)
 
 

@@ -1,7 +1,9 @@
-"""Adversarial attacks: white-box and black-box attacks, the standard ensemble, and checks."""
+"""Adversarial attacks on images, tabular rows and texts: one :class:`Attack` base, one
+:data:`ATTACKS` registry, threat models, the standard ensemble, and checks."""
 
-from robustlab.attacks._registry import ATTACKS, register_attack
-from robustlab.attacks.image._base import Attack, Context, build_attack
+from robustlab.attacks._base import Attack
+from robustlab.attacks._registry import ATTACKS, attacks_for, register_attack
+from robustlab.attacks.image._base import Context, ImageAttack, build_attack
 from robustlab.attacks.image._result import AttackResult, AttackWarning
 from robustlab.attacks.image._run import run
 from robustlab.attacks.image.checks import cheap_checks
@@ -12,20 +14,31 @@ from robustlab.attacks.image.curves import (
     robust_accuracy_curve,
 )
 from robustlab.attacks.image.ensemble import ensemble_plan, standard
+from robustlab.attacks.text import TextAttack, TextAttackResult
+from robustlab.attacks.threat import THREATS, EditBudget, LpBall, ThreatModel, register_threat
 
 __all__ = [
     "ATTACKS",
+    "THREATS",
     "Attack",
     "AttackResult",
     "AttackWarning",
     "Context",
+    "EditBudget",
     "EpsilonSweep",
+    "ImageAttack",
+    "LpBall",
+    "TextAttack",
+    "TextAttackResult",
+    "ThreatModel",
+    "attacks_for",
     "build_attack",
     "cheap_checks",
     "ensemble_plan",
     "epsilon_sweep",
     "perturbation_summary",
     "register_attack",
+    "register_threat",
     "robust_accuracy_curve",
     "run",
     "standard",

@@ -21,6 +21,7 @@ from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.records import Records
 from robustlab.registry import Registry
+from robustlab.tasks import get_task
 
 __all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
 
@@ -44,17 +45,18 @@ def predict_records(
     perturbation: torch.Tensor | np.ndarray | None = None,
     value: torch.Tensor | np.ndarray | None = None,
 ) -> Records:
-    """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
-    probs = model.predict_proba(inputs).numpy()
+    """Run ``model`` on ``inputs`` and turn its predictions on ``batch``'s targets into records of
+    the model's task (for classification: probabilities, argmax and the per-example losses)."""
+    task = get_task(model.task)
     oracle = REFERENCE.get()
-    return Records.from_probabilities(
-        probs,
-        batch.targets.numpy(),
+    return task.records(
+        task.predict(model, inputs),
+        batch.targets,
         batch.ids,
         meta=batch.meta,
         perturbation=_numpy(perturbation),
         value=_numpy(value),
-        reference=None if oracle is None else oracle.predict_scores(inputs).argmax(1).numpy(),
+        reference=None if oracle is None else task.reference_of(oracle, inputs),
     )
 
 

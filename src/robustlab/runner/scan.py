@@ -18,7 +18,7 @@ from robustlab.analysis.axes import unit_axis
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
-from robustlab.metrics.base import Estimate, derive_seed, get_metric
+from robustlab.metrics.base import METRICS, Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import REFERENCE, NotApplicable, Probe
 from robustlab.records import Records
@@ -30,6 +30,7 @@ from robustlab.runner.preflight import check_bounds, preflight
 from robustlab.store import Store, open_store
 from robustlab.suites import Suite, load_suite
 from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
+from robustlab.tasks import get_task
 
 __all__ = ["scan"]
 
@@ -120,7 +121,7 @@ def scan(
         dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
     suite = load_suite(suite)
     runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
-    preflight(model, dataset)
+    preflight(model, dataset, suite=suite)
     oracle = None if reference is None else as_model(reference)
     if oracle is not None:
         preflight(oracle, dataset)
@@ -252,6 +253,16 @@ def scan(
     return ScanResult(db, run_id)
 
 
+def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:
+    """The metrics of a probe's records: the suite's, else the probe's defaults, or the defaults
+    of the records' task where none of the probe's applies to it (probes default to
+    classification metrics)."""
+    names = list(suite.metrics_for(probe))
+    if suite.metrics is None and not any(task in METRICS.get(m).tasks for m in names):
+        names = [m for m in get_task(task).metrics if m in METRICS]
+    return names
+
+
 def _metric_rows(
     db: Store, run_id: str, suite: Suite, probes: list[Probe], seed: int
 ) -> list[dict[str, Any]]:
@@ -259,10 +270,10 @@ def _metric_rows(
     for probe in probes:
         every = db.load_records(run_id, probe.key)
         ident = every.in_distribution()
-        for name in suite.metrics_for(probe):
+        for name in _metric_names(suite, probe, every.task):
             metric = get_metric(name)
             records = every if metric.scope == "all" else ident
-            if not metric.applies(records):
+            if not metric.measures(records):
                 continue
             est = metric.compute(records, seed=derive_seed(seed, probe.seed_key, name))
             if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
@@ -314,7 +325,7 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
                 key,
                 unit_axis(unit["info"]),
                 unit["probe_spec"],
-                ~records.correct,
+                records.broken,
                 records.value,
             )
         )

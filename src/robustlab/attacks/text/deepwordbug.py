@@ -7,23 +7,24 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from robustlab.attacks._registry import register_attack
 from robustlab.attacks.text._base import (
     QueryCounter,
     TextAttack,
     Tokenized,
     check_number,
     deletion_importance,
-    register_text_attack,
 )
 from robustlab.attacks.text._typos import TYPO_OPS, typo
 
 
-@register_text_attack("deepwordbug")
+@register_attack("deepwordbug")
 @dataclass(frozen=True)
 class DeepWordBug(TextAttack):
     """Greedy character-level attack.
 
-    Words are scored by leave-one-out deletion (the drop in the true class's probability), then
+    Words are scored by leave-one-out deletion (the drop in the true class's probability, or in
+    the criterion's margin for goals other than misclassification), then
     visited from most to least important: each gets ``candidates`` one-character edits (swap,
     substitute, delete, insert, in turn from a random start, at random positions) and keeps the
     one that lowers the true class's probability most, if it lowers it at all. Stopwords ("the",
@@ -64,7 +65,7 @@ class DeepWordBug(TextAttack):
         p_clean: np.ndarray,
         rng: np.random.Generator,
     ) -> list[str] | None:
-        p_target = float(p_clean[target])
+        p_target = float(oracle.holds(p_clean, target)[0])
         content = tokens.eligible(skip_stopwords=True)
         rest = (
             []
@@ -73,6 +74,8 @@ class DeepWordBug(TextAttack):
         )
         words = list(tokens.words)
         state = {"best": p_target, "edits": 0}
+        limit = oracle.word_limit(len(tokens))
+        changed: set[int] = set()
 
         def ranked(indices: list[int]) -> list[int]:
             scores = deletion_importance(oracle, tokens, target, p_target, indices)
@@ -80,6 +83,8 @@ class DeepWordBug(TextAttack):
 
         def visit(i: int) -> bool:
             """Try edits of word ``i``; keep the best; True once the prediction changed."""
+            if i not in changed and len(changed) >= limit:
+                return False  # the edit budget allows no further word
             start = int(rng.integers(len(TYPO_OPS)))
             ops = [TYPO_OPS[(start + k) % len(TYPO_OPS)] for k in range(self.candidates)]
             variants = [v for v in dict.fromkeys(typo(words[i], op, rng) for op in ops)]
@@ -91,15 +96,17 @@ class DeepWordBug(TextAttack):
                 trial = words.copy()
                 trial[i] = v
                 rows.append(oracle.prob(tokens.render(trial)))
-                if int(rows[-1].argmax()) != target:
+                if oracle.broken(rows[-1], target):
                     break
             probs = np.stack(rows)
-            fooled = np.flatnonzero(probs.argmax(axis=1) != target)
-            j = int(fooled[0]) if len(fooled) else int(np.argmin(probs[:, target]))
-            if len(fooled) or probs[j, target] < state["best"]:
+            held = oracle.holds(probs, target)
+            fooled = np.flatnonzero(oracle.broken(probs, target))
+            j = int(fooled[0]) if len(fooled) else int(np.argmin(held))
+            if len(fooled) or held[j] < state["best"]:
                 words[i] = variants[j]
-                state["best"] = float(probs[j, target])
+                state["best"] = float(held[j])
                 state["edits"] += 1
+                changed.add(i)
             return bool(len(fooled))
 
         order = ranked(content)
