@@ -588,6 +588,7 @@ def import_(file: str, store: str | None) -> None:
             "metrics",
             "summaries",
             "suites",
+            "perturbations",
             "corruptions",
             "attacks",
             "transformations",
@@ -596,8 +597,8 @@ def import_(file: str, store: str | None) -> None:
     ),
 )
 def list_(what: str | None) -> None:
-    """List the available probes (tests), metrics, summaries, suites, corruptions, attacks, text
-    transformations and CheckList tests."""
+    """List the available probes (tests), metrics, summaries, suites, perturbations (image
+    corruptions and text transformations), attacks and CheckList tests."""
     import dataclasses
 
     import robustlab
@@ -641,6 +642,18 @@ def list_(what: str | None) -> None:
                 better = "higher" if summary.higher_is_better else "lower"
                 needs = "needed" if summary.needs_baseline else "–"
                 table.add_row(name, better, needs, summary.description)
+        elif section == "perturbations":
+            from robustlab.perturbations import PERTURBATIONS
+
+            table.add_column("perturbation")
+            table.add_column("modality")
+            table.add_column("axis")
+            table.add_column("parameters")
+            table.add_column("description")
+            for name, pcls in PERTURBATIONS.items():
+                example = pcls.example()
+                params = ", ".join(f"{k}={v}" for k, v in example.params.items())
+                table.add_row(name, pcls.modality, pcls.axis, params or "–", pcls.description)
         elif section == "corruptions":
             from robustlab.perturbations import image as corruptions
 

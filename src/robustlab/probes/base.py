@@ -246,6 +246,12 @@ class Probe(ABC):
         return self.key
 
     @property
+    def seed_key(self) -> str:
+        """What the probe's unit seeds and metric intervals derive from: its key, unless a probe
+        that replaced another keeps the old key here so a scan's numbers stay the same."""
+        return self.key
+
+    @property
     def key(self) -> str:
         """Canonical, human-readable identity, e.g. ``corruption(name=fog,severity=3)``."""
         params = self.params

@@ -35,5 +35,5 @@ def plan_units(probes: list[Probe], size: int, shard_size: int, seed: int) -> li
     for probe in probes:
         for shard, start in enumerate(range(0, size, shard_size)):
             stop = min(start + shard_size, size)
-            units.append(Unit(probe, shard, start, stop, derive_seed(seed, probe.key, shard)))
+            units.append(Unit(probe, shard, start, stop, derive_seed(seed, probe.seed_key, shard)))
     return units

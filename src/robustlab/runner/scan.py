@@ -275,7 +275,7 @@ def _metric_rows(
             records = every if metric.scope == "all" else ident
             if not metric.measures(records):
                 continue
-            est = metric.compute(records, seed=derive_seed(seed, probe.key, name))
+            est = metric.compute(records, seed=derive_seed(seed, probe.seed_key, name))
             if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
                 raise RobustLabError(f"Metric {name!r} of {probe.key} is not finite: {est}.")
             rows.append(_metric_row(probe.key, name, est, metric.higher_is_better))
