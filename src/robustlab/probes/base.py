@@ -8,7 +8,6 @@ import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,10 +24,6 @@ __all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
 
 PROBES: Registry[type[Probe]] = Registry("probe")
 
-#: The reference ("oracle") model of the running scan, if any: every probe's records then also
-#: hold its predictions on exactly the inputs the model saw (clean, corrupted or adversarial).
-REFERENCE: ContextVar[Model | None] = ContextVar("robustlab_reference", default=None)
-
 
 class NotApplicable(Exception):
     """Raised by :meth:`Probe.applicable` checks: the probe cannot measure this model (the reason
@@ -43,9 +38,13 @@ def predict_records(
     perturbation: torch.Tensor | np.ndarray | None = None,
     value: torch.Tensor | np.ndarray | None = None,
 ) -> Records:
-    """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
+    """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records.
+
+    With a reference ("oracle") model on the batch (:attr:`Batch.reference`, set by the runner),
+    the records also hold its predictions on exactly these inputs (clean, corrupted or
+    adversarial)."""
     probs = model.predict_proba(inputs).numpy()
-    oracle = REFERENCE.get()
+    oracle = batch.reference
     return Records.from_probabilities(
         probs,
         batch.targets.numpy(),
