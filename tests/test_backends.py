@@ -148,6 +148,7 @@ def test_pickled_workload_and_units_compute_the_same_records(noisy, data40, logr
     shipped = pickle.loads(pickle.dumps(live))
     assert shipped.model.get() is not noisy  # rebuilt, once
     assert shipped.model.get() is shipped.model.get()
+    assert pickle.loads(pickle.dumps(live)) is shipped  # received again: nothing rebuilt
     for unit in plan_units(probes, len(data40), 20, seed=3):
         copy = pickle.loads(pickle.dumps(unit))
         assert copy.probe.key == unit.probe.key and copy.seed == unit.seed

@@ -280,6 +280,22 @@ class Workload:
         for source in self.sources:
             source.get()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_received, (self.model, self.dataset, self.reference, self.key))
+
+
+#: The workload this process last received: receiving it again (a backend that sends it with
+#: every unit) reuses what was built instead of building the model and dataset again.
+_LAST_RECEIVED: list[Workload] = []
+
+
+def _received(model: Source, dataset: Source, reference: Source | None, key: str) -> Workload:
+    if _LAST_RECEIVED and _LAST_RECEIVED[0].key == key:
+        return _LAST_RECEIVED[0]
+    workload = Workload(model, dataset, reference, key)
+    _LAST_RECEIVED[:] = [workload]
+    return workload
+
 
 def check_portable(workload: Workload, probes: Sequence[Probe]) -> None:
     """Fail before any work, with :class:`ConfigError` naming the object, the reason and the fix,
