@@ -333,3 +333,33 @@ def test_every_builtin_suite_probe_rebuilds_from_its_spec() -> None:
     check_portable(Workload(Source("model", 1), Source("dataset", [1])), probes)
     for unit in plan_units(probes, 1, 1, seed=0):
         assert pickle.loads(pickle.dumps(unit)).probe == unit.probe
+
+
+def test_reference_model_reaches_the_text_probes_own_batches(tmp_path) -> None:
+    """Text probes measure sub-batches (the texts a transformation changed) and CheckList's own
+    cases: the reference model's predictions must be in every one of their records."""
+    from helpers_text import keyword_model, reviews, tfidf
+
+    suite = {
+        "name": "text-reference",
+        "version": 1,
+        "probes": [
+            {"probe": "text_transformation", "transformation": "typo_keyboard", "rate": 0.2},
+            {"probe": "checklist", "test": "simple_positive"},
+            {"probe": "checklist", "test": "negation"},
+            {"probe": "text_attack", "attack": "deepwordbug", "budget": 10},
+        ],
+    }
+    oracle = keyword_model()
+    result = robustlab.scan(
+        tfidf(),
+        reviews("test"),
+        suite,
+        store=f"sqlite:///{tmp_path}/t.db",
+        progress=False,
+        reference=oracle,
+    )
+    for probe in robustlab.load_suite(suite).probes:
+        records = result.store.load_records(result.run_id, probe.key)
+        assert len(records) > 0, probe.key
+        assert not np.isnan(records.reference).any(), probe.key
