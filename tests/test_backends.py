@@ -49,6 +49,27 @@ class NoisyLogits(nn.Module):
         return logits + 0.5 * torch.randn(logits.shape)
 
 
+class FailsInWorkers(nn.Module):
+    """The digits CNN, except that in a worker process it fails on the examples' third shard:
+    with ``kill`` the worker dies of SIGKILL (as the kernel's OOM killer does), else it raises."""
+
+    def __init__(self, inner: nn.Module, kill: bool) -> None:
+        super().__init__()
+        self.inner = inner
+        self.kill = kill
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        import os
+        import signal
+
+        in_worker = multiprocessing.parent_process() is not None
+        if in_worker and len(x) == SHARD and bool((x[0] == self.marker).all()):
+            if self.kill:
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("boom on the third shard")
+        return self.inner(x)
+
+
 class ShuffledBackend(LocalBackend):
     """Runs the units in a shuffled order, with torch's global generator disturbed before each."""
 
@@ -363,3 +384,33 @@ def test_reference_model_reaches_the_text_probes_own_batches(tmp_path) -> None:
         records = result.store.load_records(result.run_id, probe.key)
         assert len(records) > 0, probe.key
         assert not np.isnan(records.reference).any(), probe.key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", [False, True], ids=["raises", "killed"])
+def test_a_failing_unit_stops_the_pool_and_says_where(cnn, data40, tmp_path, kill) -> None:
+    module = FailsInWorkers(cnn.module, kill)
+    module.marker = data40.inputs[2 * SHARD]  # the first example of shard 2
+    url = f"sqlite:///{tmp_path}/f.db"
+    suite = {"name": "c", "probes": ["clean"]}
+    expected = (
+        r"Worker process \d+ of the process backend died \(signal 9\) while running clean shard 2"
+        if kill
+        else r"boom on the third shard"
+    )
+    with pytest.raises(robustlab.RobustLabError if kill else RuntimeError, match=expected) as info:
+        robustlab.scan(
+            TorchModel(module),
+            data40,
+            suite,
+            store=url,
+            shard_size=SHARD,
+            progress=False,
+            backend="process",
+            workers=2,
+        )
+    if not kill:
+        assert "while running clean shard 2" in "".join(getattr(info.value, "__notes__", []))
+    assert multiprocessing.active_children() == []
+    (run,) = Store(url).runs()
+    assert run["status"] == "failed"
