@@ -136,15 +136,12 @@ def test_process_backend_matches_local_on_one_and_two_workers(
     metrics, stored = local_run
     assert any(m["metric"] == "reference_agreement" for m in metrics)
     assert any(r["reference"] is not None for r in stored["records"]["clean"])
-    for workers in (1, 2):
-        result = _scan(
-            noisy,
-            data40,
-            f"sqlite:///{tmp_path}/p{workers}.db",
-            logreg,
-            backend="process",
-            workers=workers,
-        )
+    # one worker started with "spawn" (a fresh interpreter), two forked from the forkserver
+    for workers, how in (
+        (1, {"backend": ProcessBackend(workers=1, start_method="spawn")}),
+        (2, {"backend": "process", "workers": 2}),
+    ):
+        result = _scan(noisy, data40, f"sqlite:///{tmp_path}/p{workers}.db", logreg, **how)
         assert result.status == "complete"
         assert len(result.store.units(result.run_id)) == 12
         assert result.metrics == metrics

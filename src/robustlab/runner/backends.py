@@ -8,11 +8,11 @@ import contextlib
 import multiprocessing
 import os
 import pickle
-import queue
 import signal
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
+from multiprocessing import connection
 from typing import Any, Protocol
 
 from robustlab.errors import ConfigError, RobustLabError
@@ -70,15 +70,20 @@ class ProcessBackend:
     Args:
         workers: Worker processes (default: the number of CPUs available to this process).
         threads: Torch threads per worker (default 1: the workers are the parallelism).
-        start_method: ``spawn`` (default) or ``forkserver``; never ``fork``, which can deadlock
-            a process that has used torch's thread pools.
+        start_method: ``forkserver`` (the default where available: workers fork from a server
+            process that has imported torch and RobustLab once, so later pools start in a
+            fraction of a second) or ``spawn`` (each worker starts a fresh interpreter); never
+            ``fork``, which can deadlock a process that has used torch's thread pools.
     """
 
     name = "process"
 
     def __init__(
-        self, workers: int | None = None, *, threads: int = 1, start_method: str = "spawn"
+        self, workers: int | None = None, *, threads: int = 1, start_method: str | None = None
     ) -> None:
+        if start_method is None:
+            available = multiprocessing.get_all_start_methods()
+            start_method = "forkserver" if "forkserver" in available else "spawn"
         if workers is not None and (
             isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
         ):
@@ -101,7 +106,10 @@ class ProcessBackend:
         self.start_method = start_method
 
     def __repr__(self) -> str:
-        return f"ProcessBackend(workers={self.workers}, threads={self.threads})"
+        return (
+            f"ProcessBackend(workers={self.workers}, threads={self.threads}, "
+            f"start_method={self.start_method!r})"
+        )
 
     def prepare(self, workload: Workload, probes: Sequence[Probe]) -> None:
         check_portable(workload, probes)
@@ -110,56 +118,97 @@ class ProcessBackend:
         if not units:
             return
         ctx: Any = multiprocessing.get_context(self.start_method)
+        if self.start_method == "forkserver":  # (no effect once this process's server runs)
+            ctx.set_forkserver_preload(["robustlab.runner.backends"])
         payload = pickle.dumps(workload, protocol=pickle.HIGHEST_PROTOCOL)
-        tasks: Any = ctx.Queue()
-        results: Any = ctx.Queue()
-        count = min(self.workers, len(units))
-        # Units are handed out a few at a time (never more than a pipe holds), so that stopping
-        # early never leaves this process blocked writing units nobody will read.
-        unsent = list(range(len(units)))[::-1]
-
-        def feed(n: int) -> None:
-            for _ in range(min(n, len(unsent))):
-                index = unsent.pop()
-                tasks.put((index, units[index]))
-                if not unsent:  # then one stop sign per worker
-                    for _ in range(count):
-                        tasks.put(None)
-
-        procs = [
-            ctx.Process(
-                target=_worker,
-                args=(payload, self.threads, tasks, results),
-                name=f"robustlab-worker-{i}",
-                daemon=True,
-            )
-            for i in range(count)
+        pool = [
+            _Worker(ctx, i, payload, self.threads) for i in range(min(self.workers, len(units)))
         ]
-        running: dict[int, int] = {}  # worker pid -> index of the unit it runs
+        pending = list(range(len(units)))[::-1]  # unit indices not yet handed out (pop from end)
         remaining = len(units)
         try:
-            feed(2 * count)
             with _sigint_ignored():  # workers start with Ctrl-C ignored; this process handles it
-                for proc in procs:
-                    proc.start()
+                for worker in pool:
+                    worker.start()
+            for worker in pool:
+                worker.assign(pending, units)
             while remaining:
-                try:
-                    kind, index, data = results.get(timeout=0.5)
-                except queue.Empty:
-                    _check_alive(procs, running, units)
-                    continue
-                if kind == "started":
-                    running[data] = index
-                elif kind == "done":
+                busy = [w for w in pool if w.unit is not None]
+                ready = set(connection.wait([w.conn for w in busy]))
+                for worker in busy:
+                    if worker.conn not in ready:
+                        continue
+                    try:
+                        kind, index, data = worker.conn.recv()
+                    except EOFError:  # the worker is gone
+                        raise worker.died(units) from None
+                    if kind != "done":  # "error" (its unit failed) or "failed" (its start-up)
+                        raise _remote_error(data, None if index is None else units[index])
                     remaining -= 1
-                    records, seconds, pid = data
-                    running.pop(pid, None)
-                    feed(1)
+                    records, seconds = data
+                    worker.assign(pending, units)
                     yield Finished(units[index], records, seconds)
-                else:  # "error" (a unit failed) or "failed" (the workload could not be built)
-                    raise _remote_error(data, None if index is None else units[index])
         finally:
-            _stop(procs, tasks, results, graceful=remaining == 0)
+            for worker in pool:
+                worker.stop(graceful=remaining == 0)
+
+
+class _Worker:
+    """One worker process and this end of its pipe: units go down it one at a time, results
+    come back the same way (sent synchronously, so nothing is lost if the worker dies later)."""
+
+    def __init__(self, ctx: Any, number: int, payload: bytes, threads: int) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(
+            target=_worker,
+            args=(payload, threads, child),
+            name=f"robustlab-worker-{number}",
+            daemon=True,
+        )
+        self._child = child
+        self.unit: int | None = None  # index of the unit it is running
+
+    def start(self) -> None:
+        self.process.start()
+        self._child.close()  # the worker holds its end; EOF here then means it is gone
+
+    def assign(self, pending: list[int], units: Sequence[Unit]) -> None:
+        self.unit = pending.pop() if pending else None
+        self.conn.send(None if self.unit is None else (self.unit, units[self.unit]))
+
+    def died(self, units: Sequence[Unit]) -> RobustLabError:
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        how = (
+            "still running"
+            if code is None
+            else f"signal {-code}"
+            if code < 0
+            else f"exit code {code}"
+        )
+        what = (
+            ""
+            if self.unit is None
+            else f" while running {units[self.unit].probe.key} shard {units[self.unit].shard}"
+        )
+        return RobustLabError(
+            f"Worker process {self.process.pid} of the process backend died ({how}){what}. The "
+            f"finished units are stored; re-run the same scan to resume (if it ran out of "
+            f"memory, use fewer --workers or a smaller --shard-size)."
+        )
+
+    def stop(self, graceful: bool) -> None:
+        proc = self.process
+        if proc.pid is not None:
+            if graceful:
+                proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        self.conn.close()
 
 
 def _available_cpus() -> int:
@@ -183,26 +232,6 @@ class _sigint_ignored:
             signal.signal(signal.SIGINT, self.before)
 
 
-def _check_alive(procs: list[Any], running: dict[int, int], units: Sequence[Unit]) -> None:
-    for proc in procs:
-        code = proc.exitcode
-        if code is not None and code != 0:
-            index = running.get(proc.pid)
-            what = (
-                f" while running {units[index].probe.key} shard {units[index].shard}"
-                if index is not None
-                else ""
-            )
-            how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            raise RobustLabError(
-                f"Worker process {proc.pid} of the process backend died ({how}){what}. The "
-                f"finished units are stored; re-run the same scan to resume (if it runs out of "
-                f"memory, use fewer --workers or a smaller --shard-size)."
-            )
-    if all(proc.exitcode is not None for proc in procs):
-        raise RobustLabError("Every worker process of the process backend exited early.")
-
-
 def _remote_error(data: tuple[Any, str, int], unit: Unit | None) -> BaseException:
     exc, text, pid = data
     if not isinstance(exc, BaseException):
@@ -214,25 +243,9 @@ def _remote_error(data: tuple[Any, str, int], unit: Unit | None) -> BaseExceptio
     return exc
 
 
-def _stop(procs: list[Any], tasks: Any, results: Any, graceful: bool) -> None:
-    for proc in procs:
-        if proc.pid is None:
-            continue
-        if graceful:
-            proc.join(timeout=10)
-        if proc.is_alive():
-            proc.terminate()
-            proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-    for q in (tasks, results):
-        q.cancel_join_thread()
-        q.close()
-
-
-def _worker(payload: bytes, threads: int, tasks: Any, results: Any) -> None:
-    """A worker process: build the workload once, then run units until told to stop."""
+def _worker(payload: bytes, threads: int, conn: Any) -> None:
+    """A worker process: build the workload once, then run the units it is sent until told to
+    stop (``None``) or until the scan's process is gone (its end of the pipe closes)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
@@ -240,30 +253,26 @@ def _worker(payload: bytes, threads: int, tasks: Any, results: Any) -> None:
     with contextlib.suppress(RuntimeError):  # already set (inter-op work started)
         torch.set_num_interop_threads(threads)
     pid = os.getpid()
-    parent = multiprocessing.parent_process()
     try:
         workload: Workload = pickle.loads(payload)
         workload.build()
     except BaseException as exc:
-        results.put(("failed", None, _portable_error(exc, pid)))
+        conn.send(("failed", None, _portable_error(exc, pid)))
         return
     while True:
         try:
-            item = tasks.get(timeout=1.0)
-        except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                return  # the scan is gone: nobody would store what this worker computes
-            continue
+            item = conn.recv()
+        except EOFError:
+            return  # nobody would store what this worker computes
         if item is None:
             return
         index, unit = item
-        results.put(("started", index, pid))
         try:
             records, seconds = run_job(unit, workload)
         except BaseException as exc:
-            results.put(("error", index, _portable_error(exc, pid)))
+            conn.send(("error", index, _portable_error(exc, pid)))
             return
-        results.put(("done", index, (records, seconds, pid)))
+        conn.send(("done", index, (records, seconds)))
 
 
 def _portable_error(exc: BaseException, pid: int) -> tuple[Any, str, int]:
