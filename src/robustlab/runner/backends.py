@@ -63,7 +63,7 @@ class ProcessBackend:
     """A pool of worker processes on this machine (``--backend process --workers N``).
 
     Each worker receives the workload (model, dataset, reference model) once and builds it, then
-    takes units from a shared queue and sends back their records; the calling process stores each
+    is handed units one at a time and sends back their records; the calling process stores each
     one as it arrives, so an interrupted scan keeps every finished unit. Workers ignore Ctrl-C
     (the calling process handles it and terminates them) and exit if the calling process dies.
 
@@ -173,8 +173,14 @@ class _Worker:
         self._child.close()  # the worker holds its end; EOF here then means it is gone
 
     def assign(self, pending: list[int], units: Sequence[Unit]) -> None:
-        self.unit = pending.pop() if pending else None
-        self.conn.send(None if self.unit is None else (self.unit, units[self.unit]))
+        """Send the worker the next pending unit, or the stop sign when none is left."""
+        index = pending.pop() if pending else None
+        self.unit = None
+        try:
+            self.conn.send(None if index is None else (index, units[index]))
+        except OSError:  # a broken pipe: the worker is gone
+            raise self.died(units) from None
+        self.unit = index
 
     def died(self, units: Sequence[Unit]) -> RobustLabError:
         self.process.join(timeout=5)
