@@ -246,6 +246,18 @@ def demo(
     metavar="DOMAIN",
     help="The shift domain the model was trained on (its Target Drop reference); default ID.",
 )
+@click.option(
+    "--backend",
+    default="local",
+    show_default=True,
+    help="Where units run: local (this process) or process (a pool of worker processes).",
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Worker processes of --backend process (default: one per CPU).",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_mlflow_options
@@ -267,6 +279,8 @@ def scan(
     baseline: str | None,
     slice_spec: str | None,
     trained_on: str | None,
+    backend: str,
+    workers: int | None,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -343,6 +357,8 @@ def scan(
                 baseline=baseline,
                 shift=shifted or None,
                 reference=reference,
+                backend=backend,
+                workers=workers,
             )
         )
     _print_results(results)

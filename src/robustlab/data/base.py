@@ -11,12 +11,15 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from robustlab.errors import DataError
+
+if TYPE_CHECKING:
+    from robustlab.models.base import Model
 
 __all__ = ["Batch", "Dataset"]
 
@@ -32,6 +35,9 @@ class Batch:
         ids: Example ids (strings), stable across runs.
         meta: Per-example metadata columns (e.g. ``group``, ``domain``), each of length ``n``.
         indices: Positions of these examples in the dataset.
+        reference: The scan's reference ("oracle") model, if any: records built from this batch
+            (:func:`~robustlab.probes.base.predict_records`) also hold its predictions. The
+            runner sets it; probes that build sub-batches pass it on.
     """
 
     inputs: Any
@@ -39,6 +45,7 @@ class Batch:
     ids: list[str]
     meta: dict[str, list[Any]] = field(default_factory=dict)
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reference: Model | None = None
 
     def __len__(self) -> int:
         return len(self.ids)

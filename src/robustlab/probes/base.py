@@ -9,7 +9,6 @@ import typing
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -27,10 +26,6 @@ __all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
 
 PROBES: Registry[type[Probe]] = Registry("probe")
 
-#: The reference ("oracle") model of the running scan, if any: every probe's records then also
-#: hold its predictions on exactly the inputs the model saw (clean, corrupted or adversarial).
-REFERENCE: ContextVar[Model | None] = ContextVar("robustlab_reference", default=None)
-
 
 class NotApplicable(Exception):
     """Raised by :meth:`Probe.applicable` checks: the probe cannot measure this model (the reason
@@ -46,9 +41,13 @@ def predict_records(
     value: torch.Tensor | np.ndarray | None = None,
 ) -> Records:
     """Run ``model`` on ``inputs`` and turn its predictions on ``batch``'s targets into records of
-    the model's task (for classification: probabilities, argmax and the per-example losses)."""
+    the model's task (for classification: probabilities, argmax and the per-example losses).
+
+    With a reference ("oracle") model on the batch (:attr:`Batch.reference`, set by the runner),
+    the records also hold its predictions on exactly these inputs (clean, corrupted or
+    adversarial)."""
     task = get_task(model.task)
-    oracle = REFERENCE.get()
+    oracle = batch.reference
     return task.records(
         task.predict(model, inputs),
         batch.targets,

@@ -135,6 +135,7 @@ class Checklist(Probe):
             inputs=cases,
             targets=torch.full((len(cases),), int(test.label), dtype=torch.int64),
             ids=[f"{test.name}/{i:04d}" for i in range(len(cases))],
+            reference=batch.reference,
         )
         records = predict_records(model, cases, cases_batch)
         for pos in pick_examples(~records.correct):
