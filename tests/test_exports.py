@@ -169,7 +169,7 @@ def test_markdown_summary_shows_the_scorecard(scanned) -> None:
     run = doc["runs"][0]
     assert md.startswith("# RobustLab results\n")
     assert f"## digits-cnn · run {run['id']}" in md
-    for a in axis_scores(run["metrics"]):
+    for a in axis_scores(run["metrics"], run["probes"]):
         assert f"| {a['axis']} | {a['value']:.4f} |" in md
     acc = next(m for m in run["metrics"] if m["metric"] == "accuracy" and m["kind"] == "clean")
     assert (
@@ -250,7 +250,7 @@ def test_mlflow_logging_with_a_stand_in_module(scanned, monkeypatch) -> None:
     assert calls["params"]["model"] == "digits-cnn" and calls["params"]["suite"] == "exports"
     assert calls["params"]["robustlab_run_id"] == run_id and calls["params"]["seed"] == "0"
     run = collect(scanned["store"], [run_id])["runs"][0]
-    for a in axis_scores(run["metrics"]):
+    for a in axis_scores(run["metrics"], run["probes"]):
         assert calls["metrics"][f"axis/{a['axis']}"] == a["value"]
     assert calls["metrics"]["accuracy/clean"] == pytest.approx(scanned["results"][0].value("clean"))
     assert "accuracy/fgsm Linf eps 0.1" in calls["metrics"]

@@ -320,7 +320,7 @@ def test_board_cells_are_the_axis_scores_of_the_runs(store: Store) -> None:
     board = build_leaderboard(store)
     for run in (run_data(store, i) for i in ids.values()):
         entry = next(e for e in board.entries if e.run_id == run["id"])
-        expected = {a["axis"]: a["value"] for a in axis_scores(run["metrics"])}
+        expected = {a["axis"]: a["value"] for a in axis_scores(run["metrics"], run["probes"])}
         assert {k: c.value for k, c in entry.cells.items()} == expected
 
 

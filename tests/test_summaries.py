@@ -10,39 +10,84 @@ from robustlab.errors import ConfigError
 from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
 
 
-def _probe(key: str, kind: str, errors: list[int], **spec) -> ProbeErrors:
-    return ProbeErrors(key, kind, spec, np.array(errors, dtype=bool))
+def _probe(key: str, axis: str, errors: list[int], **spec) -> ProbeErrors:
+    return ProbeErrors(key, axis, spec, np.array(errors, dtype=bool))
+
+
+def _attack(key: str, errors: list[int]) -> ProbeErrors:
+    spec = {"probe": "attack", "attack": "pgd", "norm": "linf", "epsilon": 0.03}
+    return ProbeErrors(key, "adversarial", spec, np.array(errors, dtype=bool))
 
 
 # Ten examples; two corruptions at two severities, plus clean.
 MODEL = [
     _probe("clean", "clean", [1, 0, 0, 0, 0, 0, 0, 0, 0, 0]),  # E = 0.1
     _probe(
-        "fog1", "corruption", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0], corruption="fog", severity=1
+        "fog1",
+        "corruptions",
+        [1, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="fog",
+        severity=1,
     ),  # 0.2
     _probe(
-        "fog2", "corruption", [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], corruption="fog", severity=2
+        "fog2",
+        "corruptions",
+        [1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="fog",
+        severity=2,
     ),  # 0.4
     _probe(
-        "snow1", "corruption", [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], corruption="snow", severity=1
+        "snow1",
+        "corruptions",
+        [1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="snow",
+        severity=1,
     ),  # 0.1
     _probe(
-        "snow2", "corruption", [1, 1, 1, 0, 0, 0, 0, 0, 0, 0], corruption="snow", severity=2
+        "snow2",
+        "corruptions",
+        [1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="snow",
+        severity=2,
     ),  # 0.3
 ]
 BASE = [
     _probe("clean", "clean", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),  # 0.2
     _probe(
-        "fog1", "corruption", [1, 1, 1, 1, 0, 0, 0, 0, 0, 0], corruption="fog", severity=1
+        "fog1",
+        "corruptions",
+        [1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="fog",
+        severity=1,
     ),  # 0.4
     _probe(
-        "fog2", "corruption", [1, 1, 1, 1, 1, 1, 1, 1, 0, 0], corruption="fog", severity=2
+        "fog2",
+        "corruptions",
+        [1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
+        probe="corruption",
+        corruption="fog",
+        severity=2,
     ),  # 0.8
     _probe(
-        "snow1", "corruption", [1, 1, 1, 0, 0, 0, 0, 0, 0, 0], corruption="snow", severity=1
+        "snow1",
+        "corruptions",
+        [1, 1, 1, 0, 0, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="snow",
+        severity=1,
     ),  # 0.3
     _probe(
-        "snow2", "corruption", [1, 1, 1, 1, 1, 0, 0, 0, 0, 0], corruption="snow", severity=2
+        "snow2",
+        "corruptions",
+        [1, 1, 1, 1, 1, 0, 0, 0, 0, 0],
+        probe="corruption",
+        corruption="snow",
+        severity=2,
     ),  # 0.5
 ]
 
@@ -71,8 +116,8 @@ def test_unnormalised_mean_error_and_accuracy() -> None:
 
 def test_worst_case_is_per_example_not_per_attack() -> None:
     attacks = [
-        _probe("a", "attack", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
-        _probe("b", "attack", [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]),
+        _attack("a", [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+        _attack("b", [0, 0, 1, 1, 0, 0, 0, 0, 0, 0]),
     ]
     est = evaluate_summary(SUMMARIES.get("worst_case_robust_accuracy")(), attacks)
     # Each attack alone leaves 0.8 robust; together they break four different examples.
@@ -87,7 +132,7 @@ def test_baseline_summaries_need_a_baseline_and_its_probes() -> None:
 
 
 def test_perfect_baseline_makes_mce_undefined() -> None:
-    perfect = [_probe(p.key, p.kind, [0] * 10, **p.spec) for p in BASE]
+    perfect = [_probe(p.key, p.axis or "", [0] * 10, **p.spec) for p in BASE]
     with pytest.raises(ConfigError, match="baseline makes no errors under 'fog'"):
         evaluate_summary(SUMMARIES.get("mce")(), MODEL, perfect)
 
@@ -95,7 +140,7 @@ def test_perfect_baseline_makes_mce_undefined() -> None:
 @pytest.mark.parametrize("name", SUMMARIES.names())
 def test_summary_contract(name: str) -> None:
     summary = SUMMARIES.get(name)()
-    attacks = [_probe("a", "attack", [1, 0] * 5), _probe("b", "attack", [0, 1, 1, 0, 0] * 2)]
+    attacks = [_attack("a", [1, 0] * 5), _attack("b", [0, 1, 1, 0, 0] * 2)]
     rng = np.random.default_rng(0)
     seqs = [_seq(k, list(rng.uniform(0, 0.5, 10))) for k in ("noise", "shift")]
     base_seqs = [_seq(k, list(rng.uniform(0.1, 0.6, 10))) for k in ("noise", "shift")]
@@ -144,7 +189,11 @@ def test_scan_with_baseline_stores_mce(cnn, logreg, small_digits, store_url) -> 
 
 def _seq(key: str, flips: list[float]) -> ProbeErrors:
     return ProbeErrors(
-        key, "sequence", {"sequence": key}, np.zeros(len(flips), bool), np.array(flips)
+        key,
+        "stability",
+        {"probe": "sequence", "sequence": key},
+        np.zeros(len(flips), bool),
+        np.array(flips),
     )
 
 
@@ -178,11 +227,20 @@ def test_vanishing_baseline_degradation_is_reported_not_divided_through() -> Non
     # relative mCE undefined; they are counted, never turned into astronomically wide intervals.
     base = [
         _probe("clean", "clean", [1] + [0] * 39),
-        _probe("fog1", "corruption", [1, 1] + [0] * 38, corruption="fog", severity=1),
+        _probe(
+            "fog1",
+            "corruptions",
+            [1, 1] + [0] * 38,
+            probe="corruption",
+            corruption="fog",
+            severity=1,
+        ),
     ]
     model = [
         _probe("clean", "clean", [0] * 40),
-        _probe("fog1", "corruption", [1] + [0] * 39, corruption="fog", severity=1),
+        _probe(
+            "fog1", "corruptions", [1] + [0] * 39, probe="corruption", corruption="fog", severity=1
+        ),
     ]
     est = evaluate_summary(SUMMARIES.get("relative_mce")(), model, base, seed=1)
     assert est is not None and est.value == pytest.approx(1.0)

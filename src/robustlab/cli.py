@@ -7,27 +7,60 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from robustlab._terminal import SafeConsole, markup, printable, safe_text
 from robustlab.errors import RobustLabError
 
-console = Console()
-err_console = Console(stderr=True)
+# Names, labels and messages come from users' files and stores: every value printed goes through
+# markup() or safe_text(), and the consoles drop any control character that still reaches them.
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
 
-STORE_HELP = "Results store: a SQLite path or database URL (default ./robustlab.db)."
+STORE_HELP = (
+    "Results store: a SQLite path or database URL (default ./robustlab.db, or $ROBUSTLAB_STORE)."
+)
+
+
+def _warn_password_in_argv(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    from robustlab.store._engine import has_password
+
+    # only where the process lives long (a scan): there the password sits in the process list
+    # for minutes or hours; the other commands' one-line errors stay one line
+    long_running = ctx.command.name in ("scan", "demo")
+    source = ctx.get_parameter_source(param.name or "")
+    from_argv = source is click.core.ParameterSource.COMMANDLINE
+    if long_running and from_argv and value and has_password(value):
+        err_console.print(
+            "[yellow]warning[/yellow] the --store URL carries a password, which other users of "
+            "this machine can read in the process list while the scan runs; set "
+            "ROBUSTLAB_STORE instead, or leave the password out of the URL and put it in "
+            "PGPASSWORD or ~/.pgpass.",
+            highlight=False,
+        )
+    return value
 
 
 def _store_option(f: Any) -> Any:
-    return click.option("--store", "store", default=None, metavar="URL", help=STORE_HELP)(f)
+    return click.option(
+        "--store",
+        "store",
+        default=None,
+        metavar="URL",
+        envvar="ROBUSTLAB_STORE",
+        callback=_warn_password_in_argv,
+        help=STORE_HELP,
+    )(f)
 
 
 def _print_results(results: list[Any]) -> None:
     for res in results:
         run = res.store.run(res.run_id)
         table = Table(
-            title=f"{run['model_name']} on {run['dataset_name']} · suite {run['suite_name']} "
-            f"v{run['suite_version']} · run {res.run_id}",
+            title=safe_text(
+                f"{run['model_name']} on {run['dataset_name']} · suite {run['suite_name']} "
+                f"v{run['suite_version']} · run {res.run_id}"
+            ),
             title_justify="left",
         )
         table.add_column("probe")
@@ -37,23 +70,27 @@ def _print_results(results: list[Any]) -> None:
         nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
         for r in res.table("accuracy"):
             table.add_row(
-                r["label"],
+                safe_text(r["label"]),
                 f"{r['value']:.4f}",
                 f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 f"{nll[r['probe_key']]:.3f}" if r["probe_key"] in nll else "–",
             )
         for key, reason in res.skipped.items():
-            table.add_row(f"[dim]{key}[/dim]", "[dim]skipped[/dim]", "", "", end_section=False)
-            err_console.print(f"[yellow]skipped[/yellow] {key}: {reason}")
+            table.add_row(
+                f"[dim]{markup(key)}[/dim]", "[dim]skipped[/dim]", "", "", end_section=False
+            )
+            err_console.print(f"[yellow]skipped[/yellow] {markup(key)}: {markup(reason)}")
         console.print(table)
         sums = {r["metric"]: r for r in res.table() if r["probe_key"] == "summary"}
         for name, r in sums.items():
             console.print(
-                f"  {name}: {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
+                f"  {markup(name)}: {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 highlight=False,
             )
         for w in res.warnings:
-            err_console.print(f"[yellow]warning[/yellow] {w.get('code')}: {w.get('message')}")
+            err_console.print(
+                f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
+            )
 
 
 def _mlflow_options(f: Any) -> Any:
@@ -76,7 +113,10 @@ def _log_mlflow(store: Any, run_id: str, experiment: str) -> None:
     from robustlab.report.exports import log_to_mlflow
 
     mlflow_id, uri = log_to_mlflow(store, run_id, experiment=experiment)
-    console.print(f"MLflow: run {run_id} logged as {mlflow_id} at {uri}", highlight=False)
+    console.print(
+        f"MLflow: run {markup(run_id)} logged as {markup(mlflow_id)} at {markup(uri)}",
+        highlight=False,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -128,7 +168,7 @@ def demo(
             store=store, out=out, suite=suite, seed=seed, progress=not no_progress
         )
     _print_results(results)
-    console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
+    console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
 
 
 @cli.command()
@@ -334,7 +374,7 @@ def scan(
         from robustlab.report import write_report
 
         html, _ = write_report(results[0].store, [r.run_id for r in results], out)
-        console.print(f"Report: [bold]{html}[/bold]")
+        console.print(f"Report: [bold]{markup(html)}[/bold]")
     if mlflow:
         for res in results:
             _log_mlflow(res.store, res.run_id, mlflow_experiment)
@@ -347,22 +387,24 @@ def runs(store: str | None, suite: str | None) -> None:
     """List the runs in the store, newest first."""
     from robustlab.store import open_store
 
-    db = open_store(store, create=False)
+    db = open_store(store, read_only=True)
     rows = db.runs(suite=suite)
     if not rows:
-        console.print(f"No runs in {db.url}; run `robustlab demo` or `robustlab scan` first.")
+        console.print(
+            f"No runs in {markup(db.url)}; run `robustlab demo` or `robustlab scan` first."
+        )
         return
-    table = Table(title=f"Runs in {db.url}", title_justify="left")
+    table = Table(title=safe_text(f"Runs in {db.url}"), title_justify="left")
     for col in ("run", "model", "dataset", "suite", "seed", "status", "created"):
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["id"],
-            r["model_name"],
-            r["dataset_name"],
-            f"{r['suite_name']} v{r['suite_version']}",
+            safe_text(r["id"]),
+            safe_text(r["model_name"]),
+            safe_text(r["dataset_name"]),
+            safe_text(f"{r['suite_name']} v{r['suite_version']}"),
             str(r["seed"]),
-            r["status"],
+            safe_text(r["status"]),
             str(r["created_at"])[:19],
         )
     console.print(table)
@@ -384,11 +426,11 @@ def report(run_ids: tuple[str, ...], store: str | None, out: str, id_domains: st
     from robustlab.report import write_report
     from robustlab.store import open_store
 
-    db = open_store(store, create=False)
+    db = open_store(store, read_only=True)
     ids = [db.resolve_run(r) for r in run_ids]
     chosen = [d.strip() for d in id_domains.split(",") if d.strip()] if id_domains else None
     html, js = write_report(db, ids, out, id_domains=chosen)
-    console.print(f"Report: [bold]{html}[/bold]\nJSON:   {js}")
+    console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
 
 
 @cli.command()
@@ -437,8 +479,6 @@ def leaderboard(
     Without RUN_IDS, the latest complete run of every model on the suite is compared; the store
     must then hold one suite, version and dataset, or --suite/--suite-version/--dataset choose.
     """
-    from rich.markup import escape
-
     from robustlab.errors import ConfigError
     from robustlab.leaderboard import (
         build_leaderboard,
@@ -456,7 +496,7 @@ def leaderboard(
             "already fix the suite and the data."
         )
     board = build_leaderboard(
-        open_store(store, create=False),
+        open_store(store, read_only=True),
         suite=suite,
         suite_version=suite_version,
         dataset=dataset,
@@ -473,15 +513,15 @@ def leaderboard(
     )
     for d in a["discordant"]:
         console.print(
-            f"  ↕ the mean ranks {escape(d['mean_prefers'])} above "
-            f"{escape(d['kemeny_prefers'])}; Kemeny the other way (it wins "
+            f"  ↕ the mean ranks {markup(d['mean_prefers'])} above "
+            f"{markup(d['kemeny_prefers'])}; Kemeny the other way (it wins "
             f"{d['wins']:g} of {d['shared']} shared axes)",
             highlight=False,
         )
     for w in board.warnings:
-        err_console.print(f"[yellow]warning[/yellow] {escape(w)}", highlight=False)
+        err_console.print(f"[yellow]warning[/yellow] {markup(w)}", highlight=False)
     for n in board.notes:
-        console.print(f"[dim]{escape(n)}[/dim]", highlight=False)
+        console.print(f"[dim]{markup(n)}[/dim]", highlight=False)
     written = []
     if html_dir:
         written.append(write_leaderboard_html(board, html_dir))
@@ -492,7 +532,7 @@ def leaderboard(
     if json_path:
         written.append(write_text(leaderboard_json(board), json_path))
     for path in written:
-        console.print(f"Wrote [bold]{escape(str(path))}[/bold]")
+        console.print(f"Wrote [bold]{markup(path)}[/bold]")
 
 
 @cli.command()
@@ -526,14 +566,17 @@ def export(
             "Say what to export: --format json|csv|md (to standard output), --out FILE, "
             "or --mlflow."
         )
-    db = open_store(store, create=False)
+    db = open_store(store, read_only=True)
     ids = [db.resolve_run(r) for r in run_ids]
     if fmt is not None or out is not None:
         result = write_export(db, ids, out, fmt)
         if out in (None, "-"):
-            click.echo(result, nl=False)
+            # to a terminal, names' escape sequences are shown; piped, the bytes stay exact
+            click.echo(
+                printable(result, newlines=True) if sys.stdout.isatty() else result, nl=False
+            )
         else:
-            err_console.print(f"Wrote {result}", highlight=False)
+            err_console.print(f"Wrote {markup(result)}", highlight=False)
     if mlflow:
         for run_id in ids:
             _log_mlflow(db, run_id, mlflow_experiment)
@@ -544,8 +587,6 @@ def export(
 @_store_option
 def import_(file: str, store: str | None) -> None:
     """Load the runs of a JSON export (`robustlab export RUN --format json`) into a store."""
-    from rich.markup import escape
-
     from robustlab.report.exports import import_document
     from robustlab.store import open_store
 
@@ -553,9 +594,9 @@ def import_(file: str, store: str | None) -> None:
     for run_id in import_document(file, db):
         run = db.run(run_id)
         console.print(
-            f"Imported run {run_id}: {escape(run['model_name'])} on "
-            f"{escape(run['dataset_name'])}, suite {escape(run['suite_name'])} "
-            f"v{run['suite_version']} into {escape(db.url)}",
+            f"Imported run {markup(run_id)}: {markup(run['model_name'])} on "
+            f"{markup(run['dataset_name'])}, suite {markup(run['suite_name'])} "
+            f"v{run['suite_version']} into {markup(db.url)}",
             highlight=False,
         )
 
@@ -590,20 +631,21 @@ def list_(what: str | None) -> None:
         table = Table(title=section, title_justify="left")
         if section in ("probes", "tests"):
             table.add_column("probe")
-            table.add_column("kind")
+            table.add_column("axis")
             table.add_column("parameters")
             table.add_column("description")
             for name, cls in robustlab.PROBES.items():
                 params = ", ".join(f.name for f in dataclasses.fields(cls))
                 doc = (cls.__doc__ or "").strip().splitlines()[0]
-                table.add_row(name, cls.kind, params or "–", doc)
+                table.add_row(name, cls.axis, params or "–", doc)
         elif section == "metrics":
             table.add_column("metric")
+            table.add_column("axis")
             table.add_column("better")
             table.add_column("description")
             for name, metric in robustlab.METRICS.items():
                 better = "higher" if metric.higher_is_better else "lower"
-                table.add_row(name, better, metric.description)
+                table.add_row(name, metric.axis or "any", better, metric.description)
         elif section == "suites":
             table.add_column("suite")
             table.add_column("version")
@@ -668,6 +710,12 @@ def _fields(cls: Any) -> str:
     return ", ".join(f.name for f in dataclasses.fields(cls)) or "–"
 
 
+def _message(exc: BaseException) -> str:
+    """The exception's message with its notes (which probe was running, say), safe to print."""
+    notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
+    return markup(f"{exc}{notes}", newlines=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one-line messages."""
     debug = "--debug" in (argv if argv is not None else sys.argv) or bool(
@@ -684,13 +732,13 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except RobustLabError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]error:[/red] {_message(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as exc:
         if debug:
             raise
         err_console.print(
-            f"[red]error:[/red] unexpected {type(exc).__name__}: {exc} "
+            f"[red]error:[/red] unexpected {type(exc).__name__}: {_message(exc)} "
             f"(run with --debug for the traceback)",
             highlight=False,
             soft_wrap=True,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from robustlab.analysis.axes import SUMMARY_KEY
 from robustlab.errors import ConfigError
 from robustlab.store import Store
+
+if TYPE_CHECKING:
+    from robustlab.analysis import RunAnalysis
 
 __all__ = ["ScanResult"]
 
@@ -28,13 +32,26 @@ class ScanResult:
 
         return collect(self.store, [self.run_id], artifacts=artifacts)
 
+    def analysis(self) -> RunAnalysis:
+        """The run's analyses (scorecard, robustness curves, drops), typed and versioned."""
+        from robustlab.analysis import analyse_run
+        from robustlab.report.data import run_data
+
+        return analyse_run(self.store, run_data(self.store, self.run_id))
+
+    @property
+    def scorecard(self) -> list[dict[str, Any]]:
+        """Headline number per robustness axis (see :mod:`robustlab.analysis.axes`)."""
+        return [a.to_dict() for a in self.analysis().scorecard]
+
     @property
     def status(self) -> str:
         return str(self.store.run(self.run_id)["status"])
 
     @property
     def metrics(self) -> list[dict[str, Any]]:
-        """One row per (probe, metric): label, kind, value, ci_low, ci_high, n, higher_is_better."""
+        """One row per (probe, metric): label, axis, kind, value, ci_low, ci_high, n,
+        higher_is_better."""
         return self._doc()["runs"][0]["metrics"]
 
     @property
@@ -49,7 +66,9 @@ class ScanResult:
     @property
     def summaries(self) -> dict[str, float]:
         """Cross-probe summaries (mean corruption accuracy, mCE, worst-case robust accuracy)."""
-        return {r["metric"]: float(r["value"]) for r in self.metrics if r["probe_key"] == "summary"}
+        return {
+            r["metric"]: float(r["value"]) for r in self.metrics if r["probe_key"] == SUMMARY_KEY
+        }
 
     @property
     def warnings(self) -> list[dict[str, Any]]:

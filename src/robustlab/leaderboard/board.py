@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from robustlab.axes import AXES, axis_scores
+from robustlab.analysis.axes import axis_definition, axis_scores, order_axes
 from robustlab.errors import ConfigError, StoreError, UnknownNameError
 from robustlab.leaderboard.aggregate import (
     EXACT_KEMENY_LIMIT,
@@ -69,7 +69,7 @@ class Cell:
 
 @dataclass(frozen=True)
 class Column:
-    """An axis shown in the leaderboard (a subset of :data:`robustlab.axes.AXES`)."""
+    """An axis shown in the leaderboard (see :mod:`robustlab.analysis.axes`)."""
 
     name: str
     higher_is_better: bool
@@ -377,8 +377,9 @@ def _display_names(runs: Sequence[Mapping[str, Any]]) -> list[str]:
 def _axis_cells(db: Store, run_id: str) -> dict[str, Cell]:
     from robustlab.report.data import run_data
 
+    run = run_data(db, run_id)
     cells = {}
-    for a in axis_scores(run_data(db, run_id)["metrics"]):
+    for a in axis_scores(run["metrics"], run["probes"]):
         cells[a["axis"]] = Cell(
             value=a["value"],
             ci_low=a["ci_low"],
@@ -521,8 +522,11 @@ def build_leaderboard(
             f"None of the {len(runs)} runs of suite {runs[0]['suite_name']!r} measured a "
             "robustness axis (all their probes were skipped?); `robustlab report RUN` shows why."
         )
-    measured = {a for e in entries for a in e.cells}
-    columns = [Column(a.name, a.higher_is_better, a.describe) for a in AXES if a.name in measured]
+    measured = list(dict.fromkeys(a for e in entries for a in e.cells))
+    columns = [
+        Column(a.name, a.higher_is_better, a.describe)
+        for a in map(axis_definition, order_axes(measured))
+    ]
     for e in entries:
         lacking = [c.name for c in columns if c.name not in e.cells]
         if lacking:

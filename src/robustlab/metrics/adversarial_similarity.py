@@ -20,6 +20,7 @@ class AdversarialSimilarity(Metric):
     name = "adversarial_similarity"
     higher_is_better = False
     description = "mean similarity of successful adversarial examples to their originals"
+    axis = "text attacks"
 
     def _measured(self, records: Records) -> np.ndarray:
         return attack_outcomes(records)[1] & np.isfinite(records.similarity)

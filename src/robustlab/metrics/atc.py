@@ -38,6 +38,7 @@ class ATCOODAccuracy(Metric):
     higher_is_better = True
     scope = "all"
     description = "OOD accuracy estimated from ID-calibrated confidence, without OOD labels"
+    axis = "shift"
 
     def applies(self, records: Records) -> bool:
         return has_shift(records)

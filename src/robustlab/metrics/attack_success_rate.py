@@ -35,6 +35,7 @@ class AttackSuccessRate(Metric):
     name = "attack_success_rate"
     higher_is_better = False
     description = "successful attacks / examples classified correctly before the attack"
+    axis = "adversarial"
 
     def applies(self, records: Records) -> bool:
         return counted(records) and bool(attack_outcomes(records)[0].any())

@@ -20,6 +20,7 @@ class Brier(Metric):
     name = "brier"
     higher_is_better = False
     description = "mean multi-class Brier score"
+    axis = None
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         return mean_estimate(records.brier, seed)

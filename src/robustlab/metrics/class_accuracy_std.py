@@ -36,6 +36,7 @@ class ClassAccuracyStd(Metric):
     name = "class_accuracy_std"
     higher_is_better = False
     description = "standard deviation of the per-class accuracies"
+    axis = "subgroups"
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         names, codes, correct = class_cells(records)

@@ -16,6 +16,7 @@ class MeanConfidence(Metric):
     name = "mean_confidence"
     higher_is_better = True
     description = "mean probability of the predicted class"
+    axis = None
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         return mean_estimate(records.confidence, seed)

@@ -29,6 +29,7 @@ class Consistency(Metric):
     name = "consistency"
     higher_is_better = True
     description = "fraction of examples whose prediction the change left unchanged"
+    axis = None
 
     def applies(self, records: Records) -> bool:
         return bool(np.isfinite(records.value).any())

@@ -35,6 +35,7 @@ class ExpectedCalibrationError(Metric):
     name = "ece"
     higher_is_better = False
     description = "expected calibration error over 15 equal-width confidence bins"
+    axis = "calibration"
 
     n_bins: int = N_BINS
 

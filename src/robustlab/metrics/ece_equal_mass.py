@@ -37,6 +37,7 @@ class EqualMassCalibrationError(Metric):
     name = "ece_equal_mass"
     higher_is_better = False
     description = "expected calibration error over 15 equal-mass (adaptive) confidence bins"
+    axis = "calibration"
 
     n_bins: int = N_BINS
 

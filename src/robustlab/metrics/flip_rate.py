@@ -23,6 +23,7 @@ class FlipRate(Metric):
     name = "flip_rate"
     higher_is_better = False
     description = "mean share of perturbation-sequence frames whose prediction flips"
+    axis = "stability"
 
     def applies(self, records: Records) -> bool:
         return bool(np.isfinite(records.value).any())

@@ -41,6 +41,7 @@ class GroupAccuracyGap(Metric):
     name = "group_accuracy_gap"
     higher_is_better = False
     description = "best minus worst accuracy over the subgroups in the records' group column"
+    axis = "subgroups"
 
     def applies(self, records: Records) -> bool:
         return count_groups(records) >= 2

@@ -58,6 +58,7 @@ class MacroStd(Metric):
     name = "macro_std"
     higher_is_better = False
     description = "mean over classes of the size-weighted std of subgroup accuracies (MacroStd)"
+    axis = "subgroups"
 
     def applies(self, records: Records) -> bool:
         return count_groups(records) >= 2

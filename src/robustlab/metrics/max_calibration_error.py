@@ -33,6 +33,7 @@ class MaxCalibrationError(Metric):
     name = "max_calibration_error"
     higher_is_better = False
     description = "largest |accuracy - confidence| over non-empty equal-width confidence bins"
+    axis = "calibration"
 
     n_bins: int = N_BINS
 

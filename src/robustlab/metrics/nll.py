@@ -16,6 +16,7 @@ class NegativeLogLikelihood(Metric):
     name = "nll"
     higher_is_better = False
     description = "mean negative log-likelihood of the true class"
+    axis = None
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         return mean_estimate(records.loss, seed)

@@ -22,6 +22,7 @@ class OODAccuracy(Metric):
     higher_is_better = True
     scope = "all"
     description = "accuracy on the out-of-distribution domains"
+    axis = "shift"
 
     def applies(self, records: Records) -> bool:
         return has_shift(records)

@@ -31,6 +31,7 @@ class Overconfidence(Metric):
     name = "overconfidence"
     higher_is_better = False
     description = "mean confidence minus accuracy (positive = over-confident)"
+    axis = "calibration"
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         # Sorted, so that the bootstrap and the float sums do not depend on the record order.

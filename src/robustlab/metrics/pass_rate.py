@@ -25,6 +25,7 @@ class PassRate(Metric):
     name = "pass_rate"
     higher_is_better = True
     description = "fraction of behavioural test cases that passed"
+    axis = "behaviour"
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         n = len(records)

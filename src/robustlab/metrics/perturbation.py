@@ -19,6 +19,7 @@ class MedianPerturbation(Metric):
     name = "median_perturbation"
     higher_is_better = False
     description = "median size of the recorded perturbations (successful ones for attacks)"
+    axis = "adversarial"
 
     def applies(self, records: Records) -> bool:
         return bool(np.isfinite(records.perturbation).any())

@@ -19,6 +19,7 @@ class QueriesPerSuccess(Metric):
     name = "queries_per_success"
     higher_is_better = True
     description = "mean model queries spent per successful attack"
+    axis = "adversarial"
 
     def _broken(self, records: Records) -> np.ndarray:
         return attack_outcomes(records)[1] & np.isfinite(records.queries)

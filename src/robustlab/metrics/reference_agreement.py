@@ -25,6 +25,7 @@ class ReferenceAgreement(Metric):
     name = "reference_agreement"
     higher_is_better = True
     description = "share of predictions equal to the reference model's on the same input"
+    axis = None
 
     def applies(self, records: Records) -> bool:
         return bool(np.isfinite(records.reference).any())

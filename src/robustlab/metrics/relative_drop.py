@@ -33,6 +33,7 @@ class RelativeDrop(Metric):
     higher_is_better = False
     scope = "all"
     description = "relative accuracy drop from ID to the shifted domains (Source Drop)"
+    axis = "shift"
 
     def applies(self, records: Records) -> bool:
         return has_shift(records) and bool(records.correct[domain_masks(records)[0]].any())

@@ -17,6 +17,7 @@ class WordsPerturbed(Metric):
     name = "words_perturbed"
     higher_is_better = True
     description = "mean fraction of words changed per successful text attack"
+    axis = "text attacks"
 
     def applies(self, records: Records) -> bool:
         return counted(records) and bool(attack_outcomes(records)[1].any())

@@ -30,6 +30,7 @@ class WorstClassAccuracy(Metric):
     name = "worst_class_accuracy"
     higher_is_better = True
     description = "lowest per-class accuracy over the classes present in the targets"
+    axis = "subgroups"
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         names, codes, correct = class_cells(records)

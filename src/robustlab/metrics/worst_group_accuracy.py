@@ -34,6 +34,7 @@ class WorstGroupAccuracy(Metric):
     name = "worst_group_accuracy"
     higher_is_better = True
     description = "lowest accuracy over the subgroups in the records' group column"
+    axis = "subgroups"
 
     def applies(self, records: Records) -> bool:
         return count_groups(records) >= 2

@@ -1,4 +1,4 @@
-"""Black-box adapter: any callable mapping a batch of inputs to class scores or labels."""
+"""Black-box adapter: any callable mapping a batch of inputs to class scores, labels or values."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from robustlab.errors import ConfigError, ModelError
-from robustlab.models.base import Model, _check_choice
+from robustlab.models.base import Model, _check_choice, check_task, default_output
 
 __all__ = ["FunctionModel"]
 
@@ -24,13 +24,15 @@ class FunctionModel(Model):
         fn: The predictor. For image and tabular data it receives a batch as a NumPy array
             (``input_format='numpy'``, default) or a torch tensor; for text it receives a list of
             strings. It returns an array ``(N, num_classes)`` of logits or probabilities, or
-            ``(N,)`` labels with ``output='labels'``. A Hugging Face ``pipeline`` works as it
+            ``(N,)`` labels with ``output='labels'``; a regression model (``task='regression'``)
+            returns ``(N,)`` values. A Hugging Face ``pipeline`` works as it
             is: its list of ``{"label", "score"}`` dicts per input (``top_k=None``, every
             class's score) or one dict per input (the top class; enough for two classes) is
             read into probabilities, in the class order ``labels`` gives.
         num_classes: Number of classes (inferred from the first batch when ``None``; required
             with ``output='labels'``).
-        output: ``probabilities`` (default), ``logits`` or ``labels``.
+        output: ``probabilities`` (the default for classification), ``logits`` or ``labels``;
+            ``values`` (the only choice, and the default) for regression.
         modality: ``image`` (default), ``tabular``, ``text`` or ``ranking``.
         bounds: Valid input range, or ``None`` if unbounded.
         input_format: ``numpy`` or ``torch`` for numeric modalities.
@@ -41,6 +43,7 @@ class FunctionModel(Model):
         labels: The class names in the model's class order (``config.id2label`` of a Hugging
             Face model, in index order), to read pipeline output; not needed when the labels
             are ``LABEL_0``, ``LABEL_1``, ...
+        task: The task the predictor solves (``classification`` by default, ``regression``).
     """
 
     kind = "function"
@@ -50,15 +53,18 @@ class FunctionModel(Model):
         fn: Callable[[Any], Any],
         *,
         num_classes: int | None = None,
-        output: str = "probabilities",
+        output: str | None = None,
         modality: str = "image",
         bounds: tuple[float, float] | None = (0.0, 1.0),
         input_format: str = "numpy",
         batch_size: int = 256,
         name: str | None = None,
         version: str = "",
+        task: str = "classification",
         labels: Sequence[str] | None = None,
     ) -> None:
+        task = check_task(task, "FunctionModel")
+        output = default_output(task) if output is None else output
         if not callable(fn):
             raise ConfigError(f"FunctionModel needs a callable. Got {type(fn).__name__}.")
         _check_choice("input_format", "FunctionModel", input_format, ("numpy", "torch"))
@@ -94,6 +100,7 @@ class FunctionModel(Model):
             output=output,
             batch_size=batch_size,
             device="cpu",
+            task=task,
         )
         self.fn = fn
         self.input_format = input_format
@@ -176,7 +183,15 @@ class FunctionModel(Model):
         except (OSError, TypeError):
             source = getattr(self.fn, "__qualname__", type(self.fn).__qualname__)
         labels = () if self.labels is None else (repr(self.labels),)
-        return self._hash(source, self.name, self.output, repr(self.bounds), self.version, *labels)
+        return self._hash(
+            source,
+            self.name,
+            self.output,
+            repr(self.bounds),
+            self.version,
+            *self._task_parts(),
+            *labels,
+        )
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -41,6 +41,7 @@ class Attack(Probe):
     options: tuple[tuple[str, Any], ...] = ()
 
     name = "attack"
+    axis = "adversarial"
     kind = "attack"
     modalities = ("image", "tabular")
     metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import types
 import typing
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.records import Records
 from robustlab.registry import Registry
+from robustlab.tasks import get_task
 
 __all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
 
@@ -43,17 +45,18 @@ def predict_records(
     perturbation: torch.Tensor | np.ndarray | None = None,
     value: torch.Tensor | np.ndarray | None = None,
 ) -> Records:
-    """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
-    probs = model.predict_proba(inputs).numpy()
+    """Run ``model`` on ``inputs`` and turn its predictions on ``batch``'s targets into records of
+    the model's task (for classification: probabilities, argmax and the per-example losses)."""
+    task = get_task(model.task)
     oracle = REFERENCE.get()
-    return Records.from_probabilities(
-        probs,
-        batch.targets.numpy(),
+    return task.records(
+        task.predict(model, inputs),
+        batch.targets,
         batch.ids,
         meta=batch.meta,
         perturbation=_numpy(perturbation),
         value=_numpy(value),
-        reference=None if oracle is None else oracle.predict_scores(inputs).argmax(1).numpy(),
+        reference=None if oracle is None else task.reference_of(oracle, inputs),
     )
 
 
@@ -149,7 +152,12 @@ class Probe(ABC):
 
     Class attributes:
         name: Registry name, used in suites and on the command line.
-        kind: Family used to group results in the report (``clean``, ``corruption``, ``attack``).
+        axis: The robustness axis its results count towards (``clean``, ``corruptions``,
+            ``adversarial``, ...; see :mod:`robustlab.analysis.axes`). Probes whose axis depends
+            on their parameters override :meth:`resolved_axis`.
+        tasks: The tasks (``robustlab.tasks``) the probe applies to.
+        kind: Deprecated family label, shown in tables only (the name unless set); select
+            probes by ``axis``.
         modalities: Input modalities the probe handles.
         requires: Model capabilities needed (``gradients``, ``scores``).
         covers_batch: Whether the records hold exactly the batch's examples, in order.
@@ -157,6 +165,8 @@ class Probe(ABC):
     """
 
     name: ClassVar[str]
+    axis: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
     kind: ClassVar[str]
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text", "ranking")
     requires: ClassVar[frozenset[str]] = frozenset()
@@ -171,6 +181,12 @@ class Probe(ABC):
         "mean_confidence",
         *EVERY_PROBE_METRICS,
     )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The deprecated family label defaults to the probe's name, so new probes need not set it.
+        if getattr(cls, "kind", None) is None and "name" in cls.__dict__:
+            cls.kind = cls.name
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
@@ -198,6 +214,22 @@ class Probe(ABC):
                 f"{self.key} needs {', '.join(sorted(missing))}, which the "
                 f"{type(model).__name__} {model.name!r} does not offer"
             )
+
+    def resolved_axis(self) -> str:
+        """The axis of this probe instance (the class's ``axis`` unless its parameters decide)."""
+        axis = getattr(type(self), "axis", None)
+        if axis is not None:
+            return str(axis)
+        from robustlab.analysis.axes import LEGACY_KIND_AXES
+
+        kind = str(getattr(type(self), "kind", self.name))
+        warnings.warn(
+            f"Probe {self.name!r} declares no axis; add `axis = ...` to {type(self).__name__} "
+            f"(see robustlab.analysis.axes). Its kind {kind!r} stands in for one release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return LEGACY_KIND_AXES.get(kind, kind)
 
     @property
     def params(self) -> dict[str, Any]:

@@ -47,6 +47,7 @@ class Checklist(Probe):
     digest: str = ""
 
     name = "checklist"
+    axis = "behaviour"
     kind = "checklist"
     modalities = ("text",)
     covers_batch = False  # MFT records its own cases, INV and DIR the texts they change

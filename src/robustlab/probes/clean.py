@@ -16,6 +16,7 @@ class Clean(Probe):
     """Accuracy and calibration on the data as given."""
 
     name = "clean"
+    axis = "clean"
     kind = "clean"
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:

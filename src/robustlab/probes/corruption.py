@@ -27,6 +27,7 @@ class Corruption(Probe):
     severity: int = 3
 
     name = "corruption"
+    axis = "corruptions"
     kind = "corruption"
     modalities = ("image",)
 

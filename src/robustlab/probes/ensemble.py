@@ -30,6 +30,7 @@ class Ensemble(Probe):
     version: str = "standard"
 
     name = "ensemble"
+    axis = "adversarial"
     kind = "attack"
     modalities = ("image", "tabular")
     metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)

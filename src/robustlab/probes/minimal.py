@@ -43,6 +43,7 @@ class Minimal(Probe):
     options: tuple[tuple[str, Any], ...] = ()
 
     name = "minimal"
+    axis = "adversarial"
     kind = "minimal"
     modalities = ("image", "tabular")
     metrics = ("accuracy", "median_perturbation")

@@ -32,6 +32,7 @@ class Sequence(Probe):
     length: int | None = None
 
     name = "sequence"
+    axis = "stability"
     kind = "sequence"
     modalities = ("image",)
     metrics = ("flip_rate", "accuracy")

@@ -64,6 +64,7 @@ class TextAttackProbe(Probe):
     options: tuple[tuple[str, Any], ...] = ()
 
     name = "text_attack"
+    axis = "text attacks"
     kind = "text_attack"
     modalities = ("text",)
     metrics = (

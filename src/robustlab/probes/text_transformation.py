@@ -39,6 +39,7 @@ class TextTransformation(Probe):
     measure_similarity: bool = False
 
     name = "text_transformation"
+    axis = "text perturbations"
     kind = "text_transformation"
     modalities = ("text",)
     covers_batch = False  # records only the texts the transformation changed

@@ -1,4 +1,5 @@
-"""Gather one or more stored runs into plain data: the single source for JSON and HTML."""
+"""Gather one or more stored runs and their analyses into plain data: the single source for
+the JSON export and the HTML report."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
-import numpy as np
-
+from robustlab.analysis import Analysis, analyse
+from robustlab.analysis.axes import SUMMARY_KEY, unit_axis
+from robustlab.analysis.curves import robust_accuracy_at
 from robustlab.store import Store
+from robustlab.store._engine import mask_nested
 
-__all__ = ["REPORT_SCHEMA_VERSION", "collect", "run_data"]
+__all__ = ["REPORT_SCHEMA_VERSION", "collect", "document", "robust_accuracy_at", "run_data"]
 
 #: Version of the exported JSON layout; bump on any incompatible change.
 REPORT_SCHEMA_VERSION = 1
@@ -29,7 +32,8 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
     for u in units:
         p = probes.setdefault(u["probe_key"], {"spec": u["probe_spec"]})
         p.update(key=u["probe_key"], label=u["info"].get("label", u["probe_key"]))
-        p["kind"] = u["info"].get("kind", "other")
+        p["kind"] = u["info"].get("kind", "other")  # a display label; select by axis
+        p["axis"] = unit_axis(u["info"])
         p.setdefault("seconds", 0.0)
         p.setdefault("units", 0)
         p.setdefault("warnings", [])
@@ -45,15 +49,16 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
                     p["warnings"].append(w)
     probe_list = [p for p in probes.values() if "key" in p]
     metrics = store.metrics(run["id"])
-    labels = {p["key"]: (p["label"], p["kind"]) for p in probe_list}
+    labels = {p["key"]: (p["label"], p["kind"], p["axis"]) for p in probe_list}
     for m in metrics:
-        if m["probe_key"] == "summary":
-            m["label"], m["kind"] = m["metric"], "summary"
+        if m["probe_key"] == SUMMARY_KEY:
+            m["label"], m["kind"], m["axis"] = m["metric"], "summary", _summary_axis(m["metric"])
         else:
-            m["label"], m["kind"] = labels.get(m["probe_key"], (m["probe_key"], "other"))
+            m["label"], m["kind"], m["axis"] = labels.get(
+                m["probe_key"], (m["probe_key"], "other", None)
+            )
     warnings = [dict(w, probe=p["key"]) for p in probe_list for w in p["warnings"]]
     extra = {"artifacts": store.artifacts(run["id"])} if artifacts else {}
-    extra["robustness_curves"] = _robustness_curves(store, run["id"], probe_list, metrics)
     return {
         **extra,
         "id": run["id"],
@@ -80,11 +85,17 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
             "version": run["suite_version"],
             "description": run["suite_spec"].get("description", ""),
         },
-        "environment": run["environment"],
+        "environment": mask_nested(run["environment"]),  # stores from before argv was masked
         "probes": probe_list,
         "metrics": metrics,
         "warnings": warnings,
     }
+
+
+def _summary_axis(name: str) -> str | None:
+    from robustlab.summaries import SUMMARIES
+
+    return getattr(SUMMARIES.get(name), "axis", None) if name in SUMMARIES else None
 
 
 def _key_of(spec: dict[str, Any], units: list[dict[str, Any]]) -> str:
@@ -101,102 +112,34 @@ def collect(
     artifacts: bool = False,
     id_domains: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The report document for ``run_ids`` (JSON-serialisable); ``artifacts`` adds the stored
+    """The report document for ``run_ids`` (JSON-serialisable): each run as stored, with the
+    analyses of :func:`robustlab.analysis.analyse` joined in; ``artifacts`` adds the stored
     images (for the HTML report; the JSON export leaves them out).
 
-    ``id_domains`` picks the ID test sets of the multi-ID effective-robustness fit; by default
-    they are the in-distribution set plus every domain a stored model was trained on
-    (``trained_on``), when there are at least two.
+    ``id_domains`` picks the ID test sets of the multi-ID effective-robustness fit (see
+    :func:`robustlab.analysis.analyse`).
     """
-    from robustlab.report.compare import compare_runs
-    from robustlab.report.drops import domain_drops
-    from robustlab.report.effective import effective_robustness
-    from robustlab.report.seeds import seed_groups
-
     runs = [run_data(store, r, artifacts) for r in run_ids]
-    for run in runs:
-        if run["dataset"].get("domains"):
-            run["domain_drops"] = domain_drops(store, run)
-    shifted = {r["dataset"]["fingerprint"] for r in runs if r["dataset"].get("domains")}
-    multi = {}
-    for fp in sorted(shifted):
-        chosen = id_domains or _training_domains(store, fp)
-        if chosen and len(chosen) >= 2:
-            multi[fp] = effective_robustness(store, fp, id_domains=chosen)
+    return document(store, runs, analyse(store, runs, id_domains=id_domains))
+
+
+def document(store: Store, runs: list[dict[str, Any]], analysis: Analysis) -> dict[str, Any]:
+    """The report document of run documents and their :class:`Analysis`."""
+    for run, result in zip(runs, analysis.runs):
+        if result.domain_drops is not None:
+            run["domain_drops"] = result.domain_drops
+        run["robustness_curves"] = [c.to_dict() for c in result.robustness_curves]
+        run["severity_curves"] = [c.to_dict() for c in result.severity_curves]
+        run["scorecard"] = [a.to_dict() for a in result.scorecard]
     return {
         "schema": "robustlab.report",
         "schema_version": REPORT_SCHEMA_VERSION,
+        "analysis_schema_version": analysis.schema_version,
         "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "store": store.url,
         "runs": runs,
-        "comparisons": compare_runs(store, runs),
-        "seed_variance": seed_groups(store, runs),
-        "effective_robustness": {fp: effective_robustness(store, fp) for fp in sorted(shifted)},
-        "effective_robustness_multi_id": multi,
+        "comparisons": [c.to_dict() for c in analysis.comparisons],
+        "seed_variance": [g.to_dict() for g in analysis.seed_variance],
+        "effective_robustness": analysis.effective_robustness,
+        "effective_robustness_multi_id": analysis.effective_robustness_multi_id,
     }
-
-
-def _training_domains(store: Store, dataset_fingerprint: str) -> list[str]:
-    """The in-distribution set and every domain a model stored on this data was trained on."""
-    from robustlab.records import ID_DOMAIN
-
-    domains = [ID_DOMAIN]
-    for run in store.runs():
-        if run["dataset_fingerprint"] == dataset_fingerprint:
-            trained = (run["model_spec"] or {}).get("trained_on")
-            if trained and trained not in domains:
-                domains.append(trained)
-    return domains
-
-
-def robust_accuracy_at(
-    correct: np.ndarray, perturbation: np.ndarray, epsilons: np.ndarray
-) -> np.ndarray:
-    """Robust accuracy at each epsilon from minimal-perturbation records: an example counts if it
-    was never broken (correct) or its smallest adversarial perturbation exceeds epsilon."""
-    finite = np.isfinite(perturbation)
-    size = np.where(finite, perturbation, -np.inf)
-    return np.array([np.mean(correct | (finite & (size > e))) for e in epsilons])
-
-
-def _robustness_curves(
-    store: Store, run_id: str, probes: list[dict[str, Any]], metrics: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Robust accuracy vs epsilon for every minimal-perturbation probe, with the suite's
-    fixed-epsilon attacks of the same norm as confirmation points."""
-    curves = []
-    accuracy = {m["probe_key"]: m["value"] for m in metrics if m["metric"] == "accuracy"}
-    for p in probes:
-        if p.get("kind") != "minimal" or p.get("status") != "done":
-            continue
-        # Robust accuracy of the in-distribution examples, like the confirmation points.
-        records = store.load_records(run_id, p["key"]).in_distribution()
-        finite = records.perturbation[np.isfinite(records.perturbation)]
-        top = float(finite.max()) * 1.05 if len(finite) else 1.0
-        grid = np.linspace(0.0, top, 41)
-        norm = p["spec"]["norm"]
-        confirmed = [
-            {
-                "epsilon": float(q["spec"]["epsilon"]),
-                "accuracy": accuracy[q["key"]],
-                "label": q["label"],
-            }
-            for q in probes
-            if q.get("kind") == "attack"
-            and q.get("status") == "done"
-            and q["spec"].get("norm") == norm
-            and q["key"] in accuracy
-        ]
-        curves.append(
-            {
-                "probe": p["key"],
-                "label": p["label"],
-                "norm": norm,
-                "epsilons": grid.tolist(),
-                "robust_accuracy": robust_accuracy_at(
-                    records.correct, records.perturbation, grid
-                ).tolist(),
-                "confirmed": confirmed,
-            }
-        )
-    return curves

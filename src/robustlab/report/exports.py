@@ -25,12 +25,14 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from robustlab.axes import axis_scores
+from robustlab.analysis.axes import MCE_AXIS, SUMMARY_KEY, measures_size, scorecard
 from robustlab.errors import ConfigError, RobustLabError, StoreError
-from robustlab.records import RECORD_COLUMNS
+from robustlab.records import CORE_COLUMNS, Records
 from robustlab.report.data import REPORT_SCHEMA_VERSION, collect
 from robustlab.store import Store, open_store
 from robustlab.store import schema as t
+from robustlab.store.store import insert_records
+from robustlab.tasks import TASKS
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -72,10 +74,14 @@ CSV_COLUMNS = (
 # -- text helpers shared with the leaderboard --------------------------------------------------
 
 
+# OWASP's list of characters that make a spreadsheet read a cell as a formula
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_text(value: Any) -> Any:
     """A cell for a CSV file: text that a spreadsheet would run as a formula gets a leading
-    apostrophe (``=``, ``+``, ``-``, ``@``); numbers pass unchanged."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    apostrophe (``=``, ``+``, ``-``, ``@``, Tab, carriage return); numbers pass unchanged."""
+    if isinstance(value, str) and value[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
 
@@ -125,14 +131,9 @@ def _iso_full(value: Any) -> Any:
 def _stored(db: Store, run_id: str) -> dict[str, Any]:
     run = db.run(run_id)
     units = []
-    record_cols = [getattr(t.records.c, c) for c in RECORD_COLUMNS]
     with db.engine.connect() as conn:
         for u in db.units(run["id"]):
-            rows = conn.execute(
-                select(*record_cols)
-                .where(t.records.c.unit_id == u["id"])
-                .order_by(t.records.c.position)
-            ).all()
+            recs = db.unit_records(u["id"])
             arts = conn.execute(
                 select(
                     t.artifacts.c.name,
@@ -148,11 +149,9 @@ def _stored(db: Store, run_id: str) -> dict[str, Any]:
                     **{k: u[k] for k in ("probe_key", "probe_spec", "shard", "start", "stop")},
                     **{k: u[k] for k in ("status", "seconds", "info")},
                     "finished_at": _iso_full(u["finished_at"]),
-                    "records": (
-                        {c: [r[i] for r in rows] for i, c in enumerate(RECORD_COLUMNS)}
-                        if rows
-                        else None
-                    ),
+                    # the task only where it is not classification: exports as before
+                    **({"task": recs.task} if recs and recs.task != "classification" else {}),
+                    "records": recs.columns() if recs else None,
                     "artifacts": [dict(a._mapping) for a in arts],
                 }
             )
@@ -225,7 +224,12 @@ def check_export(doc: Any, where: str = "the document") -> None:
             )
         unknown = set()
         for unit in run["stored"].get("units", []):
-            unknown |= set(unit.get("records") or {}) - set(RECORD_COLUMNS)
+            task = unit.get("task", "classification")
+            if task not in TASKS:
+                unknown.add(f"records of task {task!r}")
+                continue
+            known = {*CORE_COLUMNS, *TASKS.get(task).fields, "broken"}
+            unknown |= set(unit.get("records") or {}) - known
         if unknown:
             raise ConfigError(
                 f"Run {run.get('id')!r} in {where} has record columns this RobustLab does not "
@@ -292,17 +296,9 @@ def _import_run(conn: Any, run: Mapping[str, Any]) -> None:
         )
         unit_id = int(res.inserted_primary_key[0])
         columns = unit.get("records") or {}
-        n = len(columns.get("example_id", []))
-        if n:
-            rows = [
-                {
-                    "unit_id": unit_id,
-                    "position": i,
-                    **{c: (columns[c][i] if c in columns else None) for c in RECORD_COLUMNS},
-                }
-                for i in range(n)
-            ]
-            conn.execute(insert(t.records), rows)
+        if columns.get("example_id"):
+            task = unit.get("task", "classification")
+            insert_records(conn, unit_id, Records.from_columns(columns, task=task))
         if unit.get("artifacts"):
             conn.execute(
                 insert(t.artifacts),
@@ -415,7 +411,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
             "### Scorecard",
             "",
         ]
-        scores = axis_scores(run["metrics"])
+        scores = _axes(run)
         if scores:
             lines += ["| axis | value | 95% CI | better | note |", "|---|---:|---:|---|---|"]
             for a in scores:
@@ -427,7 +423,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
         else:
             lines.append("No robustness axis was measured.")
         accuracy = [
-            m for m in run["metrics"] if m["metric"] == "accuracy" and m.get("kind") != "summary"
+            m for m in run["metrics"] if m["metric"] == "accuracy" and m["probe_key"] != SUMMARY_KEY
         ]
         if accuracy:
             lines += [
@@ -442,7 +438,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
                     f"| {md(m.get('label', m['probe_key']))} | {md(m.get('kind', ''))} | "
                     f"{_num(m['value'])} | {_interval(m)} | {m['n']} |"
                 )
-        summaries = [m for m in run["metrics"] if m["probe_key"] == "summary"]
+        summaries = [m for m in run["metrics"] if m["probe_key"] == SUMMARY_KEY]
         if summaries:
             lines += ["", "### Summaries", "", "| summary | value | 95% CI |", "|---|---:|---:|"]
             for m in summaries:
@@ -493,14 +489,14 @@ def write_export(
 ) -> str:
     """Export ``run_ids`` as ``fmt`` (or the format ``out``'s suffix implies) to the file ``out``;
     ``out`` of ``None`` or ``"-"`` returns the text instead. Returns the path or the text."""
-    kind = format_of(out, fmt)
+    chosen = format_of(out, fmt)
     db = open_store(store, create=False)
-    if kind == "json":
+    if chosen == "json":
         # compact: the records make up most of the file
         text = json.dumps(export_document(db, run_ids), separators=(",", ":"), default=str)
     else:
         doc = collect(db, [db.resolve_run(r) for r in run_ids])
-        text = metrics_csv(doc) if kind == "csv" else markdown_summary(doc)
+        text = metrics_csv(doc) if chosen == "csv" else markdown_summary(doc)
     if out in (None, "-"):
         return text
     p = Path(str(out))
@@ -540,16 +536,23 @@ def mlflow_payload(run: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, fl
     }
     metrics: dict[str, float] = {}
     taken: set[str] = set()
-    for a in axis_scores(run["metrics"]):
+    for a in _axes(run):
         metrics[_mlflow_key("axis", a["axis"], taken)] = float(a["value"])
+    sizes = {p["key"] for p in run.get("probes", []) if measures_size(p.get("axis"), p["spec"])}
     for m in run["metrics"]:
-        if m["probe_key"] == "summary":
+        if m["probe_key"] == SUMMARY_KEY:
             metrics[_mlflow_key("summary", m["metric"], taken)] = float(m["value"])
-        elif m["metric"] == "accuracy" and m.get("kind") != "minimal":  # 0 by construction
+        elif m["metric"] == "accuracy" and m["probe_key"] not in sizes:  # unbounded budget
             metrics[_mlflow_key("accuracy", m.get("label", m["probe_key"]), taken)] = float(
                 m["value"]
             )
     return params, {k: v for k, v in metrics.items() if math.isfinite(v)}
+
+
+def _axes(run: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The run's axis scores from its analysed scorecard (without the mCE row)."""
+    card = run["scorecard"] if "scorecard" in run else scorecard(run)
+    return [a for a in card if a["axis"] != MCE_AXIS.name]
 
 
 def require_mlflow() -> Any:

@@ -11,7 +11,17 @@ from typing import Any
 import jinja2
 from markupsafe import Markup, escape
 
-from robustlab.axes import AXES, axis_scores
+from robustlab.analysis.axes import (
+    MCE_AXIS,
+    SUMMARY_KEY,
+    axis_definition,
+    fixed_budget,
+    measures_size,
+    order_axes,
+    row_axis,
+    scorecard,
+)
+from robustlab.analysis.specs import perturbation_of
 from robustlab.report.svg import (
     PALETTE,
     axis_chart,
@@ -46,13 +56,18 @@ HEADLINE = (
 )
 
 
+#: Axes whose weakest probe gets a reliability diagram, after the clean probe.
+RELIABILITY_AXES = ("corruptions", "adversarial", "stability")
+
+
 def reliability_charts(run: dict[str, Any]) -> list[Markup]:
-    """Reliability diagrams for the clean probe, the weakest corruption and the weakest attack."""
+    """Reliability diagrams for the clean probe and the weakest probe of the corruption,
+    adversarial and stability axes."""
     ece = {m["probe_key"]: m for m in run["metrics"] if m["metric"] == "ece" and m.get("details")}
     acc = {m["probe_key"]: m for m in run["metrics"] if m["metric"] == "accuracy"}
-    chosen: list[str] = [k for k in ece if acc.get(k, {}).get("kind") == "clean"][:1]
-    for kind in ("corruption", "attack", "sequence"):
-        keys = [k for k in ece if acc.get(k, {}).get("kind") == kind]
+    chosen: list[str] = [k for k in ece if k in acc and row_axis(acc[k]) == "clean"][:1]
+    for axis in RELIABILITY_AXES:
+        keys = [k for k in ece if k in acc and row_axis(acc[k]) == axis]
         if keys:
             chosen.append(min(keys, key=lambda k: acc[k]["value"]))
     return [
@@ -61,37 +76,12 @@ def reliability_charts(run: dict[str, Any]) -> list[Markup]:
     ]
 
 
-def scorecard(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Headline number per robustness axis (:func:`robustlab.axes.axis_scores`), then mCE when
-    the run has a corruption baseline."""
-    rows = axis_scores(run["metrics"])
-    mce = next((m for m in run["metrics"] if m["kind"] == "summary" and m["metric"] == "mce"), None)
-    if mce is not None:
-        base = (mce.get("details") or {}).get("baseline", "")
-        rows.append(
-            {
-                "axis": "mCE",
-                "value": float(mce["value"]),
-                "ci_low": float(mce.get("ci_low", float("nan"))),
-                "ci_high": float(mce.get("ci_high", float("nan"))),
-                "higher_is_better": False,
-                "metric": "mce",
-                "probe_key": "summary",
-                "note": f"vs baseline run {base}" if base else "",
-            }
-        )
-    return rows
-
-
 def scorecard_table(runs: list[dict[str, Any]], cards: list[list[dict[str, Any]]]) -> list[dict]:
     """Axis rows with one cell per run (None where a run does not measure the axis), the best
     value across runs marked when several runs measure it."""
-    describe = {a.name: a.describe for a in AXES}
-    describe["mCE"] = "mean corruption error relative to the baseline run (lower is better)"
-    order = [a.name for a in AXES] + ["mCE"]
     present = {r["axis"]: r["higher_is_better"] for card in cards for r in card}
     table = []
-    for axis in [a for a in order if a in present]:
+    for axis in order_axes(present):
         cells = [next((r for r in card if r["axis"] == axis), None) for card in cards]
         values = [c["value"] for c in cells if c is not None]
         best = (max if present[axis] else min)(values) if len(values) > 1 else None
@@ -99,7 +89,7 @@ def scorecard_table(runs: list[dict[str, Any]], cards: list[list[dict[str, Any]]
             {
                 "axis": axis,
                 "higher_is_better": present[axis],
-                "describe": describe[axis],
+                "describe": axis_definition(axis).describe,
                 "cells": [
                     None if c is None else {**c, "best": best is not None and c["value"] == best}
                     for c in cells
@@ -114,13 +104,12 @@ def _axis_chart(cards: list[list[dict[str, Any]]], series: list[str]) -> Markup 
         {**r, "series": name}
         for card, name in zip(cards, series)
         for r in card
-        if r["axis"] != "mCE"  # not on the 0-1 scale
+        if r["axis"] != MCE_AXIS.name  # not on the 0-1 scale
     ]
     if not rows:
         return None
-    axes = list(dict.fromkeys((r["axis"], bool(r["higher_is_better"])) for r in rows))
-    order = {a.name: i for i, a in enumerate(AXES)}
-    axes.sort(key=lambda a: order.get(a[0], len(order)))
+    direction = {r["axis"]: bool(r["higher_is_better"]) for r in rows}
+    axes = [(a, direction[a]) for a in order_axes(direction)]
     return axis_chart(rows, axes, series, title="Scorecard: one headline number per axis")
 
 
@@ -338,30 +327,14 @@ def run_metadata(run: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def severity_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[str, Any]]:
-    """Per corruption: accuracy at each severity (0 = clean) for every run, for small multiples."""
+    """Per corruption: accuracy at each severity (0 = clean) for every run, for small multiples
+    (the runs' ``severity_curves`` from the analysis)."""
     curves: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for run, name in zip(runs, series):
-        probes = {p["key"]: p for p in run["probes"]}
-        clean = next(
-            (
-                m["value"]
-                for m in run["metrics"]
-                if m["metric"] == "accuracy" and m["kind"] == "clean"
-            ),
-            None,
-        )
-        for m in run["metrics"]:
-            if m["metric"] != "accuracy" or m["kind"] != "corruption":
-                continue
-            spec = probes[m["probe_key"]]["spec"]
-            points = curves.setdefault(str(spec["corruption"]), {}).setdefault(name, [])
-            if clean is not None and not points:
-                points.append((0.0, clean))
-            points.append((float(spec["severity"]), m["value"]))
-    return [
-        {"title": corruption, "lines": {k: sorted(v) for k, v in lines.items()}}
-        for corruption, lines in curves.items()
-    ]
+        for c in run.get("severity_curves", []):
+            lines = curves.setdefault(c["perturbation"], {})
+            lines[name] = [(float(x), float(y)) for x, y in c["points"]]
+    return [{"title": title, "lines": lines} for title, lines in curves.items()]
 
 
 def robustness_curves(runs: list[dict[str, Any]], series: list[str]) -> list[dict[str, Any]]:
@@ -390,18 +363,20 @@ def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         if meta.get("role", "gallery") != "gallery":
             continue
-        spec, kind = probe["spec"], probe["kind"]
-        if kind == "corruption":
-            row = rows.setdefault(
-                str(spec["corruption"]), {"title": str(spec["corruption"]), "cells": {}}
-            )
-            row["cells"][f"severity {spec['severity']}"] = src
+        found = perturbation_of(probe["spec"]) if probe.get("axis") == "corruptions" else None
+        if found is not None and "severity" in found[1]:
+            row = rows.setdefault(found[0], {"title": found[0], "cells": {}, "place": 1})
+            row["cells"][f"severity {found[1]['severity']}"] = src
         else:
-            row = rows.setdefault(f"_{kind}", {"title": kind, "cells": {}})
+            # one row per family of probes (the kind label), the clean image first and the
+            # fixed-budget adversarial images last
+            place = 0 if probe.get("axis") == "clean" else 1
+            if probe.get("axis") == "adversarial" and fixed_budget(probe["spec"]):
+                place = 2
+            kind = str(probe["kind"])
+            row = rows.setdefault(f"_{kind}", {"title": kind, "cells": {}, "place": place})
             row["cells"][probe["label"]] = src
-    ordered = sorted(
-        rows.values(), key=lambda r: (r["title"] not in ("clean",), r["title"] == "attack")
-    )
+    ordered = sorted(rows.values(), key=lambda r: r.pop("place"))
     for row in ordered:
         row["cells"] = dict(sorted(row["cells"].items()))
     return ordered
@@ -410,10 +385,10 @@ def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
 def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]:
     """Anchors of the sub-sections a run's part of the report has, in page order."""
     metrics = {m["metric"] for m in run["metrics"]}
-    kinds = {m["kind"] for m in run["metrics"]}
+    summaries = any(m["probe_key"] == SUMMARY_KEY for m in run["metrics"])
     present = [
         ("probes", "Results per probe", True),
-        ("summaries", "Summaries", "summary" in kinds),
+        ("summaries", "Summaries", summaries),
         ("calibration", "Calibration", bool(parts["reliability"])),
         ("subgroups", "Subgroups", "worst_class_accuracy" in metrics),
         ("shift", "Shift", "ood_accuracy" in metrics),
@@ -434,22 +409,25 @@ def render_html(doc: dict[str, Any]) -> str:
     for run in runs:
         name = run["model"]["name"]
         series.append(name if name not in series else f"{name} ({run['id'][:6]})")
+    sizes = {run["id"]: _size_probes(run) for run in runs}
     chart_rows = [
         {**m, "series": s}
         for run, s in zip(runs, series)
         for m in run["metrics"]
-        if m["metric"] == "accuracy" and m["kind"] not in ("summary", "minimal")
+        if m["metric"] == "accuracy"
+        and m["probe_key"] != SUMMARY_KEY
+        and m["probe_key"] not in sizes[run["id"]]
     ]
     metric_columns = {
         run["id"]: [
             name
             for name in HEADLINE
-            if any(m["metric"] == name and m["kind"] != "summary" for m in run["metrics"])
+            if any(m["metric"] == name and m["probe_key"] != SUMMARY_KEY for m in run["metrics"])
         ]
         for run in runs
     }
     cells = {run["id"]: {(m["probe_key"], m["metric"]): m for m in run["metrics"]} for run in runs}
-    cards = [scorecard(run) for run in runs]
+    cards = [run["scorecard"] for run in runs]
     parts = {
         run["id"]: {
             "reliability": reliability_charts(run),
@@ -500,7 +478,23 @@ def render_html(doc: dict[str, Any]) -> str:
         palette=PALETTE,
         metric_columns=metric_columns,
         cells=cells,
+        summaries={
+            run["id"]: [m for m in run["metrics"] if m["probe_key"] == SUMMARY_KEY] for run in runs
+        },
+        minimal={
+            run["id"]: [
+                m
+                for m in run["metrics"]
+                if m["metric"] == "median_perturbation" and m["probe_key"] in sizes[run["id"]]
+            ]
+            for run in runs
+        },
     )
+
+
+def _size_probes(run: dict[str, Any]) -> set[str]:
+    """Keys of the run's minimal-perturbation probes (their accuracy is no headline number)."""
+    return {p["key"] for p in run["probes"] if measures_size(p.get("axis"), p.get("spec"))}
 
 
 def write_html(doc: dict[str, Any], path: str | Path) -> Path:

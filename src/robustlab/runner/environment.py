@@ -9,6 +9,8 @@ import subprocess
 import sys
 from typing import Any
 
+from robustlab.store._engine import mask_passwords
+
 __all__ = ["environment"]
 
 
@@ -52,6 +54,6 @@ def environment(device: str) -> dict[str, Any]:
         "device": device,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "git_revision": _git_revision(),
-        "argv": sys.argv[:20],
+        "argv": [mask_passwords(str(a)) for a in sys.argv[:20]],  # --store may carry one
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab.analysis.axes import unit_axis
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
-from robustlab.metrics.base import Estimate, derive_seed, get_metric
+from robustlab.metrics.base import METRICS, Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import REFERENCE, NotApplicable, Probe
 from robustlab.records import Records
@@ -29,6 +30,7 @@ from robustlab.runner.preflight import check_bounds, preflight
 from robustlab.store import Store, open_store
 from robustlab.suites import Suite, load_suite
 from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
+from robustlab.tasks import get_task
 
 __all__ = ["scan"]
 
@@ -62,7 +64,7 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
     )
 
     with Progress(
-        TextColumn("[bold]{task.description:<36}"),
+        TextColumn("{task.description:<36}", style="bold", markup=False),  # names are not markup
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -119,7 +121,7 @@ def scan(
         dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
     suite = load_suite(suite)
     runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
-    preflight(model, dataset)
+    preflight(model, dataset, suite=suite)
     oracle = None if reference is None else as_model(reference)
     if oracle is not None:
         preflight(oracle, dataset)
@@ -176,7 +178,12 @@ def scan(
                 records=None,
                 seconds=0.0,
                 status="skipped",
-                info={"label": probe.label, "kind": probe.kind, "reason": skipped[probe.key]},
+                info={
+                    "label": probe.label,
+                    "kind": probe.kind,
+                    "axis": probe.resolved_axis(),
+                    "reason": skipped[probe.key],
+                },
             )
     units = plan_units(probes, len(dataset), shard_size, seed)
     todo = [u for u in units if u.key not in done]
@@ -186,7 +193,13 @@ def scan(
         check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
         torch.manual_seed(unit.seed)  # for models that draw from torch's global generator
         began = time.perf_counter()
-        records = unit.probe.run(model, batch, unit.seed)
+        try:
+            records = unit.probe.run(model, batch, unit.seed)
+        except Exception as exc:  # the message alone would not say which probe failed
+            note = f"in probe {unit.probe.key!r}, examples {unit.start}..{unit.stop - 1}"
+            # add_note() is Python 3.11+; it appends to this same list
+            exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
+            raise
         return _Finished(unit, records, time.perf_counter() - began)
 
     token = REFERENCE.set(oracle)
@@ -194,11 +207,13 @@ def scan(
         with _progress(progress and bool(todo), len(todo)) as bar:
             tasks: dict[str, Any] = {}
             if bar is not None:
+                from robustlab._terminal import printable
+
                 for probe in probes:
                     n = sum(1 for u in todo if u.probe.key == probe.key)
                     if n:
                         tasks[probe.key] = bar.add_task(
-                            f"{model.name}: {probe.label}"[:36], total=n
+                            printable(f"{model.name}: {probe.label}")[:36], total=n
                         )
             for finished in runner.execute(todo, work):
                 u = finished.unit
@@ -214,6 +229,7 @@ def scan(
                     info={
                         "label": u.probe.label,
                         "kind": u.probe.kind,
+                        "axis": u.probe.resolved_axis(),
                         "covers_batch": u.probe.covers_batch,
                         "seed": str(u.seed),
                         "warnings": finished.records.warnings,
@@ -237,6 +253,16 @@ def scan(
     return ScanResult(db, run_id)
 
 
+def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:
+    """The metrics of a probe's records: the suite's, else the probe's defaults, or the defaults
+    of the records' task where none of the probe's applies to it (probes default to
+    classification metrics)."""
+    names = list(suite.metrics_for(probe))
+    if suite.metrics is None and not any(task in METRICS.get(m).tasks for m in names):
+        names = [m for m in get_task(task).metrics if m in METRICS]
+    return names
+
+
 def _metric_rows(
     db: Store, run_id: str, suite: Suite, probes: list[Probe], seed: int
 ) -> list[dict[str, Any]]:
@@ -244,10 +270,10 @@ def _metric_rows(
     for probe in probes:
         every = db.load_records(run_id, probe.key)
         ident = every.in_distribution()
-        for name in suite.metrics_for(probe):
+        for name in _metric_names(suite, probe, every.task):
             metric = get_metric(name)
             records = every if metric.scope == "all" else ident
-            if not metric.applies(records):
+            if not metric.measures(records):
                 continue
             est = metric.compute(records, seed=derive_seed(seed, probe.key, name))
             if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
@@ -297,9 +323,9 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
         out.append(
             ProbeErrors(
                 key,
-                unit["info"].get("kind", "other"),
+                unit_axis(unit["info"]),
                 unit["probe_spec"],
-                ~records.correct,
+                records.broken,
                 records.value,
             )
         )

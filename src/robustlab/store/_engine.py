@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -18,10 +21,13 @@ from robustlab.errors import StoreError
 __all__ = [
     "CONNECT_TIMEOUT",
     "display_url",
+    "has_password",
     "is_memory",
     "json_dumps",
     "json_loads",
     "make_engine",
+    "mask_nested",
+    "mask_passwords",
     "normalise_url",
     "sqlite_lock_engine",
 ]
@@ -63,13 +69,43 @@ def _with_driver(url: URL) -> URL:
     raise ModuleNotFoundError(name="psycopg2")
 
 
+# user:password@ after a scheme (greedy: a password may hold an unescaped '@'), and a password
+# given as a query parameter (?password=..., which libpq and SQLAlchemy also accept)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^\s]*@")
+_QUERY_PASSWORD = re.compile(r"([?&](?:password|passwd|pwd)=)[^&\s]*", re.IGNORECASE)
+
+
+def mask_passwords(text: str) -> str:
+    """``text`` with the password of every database URL in it replaced by ``***``: for command
+    lines and messages that are stored, logged or shown."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+
+
+def mask_nested(value: Any) -> Any:
+    """:func:`mask_passwords` applied to every string inside dicts and lists (run metadata
+    recorded before command lines were masked)."""
+    if isinstance(value, str):
+        return mask_passwords(value)
+    if isinstance(value, dict):
+        return {k: mask_nested(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_nested(v) for v in value]
+    return value
+
+
+def has_password(url: str) -> bool:
+    """Whether a database URL carries a password."""
+    return mask_passwords(url) != url
+
+
 def display_url(url: str) -> str:
     """The URL with any password masked, for messages, listings and reports."""
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return url
-    return parsed.render_as_string(hide_password=True) if parsed.password else url
+        return mask_passwords(url)
+    shown = parsed.render_as_string(hide_password=True) if parsed.password else url
+    return mask_passwords(shown)
 
 
 def is_memory(url: URL) -> bool:
@@ -111,6 +147,33 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _sqlite_read_only_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # no journal_mode: switching a file to WAL is a write
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def _sqlite_read_only_url(url: URL) -> URL:
+    """The same file opened by SQLite itself as read-only (``mode=ro``): nothing can write it."""
+    query = dict(url.query)
+    if query.get("uri") == "true":  # already a SQLite URI: keep its file name and options
+        name = str(url.database)
+        path = Path(name.removeprefix("file:").partition("?")[0])
+    else:
+        path = Path(str(url.database)).resolve()
+        name = "file:" + quote(path.as_posix())
+    query.update(mode="ro", uri="true")
+    wal = path.with_name(path.name + "-wal")
+    if not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+        # read-only media: SQLite could not create the -shm file it reads a WAL store with;
+        # immutable tells it that nothing changes the file, so it needs none (unless a -wal
+        # file holds commits, which immutable would skip)
+        query["immutable"] = "1"
+    return url.set(database=name, query=query)
 
 
 def _hint(url: URL, reason: str) -> str:
@@ -158,13 +221,16 @@ def _check_sqlite_path(url: URL, shown: str, create: bool) -> None:
         )
 
 
-def make_engine(url: str, *, create: bool = True) -> Engine:
+def make_engine(url: str, *, create: bool = True, read_only: bool = False) -> Engine:
     """An engine for ``url`` whose first connection has succeeded, or a StoreError saying why not.
 
     Args:
         url: A full SQLAlchemy URL (normalised by :func:`normalise_url`).
         create: Whether a SQLite file that does not exist yet may be created.
+        read_only: Open the database so that nothing can be written through the engine: SQLite
+            files with ``mode=ro``, PostgreSQL sessions with read-only transactions.
     """
+    create = create and not read_only
     shown = display_url(url)
     try:
         parsed = _with_driver(make_url(url))
@@ -173,12 +239,17 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
         if backend == "sqlite":
             if not is_memory(parsed):
                 _check_sqlite_path(parsed, shown, create)
+            pragmas = _sqlite_pragmas
+            if read_only and not is_memory(parsed):
+                parsed, pragmas = _sqlite_read_only_url(parsed), _sqlite_read_only_pragmas
             engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **options)
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", pragmas)
         else:
             connect_args: dict[str, Any] = {}
             if parsed.drivername in _LIBPQ and "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = CONNECT_TIMEOUT  # fail fast, never hang
+            if read_only and parsed.drivername in _LIBPQ:
+                connect_args["options"] = "-c default_transaction_read_only=on"
             engine = create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **options)
         with engine.connect():
             pass

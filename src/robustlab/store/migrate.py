@@ -46,6 +46,7 @@ __all__ = [
     "VERSION_TABLE",
     "StoreState",
     "alembic_config",
+    "check_current",
     "check_readable",
     "head",
     "migration_lock",
@@ -69,7 +70,17 @@ LEGACY_REVISIONS = {1: "0001", 2: "0002"}
 
 #: Every table a store has ever had; any of them in a database makes it a store (or a clash).
 STORE_TABLES = frozenset(
-    {"robustlab_info", "models", "datasets", "runs", "units", "records", "metrics", "artifacts"}
+    {
+        "robustlab_info",
+        "models",
+        "datasets",
+        "runs",
+        "units",
+        "records",
+        "record_blocks",
+        "metrics",
+        "artifacts",
+    }
 )
 
 # Key of the PostgreSQL advisory lock held while a store is upgraded (any fixed 64-bit number).
@@ -183,6 +194,32 @@ def check_readable(state: StoreState, url: str) -> None:
             f"Store {url!r} has schema version {state.schema_version}, which no RobustLab release "
             f"wrote; pass another store or an empty database."
         )
+
+
+def check_current(engine: Engine, url: str) -> None:
+    """Refuse, without changing anything, a database that is not a store at the newest schema:
+    what a read-only open needs, since it may neither create tables nor upgrade them.
+
+    Args:
+        engine: An engine connected to the database.
+        url: The store's URL as shown in messages (password masked).
+    """
+    with engine.connect() as conn:
+        state = read_state(conn, url)
+    check_readable(state, url)
+    if state.current:
+        return
+    if not state.tables:
+        raise StoreError(
+            f"{url!r} holds no RobustLab store (none of its tables); check the path, or run "
+            "`robustlab scan` or `robustlab demo` with this --store to create one."
+        )
+    raise StoreError(
+        f"Store {url!r} has schema {state.schema_version}, older than this RobustLab's "
+        f"{t.SCHEMA_VERSION}, and reading commands never upgrade a store; upgrade it once "
+        f'(python -c "from robustlab.store import Store; Store({url!r})", or any scan into '
+        "it), or read an upgraded copy."
+    )
 
 
 @contextmanager

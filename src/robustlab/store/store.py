@@ -12,12 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from robustlab.errors import StoreError
-from robustlab.records import RECORD_COLUMNS, Records
+from robustlab.records import Records
 from robustlab.store import migrate
 from robustlab.store import schema as t
+from robustlab.store._blocks import ENCODING, decode_block, encode_block
 from robustlab.store._engine import display_url, make_engine, normalise_url
 
-__all__ = ["DEFAULT_STORE", "Store", "open_store"]
+__all__ = ["DEFAULT_STORE", "Store", "insert_records", "open_store"]
 
 DEFAULT_STORE = "sqlite:///robustlab.db"
 
@@ -43,18 +44,28 @@ class Store:
             ``postgresql://user:pass@host/db``.
         create: Whether a SQLite file that does not exist yet may be created (``False`` for
             commands that only read, so a mistyped path is an error rather than a new store).
+        read_only: Open the database read-only (SQLite ``mode=ro``, read-only PostgreSQL
+            transactions) and never create, upgrade or otherwise write it: for commands that
+            only read, and for stores on read-only media. Refuses a database that is not a
+            current RobustLab store instead of changing it.
 
     Attributes:
         url: The store's URL with any password masked: safe to print and to put in reports.
         engine: The SQLAlchemy engine.
     """
 
-    def __init__(self, url: str = DEFAULT_STORE, *, create: bool = True) -> None:
+    def __init__(
+        self, url: str = DEFAULT_STORE, *, create: bool = True, read_only: bool = False
+    ) -> None:
         full = normalise_url(str(url))
         self.url = display_url(full)
-        self.engine = make_engine(full, create=create)
+        self.read_only = read_only
+        self.engine = make_engine(full, create=create, read_only=read_only)
         try:
-            migrate.upgrade(self.engine, self.url)
+            if read_only:
+                migrate.check_current(self.engine, self.url)
+            else:
+                migrate.upgrade(self.engine, self.url)
         except BaseException:
             self.engine.dispose()
             raise
@@ -239,11 +250,7 @@ class Store:
                 )
                 unit_id = _primary_key(res)
                 if records is not None and len(records):
-                    rows = records.rows()
-                    for i, row in enumerate(rows):
-                        row["unit_id"] = unit_id
-                        row["position"] = i
-                    conn.execute(insert(t.records), rows)
+                    insert_records(conn, unit_id, records)
                 if records is not None and records.artifacts:
                     conn.execute(
                         insert(t.artifacts),
@@ -290,18 +297,36 @@ class Store:
 
     def load_records(self, run_id: str, probe_key: str) -> Records:
         """All records of one probe of a run, in shard then position order."""
-        cols = [getattr(t.records.c, c) for c in RECORD_COLUMNS]
         q = (
-            select(*cols)
-            .join(t.units, t.units.c.id == t.records.c.unit_id)
+            select(t.record_blocks.c.data, t.record_blocks.c.encoding)
+            .join(t.units, t.units.c.id == t.record_blocks.c.unit_id)
             .where(t.units.c.run_id == run_id, t.units.c.probe_key == probe_key)
-            .order_by(t.units.c.shard, t.records.c.position)
+            .order_by(t.units.c.shard)
         )
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(q)]
-        if not rows:
+            blocks = conn.execute(q).all()
+        if not blocks:
             raise StoreError(f"Run {run_id!r} has no records for probe {probe_key!r}.")
-        return Records.from_rows(rows)
+        return Records.concat(decode_block(b.data, b.encoding) for b in blocks)
+
+    def unit_records(self, unit_id: int) -> Records | None:
+        """The records of one stored unit (by its id), or None when it has none."""
+        q = select(t.record_blocks.c.data, t.record_blocks.c.encoding).where(
+            t.record_blocks.c.unit_id == unit_id
+        )
+        with self.engine.connect() as conn:
+            block = conn.execute(q).first()
+        return None if block is None else decode_block(block.data, block.encoding)
+
+    def count_records(self, run_id: str | None = None) -> int:
+        """How many records the store holds (of one run, or of all)."""
+        q = select(func.coalesce(func.sum(t.record_blocks.c.n), 0))
+        if run_id is not None:
+            q = q.join(t.units, t.units.c.id == t.record_blocks.c.unit_id).where(
+                t.units.c.run_id == run_id
+            )
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
 
     # -- metrics -------------------------------------------------------------------------------
     def write_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -335,16 +360,32 @@ class Store:
         return f"Store({self.url!r})"
 
 
-def open_store(store: str | Store | None = None, *, create: bool = True) -> Store:
+def open_store(
+    store: str | Store | None = None, *, create: bool = True, read_only: bool = False
+) -> Store:
     """A Store from a URL or path (``None`` opens the default ``./robustlab.db``).
 
     Args:
         store: A URL, a SQLite path, an open Store (returned as is) or None.
         create: Whether a SQLite file that does not exist yet may be created.
+        read_only: Open it read-only, never creating or upgrading it (see :class:`Store`).
     """
     if isinstance(store, Store):
         return store
-    return Store(store or DEFAULT_STORE, create=create)
+    return Store(store or DEFAULT_STORE, create=create, read_only=read_only)
+
+
+def insert_records(conn: Any, unit_id: int, records: Records) -> None:
+    """Write ``records`` as the record block of unit ``unit_id``, inside ``conn``'s transaction."""
+    conn.execute(
+        insert(t.record_blocks).values(
+            unit_id=unit_id,
+            task=records.task,
+            n=len(records),
+            encoding=ENCODING,
+            data=encode_block(records),
+        )
+    )
 
 
 def _primary_key(result: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -13,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from robustlab._yaml import load_yaml
 from robustlab.errors import ConfigError
 from robustlab.metrics import METRICS
 from robustlab.probes import Probe, make_probe
@@ -22,6 +24,22 @@ __all__ = ["SUITES", "Suite", "builtin_suites", "load_suite"]
 
 #: Built-in suites: every ``suites/builtin/<name>.yaml`` file registers itself under ``<name>``.
 SUITES: Registry[Path] = Registry("suite")
+
+#: Largest suite file read, in bytes (the built-in ones are under 2 KB).
+MAX_SUITE_BYTES = 1_000_000
+
+#: Most probes one suite may hold once its grids are expanded.
+MAX_SUITE_PROBES = 10_000
+
+
+def _read_yaml(path: Path) -> Any:
+    size = path.stat().st_size
+    if size > MAX_SUITE_BYTES:
+        raise ConfigError(
+            f"Suite file {str(path)!r} is {size:,} bytes; suites are limited to "
+            f"{MAX_SUITE_BYTES:,} bytes. Pass the suite file itself, or split it."
+        )
+    return load_yaml(path.read_text(), f"Suite file {str(path)!r}")
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,14 @@ class Suite:
         entries = data["probes"]
         if not isinstance(entries, Sequence) or isinstance(entries, str):
             raise ConfigError(f"Suite {source}: 'probes' must be a list.")
-        probes = [p for entry in entries for p in _expand(entry)]
+        probes: list[Probe] = []
+        for entry in entries:
+            probes.extend(_expand(entry))
+            if len(probes) > MAX_SUITE_PROBES:
+                raise ConfigError(
+                    f"Suite {source} holds more than {MAX_SUITE_PROBES:,} probes, the most a "
+                    "suite may hold; split it into several suites."
+                )
         metrics = data.get("metrics")
         return cls(
             name=str(data["name"]),
@@ -110,7 +135,7 @@ class Suite:
         if not p.is_file():
             raise ConfigError(f"Suite file {str(p)!r} does not exist.")
         try:
-            data = yaml.safe_load(p.read_text())
+            data = _read_yaml(p)
         except yaml.YAMLError as exc:
             raise ConfigError(f"Suite file {str(p)!r} is not valid YAML: {exc}") from None
         return cls.from_dict(data, source=str(p))
@@ -134,6 +159,13 @@ def _expand(entry: Any) -> list[Probe]:
     ):
         raise ConfigError(f"'grid' must map parameter names to lists of values. Got {grid!r}.")
     keys = list(grid)
+    count = math.prod(len(v) for v in grid.values())
+    if count > MAX_SUITE_PROBES:
+        sizes = " x ".join(str(len(v)) for v in grid.values())
+        raise ConfigError(
+            f"'grid' of {base.get('probe', base.get('name', 'a probe'))!r} expands to {count:,} "
+            f"probes ({sizes}); a suite may hold at most {MAX_SUITE_PROBES:,}. Use fewer values."
+        )
     return [
         make_probe({**base, **dict(zip(keys, combo))})
         for combo in itertools.product(*(grid[k] for k in keys))

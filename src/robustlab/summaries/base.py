@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,13 +10,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from robustlab.analysis.axes import AXES, LEGACY_KIND_AXES
 from robustlab.errors import ConfigError
 from robustlab.metrics.base import Estimate
 from robustlab.registry import Registry
 
-__all__ = ["SUMMARIES", "ProbeErrors", "Summary", "evaluate_summary"]
+__all__ = ["SUMMARIES", "ProbeErrors", "Summary", "evaluate_summary", "of_axis"]
 
 SUMMARIES: Registry[type[Summary]] = Registry("summary")
+
+_AXIS_IDS = frozenset(a.name for a in AXES)
 
 
 @dataclass(frozen=True)
@@ -24,17 +28,30 @@ class ProbeErrors:
 
     Attributes:
         key: The probe's key.
-        kind: The probe's kind (``clean``, ``corruption``, ``attack``, ...).
-        spec: The probe's parameters.
+        axis: The probe's axis (``clean``, ``corruptions``, ``adversarial``, ...; ``None`` when
+            unknown). A legacy probe kind (``corruption``, ``attack``, ...) given here is read
+            as its axis, with a deprecation warning.
+        spec: The probe's stored spec.
         errors: Bool ``(n,)``: the example is misclassified under this probe.
         values: The probe's per-example measurement (e.g. flip rate), NaN where none.
     """
 
     key: str
-    kind: str
+    axis: str | None
     spec: Mapping[str, Any]
     errors: np.ndarray
     values: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        legacy = LEGACY_KIND_AXES.get(str(self.axis))
+        if legacy is not None and self.axis not in _AXIS_IDS:
+            warnings.warn(
+                f"ProbeErrors takes the probe's axis, not its kind: read {self.axis!r} as "
+                f"{legacy!r}. Pass the axis (Probe.resolved_axis()).",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            object.__setattr__(self, "axis", legacy)
 
     def column(self, uses: str) -> np.ndarray:
         """The per-example array a summary averages: ``errors`` or ``values``."""
@@ -56,13 +73,18 @@ class Summary(ABC):
     name: ClassVar[str]
     higher_is_better: ClassVar[bool]
     description: ClassVar[str]
+    #: The robustness axis the summary belongs to; by default it reads that axis's probes.
+    axis: ClassVar[str]
+    #: The tasks (``robustlab.tasks``) whose probes it summarises.
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
     needs_baseline: ClassVar[bool] = False
     #: Which per-example array the statistic's rates are means of: ``errors`` or ``values``.
     uses: ClassVar[str] = "errors"
 
-    @abstractmethod
     def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        """The probes this summary uses (an empty list: it does not apply to this suite)."""
+        """The probes this summary uses (an empty list: it does not apply to this suite); by
+        default those of its :attr:`axis`."""
+        return of_axis(probes, self.axis)
 
     @abstractmethod
     def statistic(
@@ -76,6 +98,11 @@ class Summary(ABC):
         """Optional per-example error indicator combining several probes (a per-example worst
         case); its rate is then passed to :meth:`statistic` under the key ``"joint"``."""
         return None
+
+
+def of_axis(probes: list[ProbeErrors], axis: str) -> list[ProbeErrors]:
+    """The probes of one axis, in order."""
+    return [p for p in probes if p.axis == axis]
 
 
 def _resampled_rates(

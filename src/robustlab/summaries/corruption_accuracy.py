@@ -18,9 +18,7 @@ class MeanCorruptionAccuracy(Summary):
     name = "mean_corruption_accuracy"
     higher_is_better = True
     description = "mean accuracy over all corruption probes"
-
-    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        return [p for p in probes if p.kind == "corruption"]
+    axis = "corruptions"
 
     def statistic(
         self,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+from robustlab.summaries.mce import by_corruption
 
 
 @SUMMARIES.register("mean_corruption_error")
@@ -23,9 +24,7 @@ class MeanCorruptionError(Summary):
     name = "mean_corruption_error"
     higher_is_better = False
     description = "mean over corruptions of the error averaged over severities (no baseline)"
-
-    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        return [p for p in probes if p.kind == "corruption"]
+    axis = "corruptions"
 
     def statistic(
         self,
@@ -33,7 +32,10 @@ class MeanCorruptionError(Summary):
         probes: list[ProbeErrors],
         baseline: Mapping[str, np.ndarray] | None,
     ) -> np.ndarray:
-        per_corruption: dict[str, list[np.ndarray]] = {}
-        for p in probes:
-            per_corruption.setdefault(str(p.spec["corruption"]), []).append(rates[p.key])
-        return np.mean([np.mean(v, axis=0) for v in per_corruption.values()], axis=0)
+        return np.mean(
+            [
+                np.mean([rates[p.key] for p in group], axis=0)
+                for group in by_corruption(probes).values()
+            ],
+            axis=0,
+        )

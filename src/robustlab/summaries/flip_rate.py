@@ -11,10 +11,6 @@ from robustlab.errors import ConfigError
 from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
 
 
-def _sequences(probes: list[ProbeErrors]) -> list[ProbeErrors]:
-    return [p for p in probes if p.kind == "sequence"]
-
-
 @SUMMARIES.register("mean_flip_rate")
 @dataclass(frozen=True)
 class MeanFlipRate(Summary):
@@ -28,10 +24,8 @@ class MeanFlipRate(Summary):
     name = "mean_flip_rate"
     higher_is_better = False
     description = "flip rate averaged over perturbation sequences (no baseline)"
+    axis = "stability"
     uses = "values"
-
-    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        return _sequences(probes)
 
     def statistic(
         self,
@@ -55,11 +49,9 @@ class MFR(Summary):
     name = "mfr"
     higher_is_better = False
     description = "mean flip rate relative to the baseline run (1.0 = as stable)"
+    axis = "stability"
     needs_baseline = True
     uses = "values"
-
-    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        return _sequences(probes)
 
     def statistic(
         self,

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robustlab.analysis.specs import perturbation_of
 from robustlab.errors import ConfigError
 from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
 
 
 def by_corruption(probes: list[ProbeErrors]) -> dict[str, list[ProbeErrors]]:
+    """The probes grouped by the perturbation they apply (a corruption at several severities)."""
     groups: dict[str, list[ProbeErrors]] = {}
     for p in probes:
-        groups.setdefault(str(p.spec["corruption"]), []).append(p)
+        found = perturbation_of(p.spec)
+        groups.setdefault(p.key if found is None else found[0], []).append(p)
     return groups
 
 
@@ -31,10 +34,8 @@ class MCE(Summary):
     name = "mce"
     higher_is_better = False
     description = "mean corruption error relative to the baseline run (1.0 = as robust)"
+    axis = "corruptions"
     needs_baseline = True
-
-    def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        return [p for p in probes if p.kind == "corruption"]
 
     def statistic(
         self,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from robustlab.errors import ConfigError
-from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary, of_axis
 from robustlab.summaries.mce import by_corruption
 
 
@@ -25,11 +25,12 @@ class RelativeMCE(Summary):
     name = "relative_mce"
     higher_is_better = False
     description = "degradation from clean relative to the baseline's degradation"
+    axis = "corruptions"
     needs_baseline = True
 
     def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        corrupt = [p for p in probes if p.kind == "corruption"]
-        clean = [p for p in probes if p.kind == "clean"]
+        corrupt = of_axis(probes, self.axis)
+        clean = of_axis(probes, "clean")
         return [*clean[:1], *corrupt] if corrupt and clean else []
 
     def statistic(
@@ -39,8 +40,8 @@ class RelativeMCE(Summary):
         baseline: Mapping[str, np.ndarray] | None,
     ) -> np.ndarray:
         assert baseline is not None
-        clean = next(p for p in probes if p.kind == "clean").key
-        corrupt = [p for p in probes if p.kind == "corruption"]
+        clean = of_axis(probes, "clean")[0].key
+        corrupt = of_axis(probes, self.axis)
         values = []
         for corruption, group in by_corruption(corrupt).items():
             den = np.sum([baseline[p.key] - baseline[clean] for p in group], axis=0)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+from robustlab.analysis.axes import fixed_budget
+from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary, of_axis
 
 
 @SUMMARIES.register("worst_case_robust_accuracy")
@@ -24,9 +25,11 @@ class WorstCaseRobustAccuracy(Summary):
     name = "worst_case_robust_accuracy"
     higher_is_better = True
     description = "fraction of examples robust to every attack probe (per-example worst case)"
+    axis = "adversarial"
 
     def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        attacks = [p for p in probes if p.kind == "attack"]
+        # fixed-budget attacks only: a minimal-perturbation probe breaks every example it can
+        attacks = [p for p in of_axis(probes, self.axis) if fixed_budget(p.spec)]
         return attacks if len(attacks) >= 2 else []
 
     def joint(self, probes: list[ProbeErrors]) -> np.ndarray:

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from robustlab._yaml import load_yaml
 from robustlab.errors import ConfigError
 from robustlab.registry import Registry
 
@@ -352,7 +353,7 @@ def load_tests(path: str | Path) -> dict[str, ChecklistTest]:
 
 def _parse(text: str, source: str) -> dict[str, ChecklistTest]:
     try:
-        data = yaml.safe_load(text)  # JSON is YAML too
+        data = load_yaml(text, f"CheckList test file {source}")  # JSON is YAML too
     except yaml.YAMLError as exc:
         raise ConfigError(
             f"CheckList test file {source} is not valid YAML or JSON: {exc}"

@@ -285,7 +285,9 @@ class Attack(ABC):
         black_box = "gradients" not in self.needs
         queries = torch.zeros(len(x), dtype=torch.long, device=device) if black_box else None
         todo = correct.nonzero().squeeze(1)
-        for chunk in todo.split(model.batch_size):
+        # an empty tensor splits into one empty chunk: with nothing correctly classified (a weak
+        # model, a one-example shard) no attack may be called at all
+        for chunk in todo.split(model.batch_size) if len(todo) else ():
             xs, ys = x[chunk], y[chunk]
             adv, used = self._perturb(ctx, xs, ys)
             adv = adv.detach().to(device=device, dtype=torch.float32)
