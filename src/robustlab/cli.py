@@ -205,6 +205,15 @@ def demo(
 )
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
 @click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
+@click.option("--text-column", default=None, help="The text column of a text table.")
+@click.option("--label-column", default=None, help="The label column of a text table.")
+@click.option(
+    "--class-names",
+    default=None,
+    metavar="NAME,NAME,...",
+    help="A text table's label names in the model's class order (class 0 first); default: "
+    "sorted order.",
+)
 @click.option(
     "--reference",
     "reference_spec",
@@ -272,6 +281,9 @@ def scan(
     shard_size: int,
     device: str | None,
     image_size: str | None,
+    text_column: str | None,
+    label_column: str | None,
+    class_names: str | None,
     reference_spec: str | None,
     reference_weights: str | None,
     shift: tuple[str, ...],
@@ -306,6 +318,18 @@ def scan(
                 f"--image-size must be H,W (e.g. 32,32). Got {image_size!r}."
             ) from None
         kwargs["size"] = (h, w)
+    if text_column is not None:
+        kwargs["text_column"] = text_column
+    if label_column is not None:
+        kwargs["label_column"] = label_column
+    if class_names is not None:
+        names = [n.strip() for n in class_names.split(",")]
+        if len(names) < 2 or not all(names):
+            raise robustlab.ConfigError(
+                f"--class-names takes two or more comma-separated names in the model's class "
+                f"order (e.g. negative,positive). Got {class_names!r}."
+            )
+        kwargs["class_names"] = names
     shifted = {}
     for item in shift:
         key, sep, path = item.partition("=")

@@ -112,9 +112,7 @@ def resolve_criterion(
             f"criterion='name' with them, or a built Criterion alone."
         )
     if not set(tasks) & set(chosen.tasks) or chosen.needs_clean:
-        usable = [
-            n for n, c in CRITERIA.items() if set(tasks) & set(c.tasks) and not c.needs_clean
-        ]
+        usable = [n for n, c in CRITERIA.items() if set(tasks) & set(c.tasks) and not c.needs_clean]
         raise ConfigError(
             f"{owner} decides success on {'/'.join(tasks)} scores, but the {chosen.name!r} "
             f"criterion is for {'/'.join(chosen.tasks)} outputs. Use one of: {', '.join(usable)}."

@@ -16,6 +16,16 @@ from robustlab.attacks.text._base import (
     deletion_importance,
 )
 from robustlab.attacks.text._typos import TYPO_OPS, typo
+from robustlab.errors import ConfigError
+
+#: Named settings. ``robustlab``: stopwords tried after the content words, a second pass over
+#: every word. ``gao2018``: the published recipe as TextAttack's ``DeepWordBugGao2018`` runs it
+#: (stopwords never edited, each word edited at most once, edit distance at most 30), so its
+#: success rates compare with published ones.
+PRESETS: dict[str, dict[str, Any]] = {
+    "robustlab": {"candidates": 4, "max_edits": 30, "rounds": 2, "skip_stopwords": False},
+    "gao2018": {"candidates": 4, "max_edits": 30, "rounds": 1, "skip_stopwords": True},
+}
 
 
 @register_attack("deepwordbug")
@@ -33,31 +43,85 @@ class DeepWordBug(TextAttack):
     further edit. The attack stops as soon as the prediction changes, after ``max_edits``
     character edits, or when the budget is spent.
 
+    A success must stay close to the original: its MiniLM similarity to it (as the result
+    reports it) must reach ``min_similarity``, else the text counts as not broken (a handful of
+    typos keeps it above 0.5; a text whose every word is mangled does not).
+
     Args:
+        preset: ``robustlab`` (default) or ``gao2018`` (the published recipe; see
+            :data:`PRESETS`). It sets the four parameters below where they are not given;
+            with ``gao2018`` a value other than the recipe's is refused. The result's
+            parameters name the preset.
         candidates: Character edits tried per word visit (one query each).
         max_edits: Most character edits kept in all (TextAttack's recipe bounds the edit
             distance at 30 too).
         rounds: Passes over the words.
         skip_stopwords: Never edit stopwords (instead of trying them last).
+        min_similarity: Floor on a success's MiniLM cosine similarity to the original, in
+            [0, 1); 0 turns it off (and loads no encoder).
 
     References:
         Gao et al., Black-box Generation of Adversarial Text Sequences to Evade Deep Learning
         Classifiers, IEEE S&P Workshops 2018.
     """
 
-    candidates: int = 4
-    max_edits: int = 30
-    rounds: int = 2
-    skip_stopwords: bool = False
+    preset: str = "robustlab"
+    # None until __post_init__ fills in the preset's value
+    candidates: int = None  # type: ignore[assignment]
+    max_edits: int = None  # type: ignore[assignment]
+    rounds: int = None  # type: ignore[assignment]
+    skip_stopwords: bool = None  # type: ignore[assignment]
+    min_similarity: float = 0.5
 
     quick_params: ClassVar[dict[str, Any]] = {"candidates": 4, "max_edits": 10}
+
+    def __post_init__(self) -> None:
+        owner = f"text attack {self.name!r}"
+        if self.preset not in PRESETS:
+            raise ConfigError(
+                f"The 'preset' parameter of {owner} must be one of {list(PRESETS)}. Got "
+                f"{self.preset!r} instead."
+            )
+        for key, value in PRESETS[self.preset].items():
+            given = getattr(self, key)
+            if given is None:
+                object.__setattr__(self, key, value)
+            elif self.preset != "robustlab" and given != value:
+                raise ConfigError(
+                    f"The {key!r} parameter of {owner} is {value!r} in preset "
+                    f"{self.preset!r}, the published recipe. Got {given!r}; drop it, or drop "
+                    f"the preset to tune it."
+                )
+        super().__post_init__()
 
     def _check(self, owner: str) -> None:
         check_number(owner, "candidates", self.candidates, integer=True, low=1, low_inclusive=True)
         check_number(owner, "max_edits", self.max_edits, integer=True, low=1, low_inclusive=True)
         check_number(owner, "rounds", self.rounds, integer=True, low=1, low_inclusive=True)
+        check_number(owner, "min_similarity", self.min_similarity, high=1.0, low_inclusive=True)
+        if self.min_similarity >= 1:
+            raise ConfigError(
+                f"The 'min_similarity' parameter of {owner} must be a float in [0, 1). Got "
+                f"{self.min_similarity!r} instead."
+            )
 
     def _attack(
+        self,
+        oracle: QueryCounter,
+        tokens: Tokenized,
+        target: int,
+        p_clean: np.ndarray,
+        rng: np.random.Generator,
+    ) -> list[str] | None:
+        words = self._search(oracle, tokens, target, p_clean, rng)
+        if words is None or self.min_similarity <= 0:
+            return words
+        from robustlab.attacks.text._run import _similarities, similarity_windows
+
+        similar = _similarities([similarity_windows(tokens, words)])[0] >= self.min_similarity
+        return words if similar else None
+
+    def _search(
         self,
         oracle: QueryCounter,
         tokens: Tokenized,
