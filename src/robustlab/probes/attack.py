@@ -91,7 +91,6 @@ class Attack(Probe):
     min_similarity: float | None = None
 
     name = "attack"
-    axis = "adversarial"
     kind = "attack"
     axis: ClassVar[str] = "adversarial"
     tasks: ClassVar[tuple[str, ...]] = ("classification",)

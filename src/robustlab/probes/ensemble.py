@@ -31,7 +31,6 @@ class Ensemble(Probe):
     version: str = "standard"
 
     name = "ensemble"
-    axis = "adversarial"
     kind = "attack"
     axis: ClassVar[str] = "adversarial"
     tasks: ClassVar[tuple[str, ...]] = ("classification",)

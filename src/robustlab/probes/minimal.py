@@ -43,7 +43,6 @@ class Minimal(Probe):
     options: tuple[tuple[str, Any], ...] = ()
 
     name = "minimal"
-    axis = "adversarial"
     kind = "minimal"
     axis: ClassVar[str] = "adversarial"
     tasks: ClassVar[tuple[str, ...]] = ("classification",)

@@ -20,7 +20,6 @@ class TextAttackProbe(Attack):
     """
 
     name = "text_attack"
-    axis = "text attacks"
     kind = "text_attack"
     axis: ClassVar[str] = "text attacks"
     modalities: ClassVar[tuple[str, ...]] = ("text",)
