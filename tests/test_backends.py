@@ -362,10 +362,10 @@ def test_reference_model_reaches_the_text_probes_own_batches(tmp_path) -> None:
         "name": "text-reference",
         "version": 1,
         "probes": [
-            {"probe": "text_transformation", "transformation": "typo_keyboard", "rate": 0.2},
+            {"probe": "perturbation", "perturbation": "typo_keyboard", "rate": 0.2},
             {"probe": "checklist", "test": "simple_positive"},
             {"probe": "checklist", "test": "negation"},
-            {"probe": "text_attack", "attack": "deepwordbug", "budget": 10},
+            {"probe": "attack", "attack": "deepwordbug", "budget": 10},
         ],
     }
     oracle = keyword_model()
