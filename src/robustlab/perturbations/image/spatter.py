@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import (
     MNIST_SIZE,
-    canny,
     filter2d,
     gaussian_blur,
+    hysteresis,
     luminance,
     reference_set,
     sobel,
@@ -39,6 +41,56 @@ _WATER = (175 / 255, 238 / 255, 238 / 255)  # pale turquoise
 _MUD = (63 / 255, 42 / 255, 20 / 255)  # brown
 _GRAY = (0.2989, 0.587, 0.114)
 _EMBOSS = ((-2.0, -1.0, 0.0), (-1.0, 1.0, 1.0), (0.0, 1.0, 2.0))
+_SHIFT = 15
+_TG22 = int(0.4142135623730950488016887242097 * (1 << _SHIFT) + 0.5)  # tan(22.5), fixed point
+
+
+def opencv_canny(
+    image: torch.Tensor, low: float, high: float, l2_gradient: bool = False
+) -> torch.Tensor:
+    """Edges of integer-valued (N, 1, H, W) images in 0..255 by OpenCV's rules (``cv2.Canny``).
+
+    3x3 Sobel derivatives with replicated borders; magnitude ``|gx| + |gy|`` (or
+    ``gx^2 + gy^2`` against squared thresholds with ``l2_gradient``); the direction sector
+    from OpenCV's fixed-point tan(22.5) and tan(67.5) tests. Non-maximum suppression keeps a
+    pixel strictly above its neighbour on the left, above or upper diagonal and at least
+    equal to the one on the right or below, and strictly above both diagonal neighbours.
+    Pixels above ``low`` (strictly) are candidates, above ``high`` seeds; hysteresis keeps
+    the 8-connected candidates joined to a seed. Magnitudes outside the image are 0.
+
+    References: Canny, "A Computational Approach to Edge Detection", TPAMI 1986.
+    """
+    sx, sy = sobel(image, "edge")
+    gx, gy = sx.round().to(torch.int32), sy.round().to(torch.int32)
+    if l2_gradient:
+        magnitude = gx * gx + gy * gy
+        low, high = (min(t, 32767.0) ** 2 if t > 0 else t for t in (low, high))
+    else:
+        magnitude = gx.abs() + gy.abs()
+    low_int, high_int = math.floor(low), math.floor(high)
+    ax, ay = gx.abs(), gy.abs() << _SHIFT
+    tg22x = ax * _TG22
+    horizontal = ay < tg22x
+    vertical = ~horizontal & (ay > tg22x + (ax << (_SHIFT + 1)))
+    h, w = image.shape[-2:]
+    padded = F.pad(magnitude, (1, 1, 1, 1))
+
+    def at(dr: int, dc: int) -> torch.Tensor:
+        return padded[..., 1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
+
+    m = magnitude
+    # Rows grow downwards: same-sign gradients point to the lower right.
+    same_sign = (gx ^ gy) >= 0
+    diagonal = torch.where(
+        same_sign, (m > at(-1, -1)) & (m > at(1, 1)), (m > at(-1, 1)) & (m > at(1, -1))
+    )
+    peak = torch.where(
+        horizontal,
+        (m > at(0, -1)) & (m >= at(0, 1)),
+        torch.where(vertical, (m > at(-1, 0)) & (m >= at(1, 0)), diagonal),
+    )
+    weak = peak & (m > low_int)
+    return hysteresis(weak, weak & (m > high_int))
 
 
 def _liquid(
@@ -109,8 +161,7 @@ def _water(x: torch.Tensor, liquid: torch.Tensor, intensity: float) -> torch.Ten
     # Box sums of integer values are exact; dividing once keeps floor() away from rounding.
     ones = torch.ones((3, 3), dtype=x.dtype, device=x.device)
     liquid8 = torch.floor(liquid * 255).clamp(0, 255)
-    gx, gy = sobel(liquid8, "reflect101")
-    edges = canny(gx.abs() + gy.abs(), gx, gy, 50.0, 150.0)
+    edges = opencv_canny(liquid8, 50.0, 150.0)
     dist = _edge_distance(edges, 20, x.dtype)
     dist = torch.floor(filter2d(dist, ones) / 9)
     dist = _equalise(dist)
