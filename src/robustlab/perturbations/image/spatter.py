@@ -15,7 +15,6 @@ from robustlab.perturbations.image._ops import (
     hysteresis,
     luminance,
     reference_set,
-    sobel,
 )
 
 # (mean, std, blur sigma, threshold, intensity or mud sigma, mud?) at the reference size,
@@ -60,19 +59,23 @@ def opencv_canny(
 
     References: Canny, "A Computational Approach to Edge Detection", TPAMI 1986.
     """
-    sx, sy = sobel(image, "edge")
-    gx, gy = sx.round().to(torch.int32), sy.round().to(torch.int32)
+    h, w = image.shape[-2:]
+    # Sobel on integers, from one replicate-padded copy.
+    p = F.pad(image, (1, 1, 1, 1), mode="replicate").round().to(torch.int32)
+    rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]
+    cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]
+    gx = rows[..., 2:] - rows[..., :-2]
+    gy = cols[..., 2:, :] - cols[..., :-2, :]
     if l2_gradient:
         magnitude = gx * gx + gy * gy
         low, high = (min(t, 32767.0) ** 2 if t > 0 else t for t in (low, high))
     else:
         magnitude = gx.abs() + gy.abs()
     low_int, high_int = math.floor(low), math.floor(high)
-    ax, ay = gx.abs(), gy.abs() << _SHIFT
+    ax, ay = gx.abs(), gy.abs() * (1 << _SHIFT)
     tg22x = ax * _TG22
     horizontal = ay < tg22x
-    vertical = ~horizontal & (ay > tg22x + (ax << (_SHIFT + 1)))
-    h, w = image.shape[-2:]
+    vertical = ay > tg22x + ax * (1 << (_SHIFT + 1))
     padded = F.pad(magnitude, (1, 1, 1, 1))
 
     def at(dr: int, dc: int) -> torch.Tensor:
