@@ -85,9 +85,10 @@ def copy_sources(visited: torch.Tensor, targets: torch.Tensor, size: int) -> tor
     for k = 0, 1, ... in turn: what the reference's swap does to an RGB image.
 
     The reference writes ``x[h, w], x[h', w'] = x[h', w'], x[h, w]`` on an (H, W, 3) array,
-    where both right-hand sides are views: the first assignment overwrites the pixel the
-    second one reads, so the visited pixel gets a copy of its neighbour and the neighbour
-    keeps its value. A visited pixel is written only at its own visit, so it ends with what
+    where both right-hand sides are views: the first assignment overwrites the visited pixel
+    with its neighbour, and the second copies that (already overwritten) pixel back into the
+    neighbour, so the visited pixel gets a copy of its neighbour and the neighbour keeps its
+    value. A visited pixel is written only at its own visit, so it ends with what
     its neighbour held then: the neighbour's final content when the neighbour was visited
     earlier, else its input. Pointer doubling resolves these chains.
 
