@@ -1,8 +1,9 @@
-"""Glass blur, spatter's Canny step and frost against the reference algorithms' own rules.
+"""Glass blur, spatter's Canny and distance steps and frost against the references' own rules.
 
 Each reference here is written out independently of RobustLab, following the published code
 (ImageNet-C's ``make_imagenet_c.py`` / ``make_cifar_c.py``, imagecorruptions, OpenCV's
-``canny.cpp``); the frost numbers were measured once from imagecorruptions' photographs.
+``canny.cpp`` and ``distransform.cpp``); the frost numbers were measured once from
+imagecorruptions' photographs.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def test_glass_displacement_distribution_matches_the_reference(channels: int) ->
         assert abs((ours_d == d).mean() - (ref_d == d).mean()) < 0.01
 
 
-def reference_glass_blur(image: np.ndarray, sigma: float, delta: int, iterations: int, rng):  # type: ignore[no-untyped-def]
+def reference_glass_blur(
+    image: np.ndarray, sigma: float, delta: int, iterations: int, rng: np.random.Generator
+) -> np.ndarray:
     """ImageNet-C's glass blur on one (H, W, 3) float image (skimage's gaussian = scipy's)."""
 
     def blur(a: np.ndarray) -> np.ndarray:
@@ -131,7 +134,7 @@ def test_glass_blur_strength_matches_the_reference_at_224px(severity: int) -> No
     assert abs(ours / ref - 1) < 0.03
 
 
-# --- spatter's Canny step ---------------------------------------------------------------------
+# --- spatter's Canny and distance steps ----------------------------------------------------
 
 
 def reference_canny(image: np.ndarray, low: float, high: float, l2: bool = False) -> np.ndarray:
@@ -241,6 +244,57 @@ def test_spatter_canny_seeds_lie_strictly_above_the_floored_high_threshold(
     image[:, 6:] = 37
     edges = spatter.opencv_canny(torch.from_numpy(image)[None, None], 50.0, high)
     assert bool(edges.any()) == is_edge
+
+
+def reference_chamfer(edges: np.ndarray) -> np.ndarray:
+    """OpenCV's ``distanceTransform_5x5`` for DIST_L2, transcribed: two raster passes over
+    16-bit fixed-point distances to the nearest edge pixel, then scaled back."""
+    hv, diag, long = (round(v * 65536) for v in (1.0, 1.4, 2.1969))
+    h, w = edges.shape
+    big = 2**31 - 1
+    t = [[big] * (w + 4) for _ in range(h + 4)]  # a 2-pixel border of "infinity"
+    for i in range(2, h + 2):
+        for j in range(2, w + 2):
+            if edges[i - 2, j - 2]:
+                t[i][j] = 0
+                continue
+            t[i][j] = min(
+                t[i - 2][j - 1] + long,
+                t[i - 2][j + 1] + long,
+                t[i - 1][j - 2] + long,
+                t[i - 1][j - 1] + diag,
+                t[i - 1][j] + hv,
+                t[i - 1][j + 1] + diag,
+                t[i - 1][j + 2] + long,
+                t[i][j - 1] + hv,
+            )
+    for i in range(h + 1, 1, -1):
+        for j in range(w + 1, 1, -1):
+            if t[i][j] > hv:
+                t[i][j] = min(
+                    t[i][j],
+                    t[i + 2][j + 1] + long,
+                    t[i + 2][j - 1] + long,
+                    t[i + 1][j + 2] + long,
+                    t[i + 1][j + 1] + diag,
+                    t[i + 1][j] + hv,
+                    t[i + 1][j - 1] + diag,
+                    t[i + 1][j - 2] + long,
+                    t[i][j + 1] + hv,
+                )
+    return np.array(t, dtype=np.float64)[2:-2, 2:-2] / 65536
+
+
+@pytest.mark.parametrize("density", [0.0, 0.001, 0.02, 0.3])
+def test_spatter_distance_is_opencvs_chamfer(density: float) -> None:
+    edges = np.random.default_rng(2).uniform(size=(3, 1, 40, 70)) < density
+    edges[1] = False  # an image without edges is at the limit everywhere
+    expected = np.stack([np.minimum(reference_chamfer(e[0]), 20.0) for e in edges])
+    out = spatter.chamfer_distance(torch.from_numpy(edges), 20, torch.float64)[:, 0].numpy()
+    np.testing.assert_array_equal(out, expected)
+    if density == 0.02:  # the chamfer steps are shorter than Euclidean ones off the axes
+        euclidean = np.minimum(ndimage.distance_transform_edt(~edges[0, 0]), 20.0)
+        assert (out[0] < euclidean - 1e-3).mean() > 0.2
 
 
 # --- frost ------------------------------------------------------------------------------------

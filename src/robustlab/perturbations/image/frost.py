@@ -27,8 +27,8 @@ def frost(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.T
     colours are calibrated per table: the pixels our crops show have, channel by channel, the
     distribution of the pixels the reference's crops of its photographs show (224 px crops
     of the photographs for ImageNet-C, 32 px crops after resizing them by 0.2 for CIFAR-10-C),
-    so the expected change at every severity matches the reference's. 1-channel images get the texture's gray
-    level (weights 0.2989, 0.587, 0.114).
+    so the expected change at every severity matches the reference's. 1-channel images get
+    the texture's gray level (weights 0.2989, 0.587, 0.114).
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
     Corruptions and Perturbations", ICLR 2019.
