@@ -5,12 +5,9 @@ through a query counter; attacks register in :data:`robustlab.attacks.ATTACKS` w
 ``@register_attack``, one file each, like the image attacks.
 """
 
-import warnings
-from typing import Any
-
 from robustlab.attacks.text._base import (
     STOPWORDS,
-    TEXT,
+    TEXT,  # noqa: F401  (what the deprecated TEXT_ATTACKS name returns)
     BudgetExhausted,
     QueryCounter,
     TextAttack,
@@ -39,14 +36,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TEXT_ATTACKS":
-        warnings.warn(
-            "TEXT_ATTACKS is deprecated since RobustLab 0.2; image and text attacks share "
-            "robustlab.attacks.ATTACKS (attacks_for('text') lists the text ones). The old name "
-            "works until 0.3.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return TEXT
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from robustlab.attacks.text._base import __getattr__  # noqa: E402, F401  (deprecated TEXT_ATTACKS)
