@@ -241,7 +241,7 @@ def test_bad_input(tfidf) -> None:
         attacks.run(tfidf, ["a"], [1], attack="deepwordbig")
     with pytest.raises(ConfigError, match=r"no parameter 'candidate'.*'candidates'"):
         attacks.run(tfidf, ["a"], [1], candidate=3)
-    with pytest.raises(ConfigError, match="'budget' parameter of run\\(\\) must be an int >= 1"):
+    with pytest.raises(ConfigError, match="'budget' parameter of run\\(\\) must be a positive int"):
         attacks.run(tfidf, ["a"], [1], budget=0)
     with pytest.raises(ConfigError, match="'population' parameter"):
         attacks.run(tfidf, ["a"], [1], attack="genetic_typo", population=1)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, cast
 import numpy as np
 import torch
 
+from robustlab import validation
 from robustlab.attacks._base import Attack, resolve_criterion
 from robustlab.attacks._registry import ATTACKS, attacks_for
 from robustlab.attacks.image._ops import NORMS
@@ -32,17 +33,9 @@ __all__ = [
 ]
 
 
-def _fail(param: str, owner: str, expected: str, value: object) -> ConfigError:
-    return ConfigError(
-        f"The {param!r} parameter of {owner} must be {expected}. Got {value!r} instead."
-    )
-
-
 def check_int(owner: str, param: str, value: object, minimum: int = 1) -> None:
-    """Raise unless ``value`` is an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        expected = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise _fail(param, owner, expected, value)
+    """Raise unless ``value`` is an int >= ``minimum`` (see :func:`robustlab.validation.check_int`)."""
+    validation.check_int(owner, param, value, minimum)
 
 
 def check_float(
@@ -56,24 +49,14 @@ def check_float(
     optional: bool = False,
 ) -> None:
     """Raise unless ``value`` is a finite real number in the given range (or ``None`` if optional)."""
-    if value is None and optional:
-        return
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        v = float(value)  # type: ignore[arg-type]
-        ok = (v >= low if low_inclusive else v > low) and v <= high
-    if not ok:
-        if low == 0.0 and high == math.inf:
-            expected = "a non-negative float" if low_inclusive else "a positive float"
-        else:
-            expected = f"a float in {'[' if low_inclusive else '('}{low}, {high}]"
-        raise _fail(param, owner, expected + (" or None" if optional else ""), value)
+    validation.check_number(
+        owner, param, value, low=low, high=high, low_inclusive=low_inclusive, optional=optional
+    )
 
 
 def check_choice(owner: str, param: str, value: object, choices: tuple[str, ...]) -> None:
     """Raise unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        raise _fail(param, owner, f"one of {list(choices)}", value)
+    validation.check_choice(owner, param, value, choices)
 
 
 def check_epsilon(owner: str, epsilon: object, *, required: bool) -> float | None:
@@ -85,8 +68,7 @@ def check_epsilon(owner: str, epsilon: object, *, required: bool) -> float | Non
 
 
 def check_seed(owner: str, seed: object) -> int:
-    check_int(owner, "seed", seed, minimum=0)
-    return int(seed)  # type: ignore[call-overload]
+    return validation.check_seed(owner, seed)
 
 
 def resolve_bounds(
@@ -102,9 +84,9 @@ def resolve_bounds(
     try:
         low, high = float(chosen[0]), float(chosen[1])
     except (TypeError, ValueError, IndexError):
-        raise _fail("bounds", owner, "a (low, high) pair of floats", chosen) from None
+        raise validation.fail(owner, "bounds", "a (low, high) pair of floats", chosen) from None
     if not low < high:
-        raise _fail("bounds", owner, "(low, high) with low < high", chosen)
+        raise validation.fail(owner, "bounds", "(low, high) with low < high", chosen)
     return low, high
 
 
@@ -272,7 +254,9 @@ class ImageAttack(Attack, ABC):
         """The :class:`LpBall` for ``norm`` and ``epsilon``, checked against this attack."""
         norm = norm.lower() if isinstance(norm, str) else norm
         if norm not in self.norms:
-            raise _fail("norm", f"attack {self.name!r}", f"one of {list(self.norms)}", norm)
+            raise validation.fail(
+                f"attack {self.name!r}", "norm", f"one of {list(self.norms)}", norm
+            )
         eps = check_epsilon(owner, epsilon, required=not self.minimal)
         return LpBall(norm, eps)
 
@@ -313,7 +297,7 @@ class ImageAttack(Attack, ABC):
             )
         elif not isinstance(threat, self.threats):
             accepted = " or ".join(t.__name__ for t in self.threats)
-            raise _fail("threat", f"attack {self.name!r}", f"a {accepted}", threat)
+            raise validation.fail(f"attack {self.name!r}", "threat", f"a {accepted}", threat)
         elif isinstance(threat, LpBall):
             threat = self.threat_model(threat.norm, threat.epsilon, owner)
         goal = resolve_criterion(criterion, model, f"attack {self.name!r}")

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import numpy as np
 import torch
 
+from robustlab import validation
 from robustlab.attacks._base import Attack
 from robustlab.attacks._registry import ModalityView, register_attack
-from robustlab.errors import ConfigError, ModelError
+from robustlab.errors import ModelError
 from robustlab.models.base import Model
 from robustlab.tasks.base import Criterion
 from robustlab.tasks.criteria import Misclassified
@@ -330,20 +331,16 @@ def check_number(
     high: float = math.inf,
     low_inclusive: bool = False,
 ) -> None:
-    """Raise ConfigError unless ``value`` is a finite int (or float) in the given range."""
-    ok = isinstance(value, int if integer else int | float) and not isinstance(value, bool)
-    if ok:
-        v = float(value)  # type: ignore[arg-type]
-        ok = math.isfinite(v) and (v >= low if low_inclusive else v > low) and v <= high
-    if not ok:
-        if high == math.inf:
-            bound = f" {'>=' if low_inclusive else '>'} {low:g}"
-        else:
-            bound = f" in {'[' if low_inclusive else '('}{low:g}, {high:g}]"
-        raise ConfigError(
-            f"The {param!r} parameter of {owner} must be {'an int' if integer else 'a float'}"
-            f"{bound}. Got {value!r} instead."
+    """Raise ConfigError unless ``value`` is a finite int (or float) in the given range (the
+    shared checks of :mod:`robustlab.validation`)."""
+    if not integer:
+        validation.check_number(
+            owner, param, value, low=low, high=high, low_inclusive=low_inclusive
         )
+        return
+    minimum = math.ceil(low) if low_inclusive else math.floor(low) + 1
+    maximum = None if high == math.inf else math.floor(high)
+    validation.check_int(owner, param, value, minimum, maximum)
 
 
 def build_text_attack(name: str, **params: Any) -> TextAttack:
