@@ -120,7 +120,10 @@ def run_training_demo(
         "demo</title><style>body{font-family:system-ui,sans-serif;margin:2em;max-width:960px}"
         "td,th{border:1px solid #ccc;padding:4px 8px}table{border-collapse:collapse}</style>"
         f"</head><body><h1>Training demo: digits CNN, PGD (10 steps) at epsilon {epsilon:g}</h1>"
-        "<table><tr><th>recipe</th><th>clean accuracy</th><th>PGD accuracy</th><th>seconds</th>"
+        "<p>Accuracies are the monitor's last measurement of the weights being trained on 200 "
+        "test digits; the scans in the store measure the final (for PGD-AT, SWA-averaged) "
+        "weights.</p><table><tr><th>recipe</th><th>clean accuracy</th><th>PGD accuracy</th>"
+        "<th>seconds</th>"
         f"</tr>{rows}</table>{''.join(sections)}</body></html>",
         encoding="utf-8",
     )
