@@ -75,3 +75,20 @@ def test_robust_loss_beats_cross_entropy_under_40_percent_label_noise(digits_tra
     gce = ev(fit(mlp(256), data, make_recipe("standard", loss="gce"), **kw).module)
     sce = ev(fit(mlp(256), data, make_recipe("standard", loss="sce"), **kw).module)
     assert max(gce, sce) > ce + 0.03, (ce, gce, sce)
+
+
+def test_mixed_classifier_endpoints_and_learned_weight(digits_train, digits_eval):
+    from robustlab.training import MixedClassifier
+
+    data = (digits_train.inputs, digits_train.targets)
+    std = fit(mlp(), data, "standard", epochs=6, lr=0.05).module
+    rob = fit(mlp(), data, make_recipe("pgd_at", epsilon=0.2, steps=5), epochs=6, lr=0.05).module
+    x = digits_eval.inputs[:50]
+    with torch.no_grad():
+        assert torch.equal(MixedClassifier(std, rob, 0.0)(x).argmax(1), std(x).argmax(1))
+        assert torch.equal(MixedClassifier(std, rob, 1.0)(x).argmax(1), rob(x).argmax(1))
+    mixed = MixedClassifier(std, rob, 0.5, learn=True)
+    before = [p.detach().clone() for p in rob.parameters()]
+    fit(mixed, data, make_recipe("pgd_at", epsilon=0.2, steps=5), epochs=2, lr=0.5)
+    assert mixed.alpha > 0.6  # under attack the weight moves to the robust network
+    assert all(torch.equal(a, b) for a, b in zip(rob.parameters(), before))

@@ -30,6 +30,7 @@ from robustlab.training.averaging import (
     wise_ft_sweep,
 )
 from robustlab.training.losses import Loss, make_loss
+from robustlab.training.mixed import MixedClassifier
 from robustlab.training.monitor import Monitor, detect_events
 
 import_submodules("robustlab.training.recipes")
@@ -40,6 +41,7 @@ __all__ = [
     "RECIPES",
     "Averager",
     "Loss",
+    "MixedClassifier",
     "Monitor",
     "Recipe",
     "Step",

@@ -130,7 +130,13 @@ class Recipe(ABC):
         """Validate the fields; raise ConfigError with the standard message."""
         return None  # an optional hook: recipes without parameters have nothing to check
 
-    def check_data(self, bounds: tuple[float, float], dim: int, num_groups: int) -> None:
+    def check_data(
+        self,
+        bounds: tuple[float, float],
+        dim: int,
+        num_groups: int,
+        shape: tuple[int, ...] = (),
+    ) -> None:
         """Refuse settings that cannot work on this data (epsilon beyond the bounds, no groups)."""
         owner = f"recipe {self.name!r}"
         if self.adversarial:

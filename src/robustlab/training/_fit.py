@@ -256,7 +256,7 @@ def fit(
     device = next((p.device for p in module.parameters()), torch.device("cpu"))
     num_classes = _preflight(forward, module, train, bounds, device, batch_size)
     x0, _, _ = train.first_batch(1)
-    recipe.check_data(bounds, int(x0[0].numel()), len(train.group_names))
+    recipe.check_data(bounds, int(x0[0].numel()), len(train.group_names), tuple(x0.shape[1:]))
     if monitor is not None and not isinstance(monitor, Monitor):
         raise fail("fit()", "monitor", "a robustlab.training.Monitor", monitor)
 
