@@ -202,3 +202,24 @@ def test_monitor_flags_delayed_generalisation_and_robustness_on_modular_addition
         >= 10 * events["delayed_generalisation"]["reference_step"]
     )
     assert "delayed_robustness" in events, monitor.log
+
+
+def test_monitor_runs_the_standard_ensemble_every_few_measurements(small_train, digits_eval):
+    net = fit(mlp(), small_train, "standard", epochs=2).module
+    net.train()
+    monitor = Monitor(
+        digits_eval.inputs[:20],
+        digits_eval.targets[:20],
+        every=1,
+        epsilon=0.1,
+        pgd_steps=3,
+        ensemble_every=2,
+        ensemble_size=10,
+    )
+    for step in range(3):
+        monitor.step(net, step)
+    has = ["ensemble_accuracy" in e for e in monitor.log]
+    assert has == [True, False, True]
+    first = monitor.log[0]
+    # the ensemble runs on the first 10 examples, so compare it with PGD's worst case bound loosely
+    assert 0.0 <= first["ensemble_accuracy"] <= first["clean_accuracy"] + 0.5

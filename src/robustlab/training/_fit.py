@@ -393,7 +393,7 @@ def fit(
         averaged = averager.result(avg_state)
         if averaged is not None:
             if train.inputs is not None:
-                fwd = forward if forward is module else _rebind(model, averaged)
+                fwd = averaged if forward is module else _rebind(model, averaged)
                 recompute_batchnorm(averaged, fwd, train.inputs.split(batch_size))
             averaged.eval()
             final = averaged
