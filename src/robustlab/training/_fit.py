@@ -208,6 +208,9 @@ def fit(
 ) -> TrainResult:
     """Train ``model`` on ``data`` with ``recipe``; return the trained (or averaged) network.
 
+    The module is trained in place and left in eval mode; the returned ``module`` is a separate
+    network when ``averaging`` is given.
+
     Everything is checked before the first step: the recipe and its parameters (did-you-mean),
     the model's mode and trainable parameters, a first batch against the model (shape, classes,
     bounds), the epsilon budget against the bounds, and groups for recipes that need them.

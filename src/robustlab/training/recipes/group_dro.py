@@ -26,7 +26,8 @@ class GroupDRO(Recipe):
 
     Args:
         eta: Step size of the group weights (the paper's 0.01).
-        adjustment: ``C`` of the generalisation adjustment added to each group's loss (0: none).
+        adjustment: ``C`` of the generalisation adjustment ``C / sqrt(n_g)`` added to each
+            group's loss, ``n_g`` counting the group's examples seen so far (0: none).
     """
 
     needs_groups = True
