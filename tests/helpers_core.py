@@ -13,8 +13,13 @@ from robustlab.records import Records
 CLEAN_SUITE: dict[str, Any] = {"name": "t", "version": 1, "probes": ["clean"]}
 
 
-def random_records(n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = True) -> Records:
-    """Records from random probabilities over ``k`` classes, with group and domain columns."""
+def random_records(
+    n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = True, task: str = "classification"
+) -> Records:
+    """Records from random probabilities over ``k`` classes, with group and domain columns (of
+    another task: random outputs of that task, see :func:`random_outputs`)."""
+    if task != "classification":
+        return _random_task_records(task, n, seed, perturbed)
     rng = np.random.default_rng(seed)
     logits = rng.normal(size=(n, k))
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
@@ -39,6 +44,50 @@ def random_records(n: int = 50, k: int = 4, seed: int = 0, *, perturbed: bool = 
         reference=reference,
         queries=queries,
         similarity=similarity,
+    )
+
+
+def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
+    """Random model outputs and valid targets of ``task`` for ``n`` examples."""
+    rng = np.random.default_rng(seed)
+    if task == "regression":
+        targets = rng.normal(10.0, 3.0, size=n)
+        return targets + rng.normal(0.0, 1.0, size=n), targets
+    if task == "ranking":
+        scores = rng.normal(size=(n, 12))
+        grades = [
+            {str(j): int(rng.integers(0, 3)) for j in rng.choice(12, 4, replace=False)}
+            for _ in range(n)
+        ]
+        for g in grades:  # at least one relevant document per query
+            g.setdefault("0", 1)
+            g["0"] = max(g["0"], 1)
+        return scores, grades
+    raise ValueError(f"no random outputs for task {task!r}")
+
+
+def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Records:
+    from robustlab.tasks import get_task
+
+    rng = np.random.default_rng(seed + 1)
+    outputs, targets = random_outputs(task, n, seed)
+    extra: dict[str, Any] = {}
+    if perturbed:
+        extra = {
+            "perturbation": rng.uniform(0.0, 0.1, size=n),
+            "value": rng.uniform(0.0, 1.0, size=n),
+            "queries": rng.integers(1, 500, size=n).astype(float),
+            "similarity": rng.uniform(0.5, 1.0, size=n),
+        }
+    return get_task(task).records(
+        outputs,
+        targets,
+        [f"ex-{i}" for i in range(n)],
+        meta={
+            "group": [f"g{i % 3}" for i in range(n)],
+            "domain": ["id" if i % 2 else "shifted" for i in range(n)],
+        },
+        **extra,
     )
 
 

@@ -126,14 +126,27 @@ def setup(tmp_path_factory, cnn, digits_test) -> tuple[Path, list[dict]]:
     return tmp, ref.metrics(ref.runs()[0]["id"])
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
-def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
+#: The process backend with two workers: the workers rebuild the model from model.py and w.pt.
+PROCESS = ["--backend", "process", "--workers", "2"]
+
+
+@pytest.mark.parametrize(
+    ("sig", "backend"),
+    [
+        (signal.SIGINT, []),
+        (signal.SIGKILL, []),
+        (signal.SIGINT, PROCESS),
+        pytest.param(signal.SIGKILL, PROCESS, marks=pytest.mark.slow),
+    ],
+    ids=["ctrl-c", "kill", "ctrl-c-process", "kill-process"],
+)
+def test_killed_scan_resumes_to_identical_metrics(setup, sig, backend) -> None:
     tmp_path, reference = setup
     env = {**ENV, "SLOW_FORWARD": "0.003"}
-    store = f"sqlite:///{tmp_path}/killed-{sig.name}.db"
+    store = f"sqlite:///{tmp_path}/killed-{sig.name}-{len(backend)}.db"
 
     proc = subprocess.Popen(
-        _scan_cmd(tmp_path, store),
+        _scan_cmd(tmp_path, store) + backend,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -153,6 +166,7 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
     if sig == signal.SIGINT:
         assert proc.returncode == 130
         assert "re-run the same command to resume" in " ".join(err.split())
+        assert "Traceback" not in err  # nothing printed by stopped workers either
     else:
         assert proc.returncode == -signal.SIGKILL
     stored = _units(store)
@@ -162,7 +176,7 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig) -> None:
     assert status == ("interrupted" if sig == signal.SIGINT else "running")
 
     resumed = subprocess.run(
-        _scan_cmd(tmp_path, store), env=ENV, capture_output=True, text=True, timeout=300
+        _scan_cmd(tmp_path, store) + backend, env=ENV, capture_output=True, text=True, timeout=300
     )
     assert resumed.returncode == 0, resumed.stderr
     after = _units(store)

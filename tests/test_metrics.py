@@ -334,8 +334,8 @@ def test_metric_declares_its_contract(name: str) -> None:
 def test_metric_on_random_records_returns_a_finite_estimate_with_interval(
     name: str, seed: int
 ) -> None:
-    records = random_records(60, seed=seed, perturbed=True)
     metric = get_metric(name)
+    records = random_records(60, seed=seed, perturbed=True, task=metric.tasks[0])
     assert metric.applies(records)
     est = metric.compute(records, seed=seed)
     assert isinstance(est, Estimate)
@@ -349,8 +349,8 @@ def test_metric_on_random_records_returns_a_finite_estimate_with_interval(
 
 @pytest.mark.parametrize("name", ALL_METRICS)
 def test_metric_on_a_single_record(name: str) -> None:
-    records = random_records(1, seed=3, perturbed=True)
     metric = get_metric(name)
+    records = random_records(1, seed=3, perturbed=True, task=metric.tasks[0])
     if not metric.applies(records):  # one example has one group and one domain
         with pytest.raises(ConfigError, match="does not apply"):
             metric.compute(records)
@@ -368,8 +368,8 @@ def test_metric_on_empty_records_raises_never_zero(name: str) -> None:
 
 @pytest.mark.parametrize("name", ALL_METRICS)
 def test_metric_that_does_not_apply_raises(name: str) -> None:
-    records = random_records(20, seed=4, perturbed=False)
     metric = get_metric(name)
+    records = random_records(20, seed=4, perturbed=False, task=metric.tasks[0])
     if metric.applies(records):
         est = metric.compute(records)
         assert math.isfinite(est.value)

@@ -63,7 +63,10 @@ def test_attack_probe_respects_its_budget(cnn, small_digits) -> None:
     assert records.correct.sum() <= clean.correct.sum()
 
 
-def test_corruption_probe_changes_inputs_and_records_distance(cnn, small_digits) -> None:
-    probe = make_probe("corruption corruption=gaussian_noise severity=5")
-    records = probe.run(cnn, small_digits.batch(np.arange(16)), seed=0)
+def test_perturbation_probe_changes_inputs_and_records_distance(cnn, small_digits) -> None:
+    probe = make_probe("perturbation perturbation=gaussian_noise severity=5")
+    batch = small_digits.batch(np.arange(16))
+    records = probe.run(cnn, batch, seed=0)
     assert np.all(records.perturbation > 0)
+    clean = make_probe("clean").run(cnn, batch, seed=0)
+    assert not np.array_equal(records.confidence, clean.confidence)

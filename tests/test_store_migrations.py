@@ -291,7 +291,9 @@ def test_a_schema_1_store_opens_upgraded_with_every_row_intact(url: str) -> None
     assert run["suite_spec"] == {"name": "quick"} and run["environment"] == {"python": "3.10"}
     assert run["created_at"].replace(tzinfo=None) == dt.datetime(2026, 11, 20, 10)
     (unit,) = s.units("oldrun000001")
-    assert unit["info"] == {"label": "clean", "kind": "clean"} and unit["seconds"] == 0.25
+    # schema 3 names the unit's axis from its kind
+    assert unit["info"] == {"label": "clean", "kind": "clean", "axis": "clean"}
+    assert unit["seconds"] == 0.25
     recs = s.load_records("oldrun000001", "clean")
     assert list(recs.example_id) == ["ex-0", "ex-1", "ex-2"]
     assert recs.correct.tolist() == [True, False, True]
@@ -333,15 +335,20 @@ def test_a_schema_1_store_opens_upgraded_with_every_row_intact(url: str) -> None
 
 
 def test_a_schema_2_store_from_before_the_migrations_is_adopted(url: str) -> None:
-    """Stores created by create_all with schema 2 (no Alembic table) are stamped, not altered."""
+    """Stores created by create_all with schema 2 (no Alembic table) are stamped as 0002, then
+    upgraded."""
     engine = _engine(url)
-    t.metadata.create_all(engine)
+    OLD.create_all(engine)  # schema 1 plus the two columns schema 2 added: schema 2's tables
     with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE records ADD COLUMN queries INTEGER")
+        conn.exec_driver_sql("ALTER TABLE records ADD COLUMN similarity FLOAT")
         conn.execute(sa.insert(t.info).values(key="schema_version", value="2"))
     engine.dispose()
     s = Store(url)
     assert _revisions(s) == (migrate.head(),)
     assert s.count_runs() == 0
+    with s.engine.connect() as conn:
+        assert _diff(conn, t.metadata) == []
     s.close()
 
 

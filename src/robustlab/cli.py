@@ -263,6 +263,15 @@ def train(
 )
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
 @click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
+@click.option("--text-column", default=None, help="The text column of a text table.")
+@click.option("--label-column", default=None, help="The label column of a text table.")
+@click.option(
+    "--class-names",
+    default=None,
+    metavar="NAME,NAME,...",
+    help="A text table's label names in the model's class order (class 0 first); default: "
+    "sorted order.",
+)
 @click.option(
     "--reference",
     "reference_spec",
@@ -304,6 +313,18 @@ def train(
     metavar="DOMAIN",
     help="The shift domain the model was trained on (its Target Drop reference); default ID.",
 )
+@click.option(
+    "--backend",
+    default="local",
+    show_default=True,
+    help="Where units run: local (this process) or process (a pool of worker processes).",
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Worker processes of --backend process (default: one per CPU).",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_mlflow_options
@@ -318,6 +339,9 @@ def scan(
     shard_size: int,
     device: str | None,
     image_size: str | None,
+    text_column: str | None,
+    label_column: str | None,
+    class_names: str | None,
     reference_spec: str | None,
     reference_weights: str | None,
     shift: tuple[str, ...],
@@ -325,6 +349,8 @@ def scan(
     baseline: str | None,
     slice_spec: str | None,
     trained_on: str | None,
+    backend: str,
+    workers: int | None,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -350,6 +376,18 @@ def scan(
                 f"--image-size must be H,W (e.g. 32,32). Got {image_size!r}."
             ) from None
         kwargs["size"] = (h, w)
+    if text_column is not None:
+        kwargs["text_column"] = text_column
+    if label_column is not None:
+        kwargs["label_column"] = label_column
+    if class_names is not None:
+        names = [n.strip() for n in class_names.split(",")]
+        if len(names) < 2 or not all(names):
+            raise robustlab.ConfigError(
+                f"--class-names takes two or more comma-separated names in the model's class "
+                f"order (e.g. negative,positive). Got {class_names!r}."
+            )
+        kwargs["class_names"] = names
     shifted = {}
     for item in shift:
         key, sep, path = item.partition("=")
@@ -401,6 +439,8 @@ def scan(
                 baseline=baseline,
                 shift=shifted or None,
                 reference=reference,
+                backend=backend,
+                workers=workers,
             )
         )
     _print_results(results)
@@ -646,6 +686,7 @@ def import_(file: str, store: str | None) -> None:
             "metrics",
             "summaries",
             "suites",
+            "perturbations",
             "corruptions",
             "attacks",
             "transformations",
@@ -654,8 +695,8 @@ def import_(file: str, store: str | None) -> None:
     ),
 )
 def list_(what: str | None) -> None:
-    """List the available probes (tests), metrics, summaries, suites, corruptions, attacks, text
-    transformations and CheckList tests."""
+    """List the available probes (tests), metrics, summaries, suites, perturbations (image
+    corruptions and text transformations), attacks and CheckList tests."""
     import dataclasses
 
     import robustlab
@@ -699,6 +740,18 @@ def list_(what: str | None) -> None:
                 better = "higher" if summary.higher_is_better else "lower"
                 needs = "needed" if summary.needs_baseline else "–"
                 table.add_row(name, better, needs, summary.description)
+        elif section == "perturbations":
+            from robustlab.perturbations import PERTURBATIONS
+
+            table.add_column("perturbation")
+            table.add_column("modality")
+            table.add_column("axis")
+            table.add_column("parameters")
+            table.add_column("description")
+            for name, pcls in PERTURBATIONS.items():
+                example = pcls.example()
+                params = ", ".join(f"{k}={v}" for k, v in example.params.items())
+                table.add_row(name, pcls.modality, pcls.axis, params or "–", pcls.description)
         elif section == "corruptions":
             from robustlab.perturbations import image as corruptions
 
@@ -726,15 +779,19 @@ def list_(what: str | None) -> None:
                 table.add_row(name, test.type, test.capability, test.description)
         else:
             from robustlab import attacks
-            from robustlab.attacks.text import TEXT_ATTACKS
 
             table.add_column("attack")
             table.add_column("inputs")
+            table.add_column("threat model")
             table.add_column("parameters")
             for name, acls in attacks.ATTACKS.items():
-                table.add_row(name, "images, tabular", _fields(acls))
-            for name, tcls in TEXT_ATTACKS.items():
-                table.add_row(name, "text (probe text_attack)", _fields(tcls))
+                if acls.modality == "text":
+                    inputs, threat = "text", "query budget, edit budget"
+                else:
+                    inputs = "images, tabular"
+                    threat = "minimal " if acls.minimal else ""
+                    threat += "/".join(getattr(acls, "norms", ())) + " ball"
+                table.add_row(name, inputs, threat, _fields(acls))
         console.print(table)
 
 

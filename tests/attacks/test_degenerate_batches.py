@@ -17,6 +17,7 @@ EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0}
 CASES = [
     pytest.param(name, norm, id=f"{name}-{norm}")
     for name in ATTACKS
+    if ATTACKS.get(name).modality == "image"
     for norm in ATTACKS.get(name).norms
 ]
 

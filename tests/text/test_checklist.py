@@ -278,6 +278,7 @@ def test_artifacts_follow_the_text_contract() -> None:
             "perturbed_prediction",
             "kind",
             "note",
+            "passed",
         }
         assert data["original"] != data["perturbed"] and data["kind"] == "checklist"
     failed = ~records.correct

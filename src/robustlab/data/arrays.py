@@ -23,12 +23,13 @@ class ArrayDataset(Dataset):
 
     Args:
         inputs: Array or tensor of inputs; converted to float32.
-        targets: Integer labels ``(N,)``.
+        targets: Integer labels ``(N,)``, or real values ``(N,)`` with ``task='regression'``.
         ids: Optional unique example ids (default: positions).
         meta: Optional per-example columns such as ``group`` or ``domain``.
         class_names: Optional names of the classes, index-aligned.
         name: Dataset name shown in the store and report.
         modality: ``image`` (inputs must be 4-D) or ``tabular`` (2-D).
+        task: The task of the targets (``classification`` by default, ``regression``).
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class ArrayDataset(Dataset):
         class_names: Sequence[str] | None = None,
         name: str = "arrays",
         modality: str = "image",
+        task: str = "classification",
     ) -> None:
         x = torch.as_tensor(np.asarray(inputs) if not torch.is_tensor(inputs) else inputs)
         if not (x.is_floating_point() or x.dtype in (torch.uint8, torch.int32, torch.int64)):
@@ -59,11 +61,13 @@ class ArrayDataset(Dataset):
                 f"Dataset {name!r}: {modality} inputs must have shape {shape}; got "
                 f"{tuple(x.shape)}. Reshape them, or pass modality='tabular' for feature rows."
             )
-        super().__init__(name=name, targets=targets, ids=ids, meta=meta, class_names=class_names)
+        super().__init__(
+            name=name, targets=targets, ids=ids, meta=meta, class_names=class_names, task=task
+        )
         if len(x) != len(self.targets):
             raise DataError(
                 f"Dataset {name!r}: {len(x)} inputs but {len(self.targets)} targets; "
-                f"pass one label per input."
+                f"pass one {'label' if task == 'classification' else 'target'} per input."
             )
         self.inputs = x.float().contiguous()
         self.modality = modality
@@ -81,7 +85,7 @@ class ArrayDataset(Dataset):
 
 
 class TextDataset(Dataset):
-    """A list of texts with integer labels.
+    """A list of texts with their targets (integer labels by default).
 
     Texts may hold any Unicode. Empty or whitespace-only texts are refused (a prediction on no
     text measures nothing about the model), and so are texts longer than ``max_chars``
@@ -95,6 +99,7 @@ class TextDataset(Dataset):
         class_names: Optional names of the classes, index-aligned.
         name: Dataset name shown in the store and report.
         max_chars: Longest text accepted (default 20,000 characters); ``None`` for no limit.
+        task: The task of the targets (``classification`` by default).
     """
 
     modality = "text"
@@ -109,6 +114,7 @@ class TextDataset(Dataset):
         class_names: Sequence[str] | None = None,
         name: str = "texts",
         max_chars: int | None = MAX_CHARS,
+        task: str = "classification",
     ) -> None:
         if isinstance(texts, str):
             raise DataError(
@@ -122,7 +128,9 @@ class TextDataset(Dataset):
                 f"Dataset {name!r}: every text input must be a str; item {bad} is a "
                 f"{type(texts[bad]).__name__} ({texts[bad]!r:.40}). Convert or drop it."
             )
-        super().__init__(name=name, targets=targets, ids=ids, meta=meta, class_names=class_names)
+        super().__init__(
+            name=name, targets=targets, ids=ids, meta=meta, class_names=class_names, task=task
+        )
         if len(texts) != len(self.targets):
             raise DataError(
                 f"Dataset {name!r}: {len(texts)} texts but {len(self.targets)} targets."
@@ -156,9 +164,16 @@ _INPUT_KEYS = ("inputs", "x", "X", "images", "data")
 _TARGET_KEYS = ("targets", "y", "labels", "label")
 
 
-def load_npz(path: str | Path, *, name: str | None = None, modality: str | None = None) -> Dataset:
-    """Read a ``.npz`` with inputs (``inputs``/``x``/``images``) and labels (``targets``/``y``/
-    ``labels``); optional ``ids``, ``class_names`` and per-example columns ``group``/``domain``."""
+def load_npz(
+    path: str | Path,
+    *,
+    name: str | None = None,
+    modality: str | None = None,
+    task: str = "classification",
+) -> Dataset:
+    """Read a ``.npz`` with inputs (``inputs``/``x``/``images``) and targets (``targets``/``y``/
+    ``labels``: class ids, or values with ``task='regression'``); optional ``ids``,
+    ``class_names`` and per-example columns ``group``/``domain``."""
     p = Path(path)
     if not p.is_file():
         raise DataError(f"Data file {str(p)!r} does not exist; check the --data path.")
@@ -184,6 +199,7 @@ def load_npz(path: str | Path, *, name: str | None = None, modality: str | None 
         if "class_names" in keys
         else None,
         "name": name or p.stem,
+        "task": task,
     }
     if x.dtype.kind in "US":
         return TextDataset(x.astype(str).tolist(), archive[yk], **kwargs)

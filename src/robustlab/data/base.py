@@ -1,4 +1,9 @@
-"""The Dataset contract: cheap targets, ids and metadata up front; inputs loaded per batch."""
+"""The Dataset contract: cheap targets, ids and metadata up front; inputs loaded per batch.
+
+A dataset carries targets of its task's type (:attr:`Dataset.task`): class ids for
+classification, real values for regression, per-query judgements for ranking; the task checks
+them (:meth:`robustlab.tasks.Task.check_targets`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from robustlab.errors import DataError
+
+if TYPE_CHECKING:
+    from robustlab.models.base import Model
 
 __all__ = ["Batch", "Dataset"]
 
@@ -22,30 +30,39 @@ class Batch:
 
     Attributes:
         inputs: A tensor ``(n, ...)`` for numeric modalities or a list of ``n`` strings for text.
-        targets: Integer labels, shape ``(n,)``.
+        targets: The targets of the dataset's task: integer labels ``(n,)`` (classification),
+            float values ``(n,)`` (regression), or an object array of judgements (ranking).
         ids: Example ids (strings), stable across runs.
         meta: Per-example metadata columns (e.g. ``group``, ``domain``), each of length ``n``.
         indices: Positions of these examples in the dataset.
+        reference: The scan's reference ("oracle") model, if any: records built from this batch
+            (:func:`~robustlab.probes.base.predict_records`) also hold its predictions. The
+            runner sets it; probes that build sub-batches pass it on.
     """
 
     inputs: Any
-    targets: torch.Tensor
+    targets: Any
     ids: list[str]
     meta: dict[str, list[Any]] = field(default_factory=dict)
     indices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    reference: Model | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
 class Dataset(ABC):
-    """Labelled examples of one modality.
+    """Labelled examples of one modality and one task.
 
     Subclasses set ``targets``, ``ids`` and ``meta`` in their constructor (so label checks and
     planning need no input loading) and implement :meth:`load_inputs`.
+
+    Attributes:
+        task: The task whose targets the dataset holds (``classification`` by default).
     """
 
     modality: str = "image"
+    task: str = "classification"
 
     def __init__(
         self,
@@ -55,25 +72,14 @@ class Dataset(ABC):
         ids: Sequence[str] | None = None,
         meta: Mapping[str, Sequence[Any]] | None = None,
         class_names: Sequence[str] | None = None,
+        task: str = "classification",
     ) -> None:
-        t = np.asarray(targets.cpu() if torch.is_tensor(targets) else targets)
-        if t.ndim != 1:
-            raise DataError(
-                f"Dataset {name!r}: targets must be one integer label per example, shape (N,); "
-                f"got shape {t.shape}. Pass class indices, not one-hot vectors."
-            )
-        if len(t) == 0:
-            raise DataError(f"Dataset {name!r} is empty; pass at least one example.")
-        if not np.issubdtype(t.dtype, np.integer):
-            if np.issubdtype(t.dtype, np.floating) and np.all(np.mod(t, 1) == 0):
-                t = t.astype(np.int64)
-            else:
-                raise DataError(
-                    f"Dataset {name!r}: targets must be integer class indices; got dtype {t.dtype}. "
-                    f"Encode string labels as 0..K-1 first."
-                )
+        from robustlab.models.base import check_task
+        from robustlab.tasks import get_task
+
+        self.task = check_task(task, type(self).__name__)
         self.name = name
-        self.targets = t.astype(np.int64)
+        self.targets: np.ndarray = get_task(task).check_targets(targets, f"Dataset {name!r}")
         self.ids = (
             [str(i) for i in ids] if ids is not None else [str(i) for i in range(len(self.targets))]
         )
@@ -99,10 +105,13 @@ class Dataset(ABC):
         return len(self.targets)
 
     @property
-    def num_classes(self) -> int:
-        """Number of classes: from ``class_names`` if given, else the largest label + 1."""
+    def num_classes(self) -> int | None:
+        """Number of classes: from ``class_names`` if given, else the largest label + 1 (None
+        for tasks without classes)."""
         if self.class_names is not None:
             return len(self.class_names)
+        if self.task != "classification":
+            return None
         return int(self.targets.max()) + 1
 
     @abstractmethod
@@ -117,7 +126,11 @@ class Dataset(ABC):
         idx = np.asarray(indices, dtype=np.int64)
         return Batch(
             inputs=self.load_inputs(idx),
-            targets=torch.as_tensor(self.targets[idx]),
+            targets=(
+                self.targets[idx]
+                if self.targets.dtype == object
+                else torch.as_tensor(self.targets[idx])
+            ),
             ids=[self.ids[i] for i in idx],
             meta={k: [v[i] for i in idx] for k, v in self.meta.items()},
             indices=idx,
@@ -126,7 +139,12 @@ class Dataset(ABC):
     def fingerprint(self) -> str:
         """A hash of inputs, labels, ids and metadata: the same data gives the same fingerprint."""
         h = hashlib.sha256()
-        h.update(self.targets.tobytes())
+        if self.task != "classification":  # classification hashes as before the tasks existed
+            h.update(f"task={self.task}\x00".encode())
+        if self.targets.dtype == object:
+            h.update(repr([sorted(t.items()) for t in self.targets]).encode())
+        else:
+            h.update(self.targets.tobytes())
         h.update("\x00".join(self.ids).encode())
         # metadata becomes the records' group/domain columns, so it is part of the data's identity
         h.update(repr(sorted((k, [str(v) for v in col]) for k, col in self.meta.items())).encode())
@@ -136,6 +154,7 @@ class Dataset(ABC):
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            **({"task": self.task} if self.task != "classification" else {}),
             "kind": type(self).__name__,
             "modality": self.modality,
             "size": len(self),

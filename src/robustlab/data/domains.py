@@ -54,7 +54,12 @@ class DomainsDataset(Dataset):
                     f"{ref.name!r} has {ref.class_names[:10]}; both must use the same classes in "
                     f"the same order."
                 )
-            if int(ds.targets.max()) >= ref.num_classes:
+            if ds.task != ref.task:
+                raise DataError(
+                    f"OOD set {key!r} holds {ds.task} targets but the ID set {ref.name!r} holds "
+                    f"{ref.task} targets; shifted sets must have the ID set's task."
+                )
+            if ref.num_classes is not None and int(ds.targets.max()) >= ref.num_classes:
                 raise DataError(
                     f"OOD set {key!r} has labels up to {int(ds.targets.max())} but the ID set "
                     f"{ref.name!r} has {ref.num_classes} classes; both must use the same classes."
@@ -71,6 +76,7 @@ class DomainsDataset(Dataset):
             ids=[f"{k}/{i}" for k, d in parts.items() for i in d.ids],
             meta=meta,
             class_names=in_distribution.class_names,
+            task=in_distribution.task,
         )
         self.modality = in_distribution.modality
 
@@ -97,7 +103,7 @@ class DomainsDataset(Dataset):
         return cls(ident, subsets, name=dataset.name)
 
     @property
-    def num_classes(self) -> int:
+    def num_classes(self) -> int | None:
         return self.parts[ID_DOMAIN].num_classes
 
     def load_inputs(self, indices: np.ndarray) -> Any:
@@ -139,6 +145,7 @@ class _Subset(Dataset):
             ids=[base.ids[i] for i in rows],
             meta={k: [v[i] for i in rows] for k, v in base.meta.items()},
             class_names=base.class_names,
+            task=base.task,
         )
         self.modality = base.modality
 

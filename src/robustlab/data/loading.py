@@ -28,6 +28,10 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
     """A dataset from a path (image folder, ``.npz``, or a ``.csv``/``.tsv``/``.jsonl`` table of
     labelled texts) or a bundled name (``digits``, ``reviews-test``)."""
     s = str(spec)
+    table_only = sorted({"text_column", "label_column", "id_column", "class_names"} & set(kwargs))
+    if table_only and Path(s).suffix not in TABLE_SUFFIXES:
+        options = ", ".join("--" + k.replace("_", "-") for k in table_only)
+        raise DataError(f"{options} apply to text tables (.csv/.tsv/.jsonl), not to {s!r}.")
     if s in BUNDLED:
         return load_digits(BUNDLED[s])
     if s in STYLED:

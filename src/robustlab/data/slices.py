@@ -37,6 +37,7 @@ class GroupedDataset(Dataset):
             ids=base.ids,
             meta=meta,
             class_names=base.class_names,
+            task=base.task,
         )
         self.base = base
         self.modality = base.modality

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -81,11 +82,21 @@ def _column(
     return found
 
 
-def _labels(values: list[Any], p: Path, column: str) -> tuple[list[int], list[str] | None]:
-    """Integer labels as they are; any other labels encoded in sorted order, named."""
+def _labels(
+    values: list[Any], p: Path, column: str, class_names: Sequence[str] | None = None
+) -> tuple[list[int], list[str] | None]:
+    """Integer labels as they are; other labels by their place in ``class_names`` when given,
+    else numbered in sorted order and named."""
     for i, v in enumerate(values):
         if v is None or (isinstance(v, str) and not v.strip()):
             raise DataError(f"{str(p)!r}: row {i + 1} has no {column!r}; label every row.")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise DataError(
+                f"{str(p)!r}: row {i + 1} has the label {v!r} in {column!r} (JSON NaN or "
+                f"Infinity), which is no class; give it its class or drop the row."
+            )
+    if class_names is not None:
+        return _named_labels(values, p, column, list(class_names)), list(class_names)
     as_int = []
     for v in values:
         if isinstance(v, bool):
@@ -105,6 +116,30 @@ def _labels(values: list[Any], p: Path, column: str) -> tuple[list[int], list[st
     return [code[str(v).strip()] for v in values], names
 
 
+def _named_labels(values: list[Any], p: Path, column: str, names: list[str]) -> list[int]:
+    """Each label's index in ``names``; integer labels must be indices into it already."""
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise DataError(
+            f"The 'class_names' parameter of load_text_table() must name two or more distinct "
+            f"classes in the model's class order. Got {names!r} instead."
+        )
+    code = {n: i for i, n in enumerate(names)}
+    out = []
+    for i, v in enumerate(values):
+        key = str(v).strip()
+        if key in code:
+            out.append(code[key])
+        elif key.lstrip("-").isdigit() and not isinstance(v, bool) and 0 <= int(key) < len(names):
+            out.append(int(key))
+        else:
+            raise DataError(
+                f"{str(p)!r}: row {i + 1} has the label {v!r} in {column!r}, which is none of "
+                f"the class names {names}; add it to class_names (--class-names) in the "
+                f"model's class order."
+            )
+    return out
+
+
 def load_text_table(
     path: str | Path,
     *,
@@ -113,13 +148,16 @@ def load_text_table(
     id_column: str | None = None,
     name: str | None = None,
     max_chars: int | None = MAX_CHARS,
+    class_names: Sequence[str] | None = None,
 ) -> TextDataset:
     """Read labelled texts from a ``.csv``, ``.tsv`` (or ``.tab``) or ``.jsonl`` file.
 
     The text column is the first of ``text``, ``sentence``, ``review``, ``content``, ...; the
     label column the first of ``label``, ``target``, ``y``, ...; an ``id`` column gives example
     ids. Integer labels are used as class indices; other labels (``"negative"``,
-    ``"positive"``) are numbered in sorted order and become the class names. Every other column
+    ``"positive"``) are numbered by ``class_names`` (the model's class order) when given, else
+    in sorted order, and become the class names. A missing, empty or NaN label is refused.
+    Every other column
     is kept as per-example metadata (``group`` and ``domain`` feed the subgroup and shift
     metrics).
 
@@ -130,6 +168,9 @@ def load_text_table(
         id_column: Name of the id column (default ``id`` if present, else row positions).
         name: Dataset name (the file's stem by default).
         max_chars: Longest text accepted (see :class:`~robustlab.data.TextDataset`).
+        class_names: The class names in the model's class order (class 0 first): each label
+            becomes its index here; without it, names are numbered in sorted order, which is
+            right only if the model was trained with the same numbering.
     """
     p = Path(path)
     if not p.is_file():
@@ -152,7 +193,7 @@ def load_text_table(
             f"{str(p)!r}: row {bad + 1} has no text in column {tcol!r} (got {texts[bad]!r}); "
             f"every row needs a text."
         )
-    labels, class_names = _labels([r.get(lcol) for r in rows], p, lcol)
+    labels, names = _labels([r.get(lcol) for r in rows], p, lcol, class_names)
     used = {tcol, lcol, icol}
     meta = {key: [r.get(key) for r in rows] for key in rows[0] if key not in used}
     return TextDataset(
@@ -160,7 +201,7 @@ def load_text_table(
         labels,
         ids=[str(r.get(icol)) for r in rows] if icol else None,
         meta=meta,
-        class_names=class_names,
+        class_names=names,
         name=name or p.stem,
         max_chars=max_chars,
     )

@@ -103,6 +103,11 @@ class Metric(ABC):
     #: or ``None`` for a generic measurement such as accuracy, read under every probe's own axis.
     axis: ClassVar[str | None] = None
 
+    def measures(self, records: Records) -> bool:
+        """Whether the metric is defined for these records: of one of its tasks, and
+        :meth:`applies` to them."""
+        return records.task in self.tasks and self.applies(records)
+
     def applies(self, records: Records) -> bool:
         """Whether the metric is defined for these records (e.g. a perturbation was measured)."""
         return True
@@ -115,12 +120,24 @@ class Metric(ABC):
             raise ConfigError(
                 f"Metric {self.name!r} got no records; a metric of nothing is undefined, not 0."
             )
+        if records.task not in self.tasks:
+            raise ConfigError(
+                f"Metric {self.name!r} applies to {'/'.join(self.tasks)} records, not "
+                f"{records.task!r} ones; pick a metric of the {records.task} task (its defaults: "
+                f"{', '.join(_task_metrics(records.task)) or 'none'})."
+            )
         if not self.applies(records):
             raise ConfigError(
                 f"Metric {self.name!r} does not apply to these records (see {type(self).__name__}"
                 f".applies); check metric.applies(records) before computing it."
             )
         return self._compute(records, seed)
+
+
+def _task_metrics(task: str) -> tuple[str, ...]:
+    from robustlab.tasks import get_task
+
+    return get_task(task).metrics
 
 
 def get_metric(name: str) -> Metric:

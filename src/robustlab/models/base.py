@@ -15,9 +15,28 @@ from robustlab.errors import ConfigError, DataError, ModelError
 __all__ = ["MODALITIES", "OUTPUTS", "Model", "check_texts", "resolve_device"]
 
 MODALITIES = ("image", "tabular", "text", "ranking")
-OUTPUTS = ("logits", "probabilities", "labels")
+OUTPUTS = ("logits", "probabilities", "labels", "values")
 
-Output = Literal["logits", "probabilities", "labels"]
+Output = Literal["logits", "probabilities", "labels", "values"]
+
+
+def check_task(task: object, owner: str) -> str:
+    """The registered task name ``task``, or a ConfigError listing the tasks."""
+    from robustlab.tasks import TASKS
+
+    if not isinstance(task, str) or task not in TASKS:
+        raise ConfigError(
+            f"The 'task' parameter of {owner} must be one of {list(TASKS.names())}. Got "
+            f"{task!r} instead."
+        )
+    return task
+
+
+def default_output(task: str) -> str:
+    """The ``output`` an adapter declares for ``task`` when none is given."""
+    from robustlab.tasks import get_task
+
+    return get_task(task).outputs[0]
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -69,14 +88,18 @@ def _check_choice(param: str, owner: str, value: object, choices: Sequence[objec
 
 
 class Model(ABC):
-    """A classifier under test, seen through one interface whatever its framework.
+    """A model under test, seen through one interface whatever its framework.
 
     Attributes:
         name: Human-readable name, used in the store and the report.
+        task: The task the model solves (``classification`` by default, ``regression``, ...;
+            see :data:`robustlab.tasks.TASKS`): it decides what the model returns, which records
+            its predictions give, and which datasets and metrics fit it.
         modality: One of ``image``, ``tabular``, ``text``, ``ranking``.
         num_classes: Number of output classes, or ``None`` until inferred from a first batch.
         bounds: ``(low, high)`` valid input range for numeric inputs, or ``None`` if unbounded.
-        output: What the underlying model returns: ``logits``, ``probabilities`` or ``labels``.
+        output: What the underlying model returns: ``logits``, ``probabilities`` or ``labels``
+            (classification), ``values`` (regression).
         batch_size: How many inputs one forward call receives.
         device: Where tensors are placed for the model.
         trained_on: Name of the data domain the model was trained on, when a shift scan's
@@ -87,6 +110,7 @@ class Model(ABC):
 
     kind: ClassVar[str] = "model"
     trained_on: str | None = None
+    task: str = "classification"
 
     def __init__(
         self,
@@ -98,10 +122,20 @@ class Model(ABC):
         output: str,
         batch_size: int,
         device: str | torch.device | None = "cpu",
+        task: str = "classification",
     ) -> None:
         owner = type(self).__name__
+        task = check_task(task, owner)
         _check_choice("modality", owner, modality, MODALITIES)
         _check_choice("output", owner, output, OUTPUTS)
+        from robustlab.tasks import get_task
+
+        allowed = get_task(task).outputs
+        if output not in allowed:
+            raise ConfigError(
+                f"The 'output' parameter of {owner} must be one of {list(allowed)} for a {task} "
+                f"model. Got {output!r} instead."
+            )
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(
                 f"The 'batch_size' parameter of {owner} must be a positive int. Got {batch_size!r}."
@@ -118,6 +152,7 @@ class Model(ABC):
                 )
             bounds = (float(bounds[0]), float(bounds[1]))
         self.name = name
+        self.task = task
         self.modality = modality
         self.num_classes = num_classes
         self.bounds = bounds
@@ -139,10 +174,17 @@ class Model(ABC):
         """What attacks may use: ``gradients`` (white box), ``scores`` (not label-only)."""
         return frozenset() if self.output == "labels" else frozenset({"scores"})
 
+    def _task_parts(self) -> list[str]:
+        """What the task adds to the fingerprint: nothing for classification, so the fingerprints
+        of classifiers (which resume and baselines match on) are those of earlier releases."""
+        return [] if self.task == "classification" else [f"task={self.task}"]
+
     def describe(self) -> dict[str, Any]:
-        """A JSON-serialisable description stored with every run."""
+        """A JSON-serialisable description stored with every run (``task`` where it is not
+        classification)."""
         return {
             "name": self.name,
+            **({"task": self.task} if self.task != "classification" else {}),
             "adapter": type(self).__name__,
             "modality": self.modality,
             "num_classes": self.num_classes,
@@ -160,17 +202,63 @@ class Model(ABC):
         Logit models return logits, probability models probabilities and label-only models a
         one-hot encoding of the predicted label.
         """
+        if self.output == "values":
+            raise ModelError(
+                f"Model {self.name!r} is a {self.task} model returning values, not class "
+                "scores; use predict_values()."
+            )
+        return self._batched("predict_scores", inputs, self._as_scores)
+
+    def predict_values(self, inputs: Any) -> torch.Tensor:
+        """Validated real-valued predictions ``(N,)`` as float64 on the CPU (regression)."""
+        if self.output != "values":
+            raise ModelError(
+                f"Model {self.name!r} is a {self.task} model returning {self.output}, not one "
+                "value per input; use predict_scores() / predict_proba(), or wrap a regressor "
+                "with task='regression'."
+            )
+        return self._batched("predict_values", inputs, self._as_values)
+
+    def predict_outputs(self, inputs: Any) -> np.ndarray:
+        """The model's outputs in the form its task's records are built from (class
+        probabilities for classification, values for regression)."""
+        from robustlab.tasks import get_task
+
+        return get_task(self.task).predict(self, inputs)
+
+    def _batched(self, what: str, inputs: Any, convert: Any) -> torch.Tensor:
         if self.modality == "text":
-            inputs = check_texts(inputs, f"predict_scores() of model {self.name!r}")
+            inputs = check_texts(inputs, f"{what}() of model {self.name!r}")
         n = len(inputs)
         if n == 0:
-            raise ModelError(f"predict_scores() of model {self.name!r} got an empty batch.")
+            raise ModelError(f"{what}() of model {self.name!r} got an empty batch.")
         outs = []
         with torch.no_grad():
             for start in range(0, n, self.batch_size):
                 chunk = inputs[start : start + self.batch_size]
-                outs.append(self._as_scores(self._forward_batch(chunk), len(chunk)))
+                outs.append(convert(self._forward_batch(chunk), len(chunk)))
         return torch.cat(outs)
+
+    def _as_values(self, raw: Any, n: int) -> torch.Tensor:
+        out = torch.as_tensor(np.asarray(raw.detach().cpu() if torch.is_tensor(raw) else raw))
+        where = f"Model {self.name!r}"
+        if out.ndim == 2 and out.shape[1] == 1:
+            out = out[:, 0]
+        if out.ndim != 1 or out.shape[0] != n:
+            raise ModelError(
+                f"{where} is a regression model and must return one value per input, shape "
+                f"({n},); it returned shape {tuple(out.shape)}."
+            )
+        if not (out.is_floating_point() or out.dtype in (torch.int32, torch.int64)):
+            raise ModelError(f"{where} returned {out.dtype} values; return numbers.")
+        out = out.double()
+        if not torch.isfinite(out).all():
+            bad = int((~torch.isfinite(out)).sum())
+            raise ModelError(
+                f"{where} returned NaN or infinite values for {bad} of {n} inputs; check the "
+                f"model's weights and that inputs are scaled as it expects."
+            )
+        return out
 
     def predict_proba(self, inputs: Any) -> torch.Tensor:
         """Class probabilities ``(N, num_classes)`` on the CPU."""

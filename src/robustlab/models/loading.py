@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -16,7 +19,10 @@ from robustlab.models.function import FunctionModel
 from robustlab.models.sklearn_model import SklearnModel
 from robustlab.models.torch_model import TorchModel
 
-__all__ = ["as_model", "load_model", "load_weights"]
+__all__ = ["ModelFactory", "as_model", "load_model", "load_weights", "model_factory"]
+
+#: Prefix of the module names under which user files (``--model FILE.py:FACTORY``) are imported.
+USER_MODULE_PREFIX = "robustlab_user_"
 
 
 def as_model(obj: Any, **kwargs: Any) -> Model:
@@ -70,6 +76,37 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
         ) from None
 
 
+def user_module_name(path: str | Path) -> str:
+    """The module name a user file is imported under: the same in every process, so objects whose
+    classes it defines can be pickled in one process and rebuilt in another."""
+    digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    return f"{USER_MODULE_PREFIX}{digest}"
+
+
+def import_user_file(path: str | Path, option: str = "--model") -> ModuleType:
+    """Import the Python file ``path`` as a module and return it; a file imported before and
+    unchanged since is not executed again (so classes keep their identity and pickle)."""
+    p = Path(path)
+    mod_name = user_module_name(p)
+    stat = p.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    known = sys.modules.get(mod_name)
+    if known is not None and getattr(known, "__robustlab_stamp__", None) == stamp:
+        return known
+    spec_obj = importlib.util.spec_from_file_location(mod_name, p)
+    if spec_obj is None or spec_obj.loader is None:
+        raise ConfigError(f"Cannot import {str(path)!r} as Python; {option} must name a .py file.")
+    module = importlib.util.module_from_spec(spec_obj)
+    module.__robustlab_stamp__ = stamp  # type: ignore[attr-defined]
+    sys.modules[mod_name] = module
+    try:
+        spec_obj.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(mod_name, None)
+        raise ModelError(f"Importing {str(path)!r} failed: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
 def load_callable(spec: str, option: str = "--model") -> Any:
     """The callable named by ``"path/to/file.py:name"`` (a model factory, a slicing function)."""
     path_str, sep, name = spec.rpartition(":")
@@ -83,16 +120,7 @@ def load_callable(spec: str, option: str = "--model") -> Any:
     if not path.is_file():
         what = "Model file" if option == "--model" else "File"
         raise ConfigError(f"{what} {path_str!r} does not exist; check the {option} path.")
-    mod_name = f"robustlab_user_{abs(hash(path.resolve()))}"
-    spec_obj = importlib.util.spec_from_file_location(mod_name, path)
-    if spec_obj is None or spec_obj.loader is None:
-        raise ConfigError(f"Cannot import {path_str!r} as Python; {option} must name a .py file.")
-    module = importlib.util.module_from_spec(spec_obj)
-    sys.modules[mod_name] = module
-    try:
-        spec_obj.loader.exec_module(module)
-    except Exception as exc:
-        raise ModelError(f"Importing {path_str!r} failed: {type(exc).__name__}: {exc}") from exc
+    module = import_user_file(path, option=option)
     found = getattr(module, name, None)
     if found is None or not callable(found):
         available = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")]
@@ -103,11 +131,36 @@ def load_callable(spec: str, option: str = "--model") -> Any:
     return found
 
 
+@dataclass(frozen=True)
+class ModelFactory:
+    """How :func:`load_model` built a model: another process rebuilds it from the same file and
+    weights instead of receiving a pickled copy (see the ``process`` backend)."""
+
+    spec: str
+    weights: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Model:
+        return load_model(self.spec, self.weights, **self.kwargs)
+
+
+_FACTORY_ATTRIBUTE = "_robustlab_factory"
+
+
+def model_factory(model: Model) -> ModelFactory | None:
+    """The factory a model was loaded with by :func:`load_model`, or ``None``."""
+    found = getattr(model, _FACTORY_ATTRIBUTE, None)
+    return found if isinstance(found, ModelFactory) else None
+
+
 def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> Model:
     """Build a model from ``"path/to/file.py:factory"``; the factory takes no arguments and returns
-    an ``nn.Module``, a fitted estimator, a callable or a Model. ``weights`` loads a state_dict."""
+    an ``nn.Module``, a fitted estimator, a callable or a Model. ``weights`` loads a state_dict.
+
+    The model remembers its factory (:func:`model_factory`), so worker processes can rebuild it
+    from the file and weights."""
     factory = load_callable(spec, "--model")
-    factory_name = spec.rpartition(":")[2]
+    path_str, _, factory_name = spec.rpartition(":")
     obj = factory()
     if weights is not None:
         target = obj.module if isinstance(obj, TorchModel) else obj
@@ -117,4 +170,11 @@ def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> M
                 f"{type(obj).__name__}."
             )
         load_weights(target, weights)
-    return as_model(obj, **kwargs)
+    model = as_model(obj, **kwargs)
+    source = ModelFactory(
+        f"{Path(path_str).resolve()}:{factory_name}",
+        None if weights is None else str(Path(weights).resolve()),
+        dict(kwargs),
+    )
+    setattr(model, _FACTORY_ATTRIBUTE, source)
+    return model

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from robustlab.errors import ConfigError, ModelError
-from robustlab.models.base import Model
+from robustlab.models.base import Model, check_task, default_output
 
 __all__ = ["TorchModel"]
 
@@ -28,25 +28,28 @@ def _channel_stat(value: float | Sequence[float] | None, name: str) -> torch.Ten
 
 
 class TorchModel(Model):
-    """A PyTorch classifier evaluated in input space.
+    """A PyTorch model (a classifier by default) evaluated in input space.
 
     Normalisation happens inside the wrapper (``(x - mean) / std`` per channel), so attacks and
     corruptions work on raw inputs within ``bounds`` and never see the normalised tensor. The module
     is put in eval mode and moved to ``device``.
 
     Args:
-        module: The network; it must map a batch ``(N, ...)`` to logits ``(N, num_classes)``.
+        module: The network; it must map a batch ``(N, ...)`` to logits ``(N, num_classes)``
+            (a regression network, ``task='regression'``, to values ``(N,)`` or ``(N, 1)``).
         bounds: Valid range of raw inputs, ``(0, 1)`` for images by default.
         mean: Per-channel mean subtracted inside the wrapper (or ``None``).
         std: Per-channel standard deviation divided inside the wrapper (or ``None``).
         num_classes: Number of classes (inferred from the first batch when ``None``).
-        output: ``logits`` (default) or ``probabilities`` if the module ends in a softmax.
+        output: ``logits`` (default) or ``probabilities`` if the module ends in a softmax;
+            ``values`` for regression (its default).
         batch_size: Inputs per forward call.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
         name: Name shown in the store and report (the module's class name by default).
         modality: ``image`` (default) or ``tabular``.
         eval_mode: Put the module in eval mode (default). Pass ``False`` only for models that must
             stay in train mode; the attack checks then warn about it.
+        task: The task the network solves (``classification`` by default, ``regression``).
     """
 
     kind = "torch"
@@ -59,13 +62,17 @@ class TorchModel(Model):
         mean: float | Sequence[float] | None = None,
         std: float | Sequence[float] | None = None,
         num_classes: int | None = None,
-        output: str = "logits",
+        output: str | None = None,
         batch_size: int = 256,
         device: str | torch.device | None = "cpu",
         name: str | None = None,
         modality: str = "image",
         eval_mode: bool = True,
+        task: str = "classification",
     ) -> None:
+        task = check_task(task, "TorchModel")
+        if output is None:
+            output = "logits" if task == "classification" else default_output(task)
         if not isinstance(module, nn.Module):
             raise ConfigError(
                 f"TorchModel wraps a torch.nn.Module. Got {type(module).__name__}; use "
@@ -83,6 +90,7 @@ class TorchModel(Model):
             output=output,
             batch_size=batch_size,
             device=device,
+            task=task,
         )
         self.module = module.to(self.device)
         if eval_mode:
@@ -134,6 +142,7 @@ class TorchModel(Model):
 
     def fingerprint(self) -> str:
         parts: list[bytes | str] = [type(self.module).__qualname__, repr(self.bounds), self.output]
+        parts += self._task_parts()
         for stat in (self.mean, self.std):
             parts.append(b"" if stat is None else stat.cpu().numpy().tobytes())
         for key, tensor in self.module.state_dict().items():

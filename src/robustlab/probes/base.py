@@ -9,7 +9,6 @@ import typing
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,14 +20,11 @@ from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.records import Records
 from robustlab.registry import Registry
+from robustlab.tasks import get_task
 
 __all__ = ["PROBES", "NotApplicable", "Probe", "make_probe", "predict_records"]
 
 PROBES: Registry[type[Probe]] = Registry("probe")
-
-#: The reference ("oracle") model of the running scan, if any: every probe's records then also
-#: hold its predictions on exactly the inputs the model saw (clean, corrupted or adversarial).
-REFERENCE: ContextVar[Model | None] = ContextVar("robustlab_reference", default=None)
 
 
 class NotApplicable(Exception):
@@ -44,17 +40,22 @@ def predict_records(
     perturbation: torch.Tensor | np.ndarray | None = None,
     value: torch.Tensor | np.ndarray | None = None,
 ) -> Records:
-    """Run ``model`` on ``inputs`` and turn the predictions on ``batch``'s labels into records."""
-    probs = model.predict_proba(inputs).numpy()
-    oracle = REFERENCE.get()
-    return Records.from_probabilities(
-        probs,
-        batch.targets.numpy(),
+    """Run ``model`` on ``inputs`` and turn its predictions on ``batch``'s targets into records of
+    the model's task (for classification: probabilities, argmax and the per-example losses).
+
+    With a reference ("oracle") model on the batch (:attr:`Batch.reference`, set by the runner),
+    the records also hold its predictions on exactly these inputs (clean, corrupted or
+    adversarial)."""
+    task = get_task(model.task)
+    oracle = batch.reference
+    return task.records(
+        task.predict(model, inputs),
+        batch.targets,
         batch.ids,
         meta=batch.meta,
         perturbation=_numpy(perturbation),
         value=_numpy(value),
-        reference=None if oracle is None else oracle.predict_scores(inputs).argmax(1).numpy(),
+        reference=None if oracle is None else task.reference_of(oracle, inputs),
     )
 
 
@@ -241,6 +242,12 @@ class Probe(ABC):
     @property
     def label(self) -> str:
         """Short name for tables and charts (the key unless a probe gives a shorter one)."""
+        return self.key
+
+    @property
+    def seed_key(self) -> str:
+        """What the probe's unit seeds and metric intervals derive from: its key, unless a probe
+        that replaced another keeps the old key here so a scan's numbers stay the same."""
         return self.key
 
     @property

@@ -89,15 +89,8 @@ class Checklist(Probe):
         from robustlab.text._probing import dataset_texts
 
         test = self.definition
-        labelled = isinstance(test, checklist.MFT) or (
-            isinstance(test, checklist.DIR) and test.target_class is not None
-        )
-        names = dataset.class_names
-        if labelled and test.classes and names is not None and list(test.classes) != names:
-            raise NotApplicable(
-                f"{self.key}: the test's labels mean {list(test.classes)} but dataset "
-                f"{dataset.name!r} has classes {names[:10]}"
-            )
+        if not isinstance(test, checklist.INV):
+            self._check_label_space(test, model, dataset)
         if isinstance(test, checklist.MFT):
             if model.num_classes is not None and test.label >= model.num_classes:
                 raise NotApplicable(
@@ -114,6 +107,30 @@ class Checklist(Probe):
             raise NotApplicable(
                 f"{self.key}: no text of dataset {dataset.name!r} has anything "
                 f"{test.transformation!r} changes ({spec.unit}s)"
+            )
+
+    def _check_label_space(self, test: Any, model: Model, dataset: Dataset) -> None:
+        """MFT and DIR tests assume what the classes mean (a directional test expects, say,
+        negation to lower the predicted sentiment): refuse data whose classes are named
+        differently, or, when the data names none, a model with another number of classes.
+        INV tests only ask that the prediction stays, which holds for any label space."""
+        if not test.classes:
+            return
+        expected = list(test.classes)
+        names = dataset.class_names
+        if names is not None:
+            if [n.casefold() for n in names] != [c.casefold() for c in expected]:
+                raise NotApplicable(
+                    f"{self.key}: the test's labels mean {expected} but dataset "
+                    f"{dataset.name!r} has classes {names[:10]}"
+                )
+            return
+        k = model.num_classes or dataset.num_classes
+        if k != len(expected):
+            raise NotApplicable(
+                f"{self.key}: the test assumes the {len(expected)} classes {expected}, but model "
+                f"{model.name!r} has {k} classes and dataset {dataset.name!r} does not name them; "
+                f"it applies only to a model of that label space"
             )
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
@@ -135,6 +152,7 @@ class Checklist(Probe):
             inputs=cases,
             targets=torch.full((len(cases),), int(test.label), dtype=torch.int64),
             ids=[f"{test.name}/{i:04d}" for i in range(len(cases))],
+            reference=batch.reference,
         )
         records = predict_records(model, cases, cases_batch)
         for pos in pick_examples(~records.correct):
@@ -154,6 +172,7 @@ class Checklist(Probe):
                     note=f"{'passed' if passed else 'failed'}: expected class {test.label}, "
                     f"predicted {int(records.prediction[pos])} "
                     f"(confidence {float(records.confidence[pos]):.2f})",
+                    passed=passed,
                 )
             )
         return records
@@ -216,6 +235,7 @@ class Checklist(Probe):
                     probe_key=self.key,
                     probe_label=self.label,
                     note=notes[pos],
+                    passed=bool(records.correct[pos]),
                 )
             )
         return records

@@ -1,22 +1,26 @@
-"""The corruption probe: the model on inputs under one common corruption at one severity."""
+"""The corruption probe (deprecated): the ``perturbation`` probe under an image corruption."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from robustlab.data.base import Batch
+from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
-from robustlab.probes.base import PROBES, Probe, gallery, predict_records
+from robustlab.perturbations.image import CorruptionPerturbation
+from robustlab.probes.base import PROBES, Probe
+from robustlab.probes.perturbation import LEGACY_PROBES, PerturbationProbe, warn_renamed
 from robustlab.records import Records
 
 
 @PROBES.register("corruption")
 @dataclass(frozen=True)
 class Corruption(Probe):
-    """Accuracy under ``corruption`` at ``severity`` (1-5), generated on the fly and seeded.
+    """Deprecated until 0.3: accuracy under ``corruption`` at ``severity`` (1-5); runs the
+    ``perturbation`` probe, so write ``{probe: perturbation, perturbation: fog, severity: 3}``.
 
-    The per-example perturbation recorded is the L2 distance between corrupted and clean input.
+    Its key, spec and records are those of RobustLab 0.2's corruption probe; the per-example
+    perturbation recorded is the L2 distance between corrupted and clean input.
 
     References:
         Hendrycks & Dietterich, Benchmarking Neural Network Robustness to Common Corruptions and
@@ -30,6 +34,7 @@ class Corruption(Probe):
     axis = "corruptions"
     kind = "corruption"
     modalities = ("image",)
+    tasks = ("classification",)
 
     def __post_init__(self) -> None:
         from robustlab.perturbations import image as corruptions
@@ -41,24 +46,31 @@ class Corruption(Probe):
                 f"The 'severity' parameter of probe 'corruption' must be an int in 1..5. "
                 f"Got {self.severity!r} instead."
             )
+        warn_renamed(self, self.probe)
 
     @classmethod
     def example(cls) -> Corruption:
         return cls("gaussian_noise", 3)
 
-    def run(self, model: Model, batch: Batch, seed: int) -> Records:
-        from robustlab.perturbations import image as corruptions
+    @property
+    def probe(self) -> PerturbationProbe:
+        """The ``perturbation`` probe this alias runs."""
+        return PerturbationProbe.of(self.corruption, severity=self.severity)
 
-        clean = batch.inputs.to(model.device)
-        corrupted = corruptions.apply(clean, self.corruption, self.severity, seed=seed)
-        size = (corrupted - clean).flatten(1).norm(dim=1)
-        records = predict_records(model, corrupted, batch, perturbation=size)
-        records.artifacts.extend(gallery(batch, corrupted, self, records))
-        return records
+    def applicable(self, model: Model, dataset: Dataset) -> None:
+        super().applicable(model, dataset)  # the 0.2 message for data of another modality
+        self.probe.check(model, dataset, self)
+
+    def run(self, model: Model, batch: Batch, seed: int) -> Records:
+        return self.probe.measure(model, batch, seed, self)
 
     @property
     def label(self) -> str:
-        return f"{self.corruption} s{self.severity}"
+        return self.probe.label
 
+
+LEGACY_PROBES[CorruptionPerturbation] = lambda probe: Corruption(
+    probe.perturbation.name, probe.perturbation.params["severity"]
+)
 
 __all__ = ["Corruption"]

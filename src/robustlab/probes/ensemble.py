@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from robustlab.data.base import Batch
 from robustlab.errors import ConfigError
@@ -30,8 +31,9 @@ class Ensemble(Probe):
     version: str = "standard"
 
     name = "ensemble"
-    axis = "adversarial"
     kind = "attack"
+    axis: ClassVar[str] = "adversarial"
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
     modalities = ("image", "tabular")
     metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)
 
@@ -58,6 +60,9 @@ class Ensemble(Probe):
         # A budget at which the first attack breaks every point keeps contract tests fast; the
         # full sequence is exercised by the attack engine's own tests.
         return cls("linf", 0.3)
+
+    def resolved_axis(self) -> str:
+        return self.axis
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab import attacks

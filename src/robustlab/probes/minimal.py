@@ -4,7 +4,7 @@ gives robust accuracy as a function of epsilon in one run."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -43,8 +43,9 @@ class Minimal(Probe):
     options: tuple[tuple[str, Any], ...] = ()
 
     name = "minimal"
-    axis = "adversarial"
     kind = "minimal"
+    axis: ClassVar[str] = "adversarial"
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
     modalities = ("image", "tabular")
     metrics = ("accuracy", "median_perturbation")
 
@@ -56,15 +57,16 @@ class Minimal(Probe):
         from robustlab import attacks
 
         cls = attacks.ATTACKS.get(self.attack)
-        if not cls.minimal:
-            minimal = [n for n, c in attacks.ATTACKS.items() if c.minimal]
+        if not cls.minimal or cls.modality != "image":
+            minimal = [n for n, c in attacks.attacks_for("image") if c.minimal]
             raise ConfigError(
                 f"The 'attack' parameter of probe 'minimal' must be a minimal-norm attack "
                 f"({', '.join(minimal)}). Got {self.attack!r} instead."
             )
-        if self.norm not in cls.norms:
+        norms = getattr(cls, "norms", ())
+        if self.norm not in norms:
             raise ConfigError(
-                f"The 'norm' parameter of probe 'minimal' must be one of {list(cls.norms)} for "
+                f"The 'norm' parameter of probe 'minimal' must be one of {list(norms)} for "
                 f"attack {self.attack!r}. Got {self.norm!r} instead."
             )
 
@@ -79,6 +81,9 @@ class Minimal(Probe):
     def applicable(self, model: Model, dataset: Dataset) -> None:
         super().applicable(model, dataset)
         check_attack_applies(self, self.attack, model)
+
+    def resolved_axis(self) -> str:
+        return self.axis
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab import attacks

@@ -35,6 +35,7 @@ class Sequence(Probe):
     axis = "stability"
     kind = "sequence"
     modalities = ("image",)
+    tasks = ("classification",)
     metrics = ("flip_rate", "accuracy")
 
     def __post_init__(self) -> None:

@@ -1,32 +1,37 @@
-"""The text transformation probe: a text model under one label-preserving transformation."""
+"""The text transformation probe (deprecated): the ``perturbation`` probe under a text
+transformation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
-from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, NotApplicable, Probe, predict_records
+from robustlab.perturbations.text import TransformationPerturbation
+from robustlab.probes.base import PROBES, Probe
+from robustlab.probes.perturbation import (
+    LEGACY_PROBES,
+    RUNNERS,
+    PerturbationProbe,
+    warn_renamed,
+)
 from robustlab.records import Records
 
 
 @PROBES.register("text_transformation")
 @dataclass(frozen=True)
 class TextTransformation(Probe):
-    """Accuracy and consistency of a text model under ``transformation`` at ``rate``.
+    """Deprecated until 0.3: accuracy and consistency of a text model under ``transformation``
+    at ``rate``; runs the ``perturbation`` probe, so write ``{probe: perturbation,
+    perturbation: typo_keyboard, rate: 0.2}``.
 
-    Each text of the batch is transformed with its own seeded generator; only the texts the
-    transformation changed are recorded (a text without a name is not "under" a name swap), so
-    accuracy and consistency describe the transformed texts and are not diluted by untouched
-    ones. Columns: ``perturbation`` is the fraction of the text's words changed, ``value`` is
-    1.0 if the prediction equals the prediction on the original text and 0.0 if not (the
-    ``consistency`` metric averages it), ``similarity`` the MiniLM cosine similarity of the
-    transformed and original text when ``measure_similarity`` is set. The probe does not apply
-    (and is reported as skipped) when the transformation changes no text of the dataset.
+    Its key, spec and records are those of RobustLab 0.2's text transformation probe: only the
+    texts the transformation changed are recorded; ``perturbation`` is the fraction of the
+    text's words changed, ``value`` 1.0 if the prediction equals the prediction on the original
+    text (the ``consistency`` metric), ``similarity`` the MiniLM cosine similarity of the
+    transformed and original text when ``measure_similarity`` is set.
 
     References:
         Ribeiro et al., Beyond Accuracy: Behavioral Testing of NLP Models with CheckList, ACL
@@ -43,13 +48,8 @@ class TextTransformation(Probe):
     kind = "text_transformation"
     modalities = ("text",)
     covers_batch = False  # records only the texts the transformation changed
-    metrics = (
-        "accuracy",
-        "consistency",
-        "nll",
-        "mean_confidence",
-        *EVERY_PROBE_METRICS,
-    )
+    metrics = RUNNERS["text"].metrics
+    tasks = ("classification",)
 
     def __post_init__(self) -> None:
         from robustlab.perturbations import text as transformations
@@ -70,6 +70,7 @@ class TextTransformation(Probe):
                 f"The 'rate' parameter of probe 'text_transformation' must be a float in (0, 1] "
                 f"(the fraction of eligible words or units to change). Got {self.rate!r} instead."
             )
+        warn_renamed(self, self.probe)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -82,68 +83,27 @@ class TextTransformation(Probe):
     def example(cls) -> TextTransformation:
         return cls("typo_keyboard", 0.2)
 
-    def applicable(self, model: Model, dataset: Dataset) -> None:
-        super().applicable(model, dataset)
-        from robustlab.perturbations import text as transformations
-        from robustlab.text._probing import dataset_texts
+    @property
+    def probe(self) -> PerturbationProbe:
+        """The ``perturbation`` probe this alias runs."""
+        return PerturbationProbe.of(
+            self.transformation, rate=self.rate, measure_similarity=bool(self.measure_similarity)
+        )
 
-        spec = transformations.TRANSFORMATIONS.get(self.transformation)
-        if not any(spec.applies_to(t) for t in dataset_texts(dataset)):
-            raise NotApplicable(
-                f"{self.key}: no text of dataset {dataset.name!r} has anything this "
-                f"transformation changes ({spec.unit}s: {spec.description})"
-            )
+    def applicable(self, model: Model, dataset: Dataset) -> None:
+        super().applicable(model, dataset)  # the 0.2 message for data of another modality
+        self.probe.check(model, dataset, self)
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
-        from robustlab.perturbations import text as transformations
-        from robustlab.text._probing import empty_records, sub_batch
-        from robustlab.text.artifacts import pick_examples, text_artifact, word_change_fraction
-
-        texts = list(batch.inputs)
-        out = transformations.apply(texts, self.transformation, self.rate, seed)
-        changed = [i for i, o in enumerate(out) if o.changed]
-        if not changed:
-            return empty_records(model)
-        originals = [texts[i] for i in changed]
-        perturbed = [out[i].text for i in changed]
-        clean = model.predict_proba(originals).numpy().argmax(axis=1)
-        sub = sub_batch(batch, changed, perturbed)
-        records = predict_records(
-            model,
-            perturbed,
-            sub,
-            perturbation=np.array(
-                [word_change_fraction(a, b) for a, b in zip(originals, perturbed)]
-            ),
-        )
-        kept = records.prediction == clean
-        records.value = kept.astype(np.float64)
-        if self.measure_similarity:
-            from robustlab.text.embeddings import cosine, encode
-
-            records.similarity = np.clip(cosine(encode(originals), encode(perturbed)), 0.0, 1.0)
-        for pos in pick_examples(~kept):
-            i = changed[pos]
-            records.artifacts.append(
-                text_artifact(
-                    example_id=batch.ids[i],
-                    original=texts[i],
-                    perturbed=out[i].text,
-                    edits=out[i].spans,
-                    target=int(batch.targets[i]),
-                    prediction=int(clean[pos]),
-                    perturbed_prediction=int(records.prediction[pos]),
-                    kind="transformation",
-                    probe_key=self.key,
-                    probe_label=self.label,
-                    note="prediction changed" if not kept[pos] else "prediction unchanged",
-                )
-            )
-        return records
+        return self.probe.measure(model, batch, seed, self)
 
     @property
     def label(self) -> str:
-        return f"{self.transformation} {self.rate:g}"
+        return self.probe.label
 
+
+LEGACY_PROBES[TransformationPerturbation] = lambda probe: TextTransformation(
+    probe.perturbation.name, probe.perturbation.params["rate"], probe.measure_similarity
+)
 
 __all__ = ["TextTransformation"]

@@ -27,10 +27,12 @@ from sqlalchemy import insert, select
 
 from robustlab.analysis.axes import MCE_AXIS, SUMMARY_KEY, measures_size, scorecard
 from robustlab.errors import ConfigError, RobustLabError, StoreError
-from robustlab.records import RECORD_COLUMNS
+from robustlab.records import CORE_COLUMNS, Records
 from robustlab.report.data import REPORT_SCHEMA_VERSION, collect
 from robustlab.store import Store, open_store
 from robustlab.store import schema as t
+from robustlab.store.store import insert_records
+from robustlab.tasks import TASKS
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -129,14 +131,9 @@ def _iso_full(value: Any) -> Any:
 def _stored(db: Store, run_id: str) -> dict[str, Any]:
     run = db.run(run_id)
     units = []
-    record_cols = [getattr(t.records.c, c) for c in RECORD_COLUMNS]
     with db.engine.connect() as conn:
         for u in db.units(run["id"]):
-            rows = conn.execute(
-                select(*record_cols)
-                .where(t.records.c.unit_id == u["id"])
-                .order_by(t.records.c.position)
-            ).all()
+            recs = db.unit_records(u["id"])
             arts = conn.execute(
                 select(
                     t.artifacts.c.name,
@@ -152,11 +149,9 @@ def _stored(db: Store, run_id: str) -> dict[str, Any]:
                     **{k: u[k] for k in ("probe_key", "probe_spec", "shard", "start", "stop")},
                     **{k: u[k] for k in ("status", "seconds", "info")},
                     "finished_at": _iso_full(u["finished_at"]),
-                    "records": (
-                        {c: [r[i] for r in rows] for i, c in enumerate(RECORD_COLUMNS)}
-                        if rows
-                        else None
-                    ),
+                    # the task only where it is not classification: exports as before
+                    **({"task": recs.task} if recs and recs.task != "classification" else {}),
+                    "records": recs.columns() if recs else None,
                     "artifacts": [dict(a._mapping) for a in arts],
                 }
             )
@@ -229,7 +224,12 @@ def check_export(doc: Any, where: str = "the document") -> None:
             )
         unknown = set()
         for unit in run["stored"].get("units", []):
-            unknown |= set(unit.get("records") or {}) - set(RECORD_COLUMNS)
+            task = unit.get("task", "classification")
+            if task not in TASKS:
+                unknown.add(f"records of task {task!r}")
+                continue
+            known = {*CORE_COLUMNS, *TASKS.get(task).fields, "broken"}
+            unknown |= set(unit.get("records") or {}) - known
         if unknown:
             raise ConfigError(
                 f"Run {run.get('id')!r} in {where} has record columns this RobustLab does not "
@@ -296,17 +296,9 @@ def _import_run(conn: Any, run: Mapping[str, Any]) -> None:
         )
         unit_id = int(res.inserted_primary_key[0])
         columns = unit.get("records") or {}
-        n = len(columns.get("example_id", []))
-        if n:
-            rows = [
-                {
-                    "unit_id": unit_id,
-                    "position": i,
-                    **{c: (columns[c][i] if c in columns else None) for c in RECORD_COLUMNS},
-                }
-                for i in range(n)
-            ]
-            conn.execute(insert(t.records), rows)
+        if columns.get("example_id"):
+            task = unit.get("task", "classification")
+            insert_records(conn, unit_id, Records.from_columns(columns, task=task))
         if unit.get("artifacts"):
             conn.execute(
                 insert(t.artifacts),

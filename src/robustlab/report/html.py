@@ -244,6 +244,9 @@ def text_examples(run: dict[str, Any], per_probe: int = 6) -> list[dict[str, Any
                 "perturbed_prediction": class_name(after, names),
                 "changed": before != after,
                 "wrong": after != target,
+                "failed": ex["passed"] is not True
+                if "passed" in ex
+                else before != after or after != target,
                 "kind": str(ex.get("kind", "")),
                 "note": str(ex.get("note", "")),
             }
@@ -252,7 +255,7 @@ def text_examples(run: dict[str, Any], per_probe: int = 6) -> list[dict[str, Any
     for p in run["probes"]:
         items = found.get(p.get("key", ""), [])
         if items:
-            ordered = sorted(items, key=lambda e: not (e.get("wrong") or e.get("changed")))
+            ordered = sorted(items, key=lambda e: not e.get("failed"))
             out.append(
                 {
                     "key": p["key"],

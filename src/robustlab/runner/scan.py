@@ -3,44 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from robustlab.analysis.axes import unit_axis
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
 from robustlab.errors import ConfigError, RobustLabError
-from robustlab.metrics.base import Estimate, derive_seed, get_metric
+from robustlab.metrics.base import METRICS, Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
-from robustlab.probes.base import REFERENCE, NotApplicable, Probe
-from robustlab.records import Records
+from robustlab.probes.base import NotApplicable, Probe
 from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
 from robustlab.runner.environment import environment
-from robustlab.runner.plan import Unit, plan_units
-from robustlab.runner.preflight import check_bounds, preflight
+from robustlab.runner.jobs import Source, Workload
+from robustlab.runner.plan import plan_units
+from robustlab.runner.preflight import preflight
 from robustlab.store import Store, open_store
 from robustlab.suites import Suite, load_suite
 from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
+from robustlab.tasks import get_task
 
 __all__ = ["scan"]
 
 DEFAULT_SHARD_SIZE = 256
-
-
-@dataclass
-class _Finished:
-    unit: Unit
-    records: Records
-    seconds: float
 
 
 def _run_key(model_fp: str, data_fp: str, suite: Suite, seed: int, shard_size: int) -> str:
@@ -82,6 +74,7 @@ def scan(
     seed: int = 0,
     shard_size: int = DEFAULT_SHARD_SIZE,
     backend: str | Backend = "local",
+    workers: int | None = None,
     resume: bool = True,
     progress: bool = True,
     baseline: str | None = None,
@@ -99,7 +92,11 @@ def scan(
         store: Store URL or path (default ``./robustlab.db``) or an open Store.
         seed: Seeds every unit (derived per probe and shard), so results are reproducible.
         shard_size: Examples per unit; a unit is what a resumed scan skips or redoes.
-        backend: Execution backend name (``local``) or instance.
+        backend: Execution backend: ``local`` (in this process), ``process`` (a pool of
+            worker processes; the model, data and probes must pickle, see
+            :class:`~robustlab.runner.backends.ProcessBackend`) or a backend instance. Every
+            backend computes the same records.
+        workers: Worker processes of the ``process`` backend (default: one per CPU).
         resume: Continue the newest run with the same model, data, suite, seed and sharding
             instead of starting anew; finished units are not recomputed.
         progress: Show progress bars.
@@ -119,8 +116,8 @@ def scan(
     if shift:
         dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
     suite = load_suite(suite)
-    runner = BACKENDS.get(backend)() if isinstance(backend, str) else backend
-    preflight(model, dataset)
+    runner = _backend(backend, workers)
+    preflight(model, dataset, suite=suite)
     oracle = None if reference is None else as_model(reference)
     if oracle is not None:
         preflight(oracle, dataset)
@@ -144,6 +141,14 @@ def scan(
             f"{dataset.name!r}; a baseline must use the same data."
         )
     oracle_fp = "" if oracle is None else oracle.fingerprint()
+    workload = Workload(
+        Source.of_model(model, fingerprint=model_fp),
+        Source.of_dataset(dataset),
+        None
+        if oracle is None
+        else Source.of_model(oracle, role="reference model", fingerprint=oracle_fp),
+    )
+    runner.prepare(workload, probes)  # e.g. everything pickles, before a run exists
     run_key = _run_key(model_fp + oracle_fp, data_fp, suite, seed, shard_size)
     run_id = db.find_resumable(run_key) if resume else None
     if run_id is None:
@@ -187,23 +192,11 @@ def scan(
     units = plan_units(probes, len(dataset), shard_size, seed)
     todo = [u for u in units if u.key not in done]
 
-    def work(unit: Unit) -> _Finished:
-        batch = dataset.batch(np.arange(unit.start, unit.stop))
-        check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
-        torch.manual_seed(unit.seed)  # for models that draw from torch's global generator
-        began = time.perf_counter()
-        try:
-            records = unit.probe.run(model, batch, unit.seed)
-        except Exception as exc:  # the message alone would not say which probe failed
-            note = f"in probe {unit.probe.key!r}, examples {unit.start}..{unit.stop - 1}"
-            # add_note() is Python 3.11+; it appends to this same list
-            exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
-            raise
-        return _Finished(unit, records, time.perf_counter() - began)
-
-    token = REFERENCE.set(oracle)
     try:
-        with _progress(progress and bool(todo), len(todo)) as bar:
+        with (
+            _progress(progress and bool(todo), len(todo)) as bar,
+            _closing(runner.execute(workload, todo)) as finished_units,
+        ):
             tasks: dict[str, Any] = {}
             if bar is not None:
                 from robustlab._terminal import printable
@@ -214,7 +207,7 @@ def scan(
                         tasks[probe.key] = bar.add_task(
                             printable(f"{model.name}: {probe.label}")[:36], total=n
                         )
-            for finished in runner.execute(todo, work):
+            for finished in finished_units:
                 u = finished.unit
                 db.write_unit(
                     run_id,
@@ -242,14 +235,53 @@ def scan(
     except BaseException:
         db.set_status(run_id, "failed")
         raise
-    finally:
-        REFERENCE.reset(token)
 
     rows = _metric_rows(db, run_id, suite, probes, seed)
     rows += _summary_rows(db, run_id, baseline_id, seed)
     db.write_metrics(run_id, rows)
     db.set_status(run_id, "complete")
     return ScanResult(db, run_id)
+
+
+def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:
+    """The metrics of a probe's records: the suite's, else the probe's defaults, or the defaults
+    of the records' task where none of the probe's applies to it (probes default to
+    classification metrics)."""
+    names = list(suite.metrics_for(probe))
+    if suite.metrics is None and not any(task in METRICS.get(m).tasks for m in names):
+        names = [m for m in get_task(task).metrics if m in METRICS]
+    return names
+
+
+def _backend(backend: str | Backend, workers: int | None) -> Backend:
+    if not isinstance(backend, str):
+        if workers is not None:
+            raise ConfigError(
+                f"The 'workers' parameter of scan() applies to a backend given by name; set it "
+                f"on the backend instance instead (e.g. ProcessBackend(workers={workers}))."
+            )
+        return backend
+    cls = BACKENDS.get(backend)
+    if workers is None:
+        return cls()
+    if "workers" not in inspect.signature(cls).parameters:
+        raise ConfigError(
+            f"The 'workers' parameter of scan() applies to backends with worker processes "
+            f"(process); the {backend!r} backend runs units in this process. Drop workers or "
+            f"pass backend='process'. Got workers={workers!r}."
+        )
+    return cls(workers=workers)
+
+
+@contextmanager
+def _closing(results: Iterator[Any]) -> Iterator[Iterator[Any]]:
+    """Close a backend's result generator when the scan stops early (it stops its workers)."""
+    try:
+        yield results
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
 
 
 def _metric_rows(
@@ -259,12 +291,12 @@ def _metric_rows(
     for probe in probes:
         every = db.load_records(run_id, probe.key)
         ident = every.in_distribution()
-        for name in suite.metrics_for(probe):
+        for name in _metric_names(suite, probe, every.task):
             metric = get_metric(name)
             records = every if metric.scope == "all" else ident
-            if not metric.applies(records):
+            if not metric.measures(records):
                 continue
-            est = metric.compute(records, seed=derive_seed(seed, probe.key, name))
+            est = metric.compute(records, seed=derive_seed(seed, probe.seed_key, name))
             if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
                 raise RobustLabError(f"Metric {name!r} of {probe.key} is not finite: {est}.")
             rows.append(_metric_row(probe.key, name, est, metric.higher_is_better))
@@ -299,7 +331,13 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
     out: list[ProbeErrors] = []
     ids: np.ndarray | None = None
     seen: set[str] = set()
-    for unit in db.units(run_id):
+    # In the suite's order, whichever order the units finished in (backends with several
+    # workers store them as they come).
+    specs = db.run(run_id)["suite_spec"].get("probes", [])
+    order = {json.dumps(spec, sort_keys=True): i for i, spec in enumerate(specs)}
+    units = db.units(run_id)
+    units.sort(key=lambda u: order.get(json.dumps(u["probe_spec"], sort_keys=True), len(order)))
+    for unit in units:
         key = unit["probe_key"]
         if unit["status"] != "done" or key in seen or not unit["info"].get("covers_batch", True):
             continue
@@ -314,7 +352,7 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
                 key,
                 unit_axis(unit["info"]),
                 unit["probe_spec"],
-                ~records.correct,
+                records.broken,
                 records.value,
             )
         )

@@ -70,7 +70,17 @@ LEGACY_REVISIONS = {1: "0001", 2: "0002"}
 
 #: Every table a store has ever had; any of them in a database makes it a store (or a clash).
 STORE_TABLES = frozenset(
-    {"robustlab_info", "models", "datasets", "runs", "units", "records", "metrics", "artifacts"}
+    {
+        "robustlab_info",
+        "models",
+        "datasets",
+        "runs",
+        "units",
+        "records",
+        "record_blocks",
+        "metrics",
+        "artifacts",
+    }
 )
 
 # Key of the PostgreSQL advisory lock held while a store is upgraded (any fixed 64-bit number).

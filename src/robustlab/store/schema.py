@@ -9,8 +9,8 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -26,13 +26,13 @@ __all__ = [
     "metadata",
     "metrics",
     "models",
-    "records",
+    "record_blocks",
     "runs",
     "units",
 ]
 
 #: Bumped with every schema change; a store written with a higher number is refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -100,27 +100,23 @@ units = Table(
     UniqueConstraint("run_id", "probe_key", "shard", name="uq_unit"),
 )
 
-records = Table(
-    "records",
+#: Schema 3: one block of records per unit instead of one row per example, so a task's fields
+#: need no column of their own (see ``_blocks.py`` for the encoding of ``data``).
+record_blocks = Table(
+    "record_blocks",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("unit_id", Integer, ForeignKey("units.id", ondelete="CASCADE"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("example_id", String(512), nullable=False),
-    Column("target", Integer, nullable=False),
-    Column("prediction", Integer, nullable=False),
-    Column("correct", Boolean, nullable=False),
-    Column("confidence", Float, nullable=False),
-    Column("loss", Float, nullable=False),
-    Column("brier", Float, nullable=False),
-    Column("perturbation", Float, nullable=True),
-    Column("value", Float, nullable=True),
-    Column("reference", Integer, nullable=True),
-    Column("group", String(256), nullable=True),
-    Column("domain", String(256), nullable=True),
-    Column("queries", Integer, nullable=True),  # schema 2
-    Column("similarity", Float, nullable=True),  # schema 2
-    Index("ix_records_unit", "unit_id", "position"),
+    Column(
+        "unit_id",
+        Integer,
+        ForeignKey("units.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("task", String(64), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("encoding", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 metrics = Table(

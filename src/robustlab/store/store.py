@@ -12,12 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from robustlab.errors import StoreError
-from robustlab.records import RECORD_COLUMNS, Records
+from robustlab.records import Records
 from robustlab.store import migrate
 from robustlab.store import schema as t
+from robustlab.store._blocks import ENCODING, decode_block, encode_block
 from robustlab.store._engine import display_url, make_engine, normalise_url
 
-__all__ = ["DEFAULT_STORE", "Store", "open_store"]
+__all__ = ["DEFAULT_STORE", "Store", "insert_records", "open_store"]
 
 DEFAULT_STORE = "sqlite:///robustlab.db"
 
@@ -249,11 +250,7 @@ class Store:
                 )
                 unit_id = _primary_key(res)
                 if records is not None and len(records):
-                    rows = records.rows()
-                    for i, row in enumerate(rows):
-                        row["unit_id"] = unit_id
-                        row["position"] = i
-                    conn.execute(insert(t.records), rows)
+                    insert_records(conn, unit_id, records)
                 if records is not None and records.artifacts:
                     conn.execute(
                         insert(t.artifacts),
@@ -300,18 +297,36 @@ class Store:
 
     def load_records(self, run_id: str, probe_key: str) -> Records:
         """All records of one probe of a run, in shard then position order."""
-        cols = [getattr(t.records.c, c) for c in RECORD_COLUMNS]
         q = (
-            select(*cols)
-            .join(t.units, t.units.c.id == t.records.c.unit_id)
+            select(t.record_blocks.c.data, t.record_blocks.c.encoding)
+            .join(t.units, t.units.c.id == t.record_blocks.c.unit_id)
             .where(t.units.c.run_id == run_id, t.units.c.probe_key == probe_key)
-            .order_by(t.units.c.shard, t.records.c.position)
+            .order_by(t.units.c.shard)
         )
         with self.engine.connect() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(q)]
-        if not rows:
+            blocks = conn.execute(q).all()
+        if not blocks:
             raise StoreError(f"Run {run_id!r} has no records for probe {probe_key!r}.")
-        return Records.from_rows(rows)
+        return Records.concat(decode_block(b.data, b.encoding) for b in blocks)
+
+    def unit_records(self, unit_id: int) -> Records | None:
+        """The records of one stored unit (by its id), or None when it has none."""
+        q = select(t.record_blocks.c.data, t.record_blocks.c.encoding).where(
+            t.record_blocks.c.unit_id == unit_id
+        )
+        with self.engine.connect() as conn:
+            block = conn.execute(q).first()
+        return None if block is None else decode_block(block.data, block.encoding)
+
+    def count_records(self, run_id: str | None = None) -> int:
+        """How many records the store holds (of one run, or of all)."""
+        q = select(func.coalesce(func.sum(t.record_blocks.c.n), 0))
+        if run_id is not None:
+            q = q.join(t.units, t.units.c.id == t.record_blocks.c.unit_id).where(
+                t.units.c.run_id == run_id
+            )
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
 
     # -- metrics -------------------------------------------------------------------------------
     def write_metrics(self, run_id: str, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -358,6 +373,19 @@ def open_store(
     if isinstance(store, Store):
         return store
     return Store(store or DEFAULT_STORE, create=create, read_only=read_only)
+
+
+def insert_records(conn: Any, unit_id: int, records: Records) -> None:
+    """Write ``records`` as the record block of unit ``unit_id``, inside ``conn``'s transaction."""
+    conn.execute(
+        insert(t.record_blocks).values(
+            unit_id=unit_id,
+            task=records.task,
+            n=len(records),
+            encoding=ENCODING,
+            data=encode_block(records),
+        )
+    )
 
 
 def _primary_key(result: Any) -> int:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from robustlab.errors import DataError
 from robustlab.tasks.base import TASKS, Task
+
+if TYPE_CHECKING:
+    from robustlab.models.base import Model
 
 
 @TASKS.register("classification")
@@ -30,6 +34,7 @@ class Classification(Task):
     score_field: ClassVar[str] = "correct"
     metrics: ClassVar[tuple[str, ...]] = ("accuracy", "nll", "brier", "mean_confidence")
     criterion: ClassVar[str] = "misclassified"
+    outputs: ClassVar[tuple[str, ...]] = ("probabilities", "logits", "labels")
 
     def check_targets(self, targets: Any, where: str) -> np.ndarray:
         t = np.asarray(targets.cpu() if torch.is_tensor(targets) else targets)
@@ -49,3 +54,39 @@ class Classification(Task):
                     f"Encode string labels as 0..K-1 first."
                 )
         return t.astype(np.int64)
+
+    def predict(self, model: Model, inputs: Any) -> np.ndarray:
+        return model.predict_proba(inputs).numpy()
+
+    def reference_of(self, model: Model, inputs: Any) -> np.ndarray:
+        return model.predict_scores(inputs).argmax(1).numpy()
+
+    def record_fields(
+        self, outputs: Any, targets: Any, *, reference: Any = None, **options: Any
+    ) -> dict[str, np.ndarray]:
+        """``outputs`` are class probabilities ``(n, K)``."""
+        p = np.asarray(outputs, dtype=np.float64)
+        y = np.asarray(targets, dtype=np.int64)
+        n = len(y)
+        if p.ndim != 2:
+            raise DataError(
+                f"classification outputs must be class probabilities of shape (n, K); got shape "
+                f"{p.shape}."
+            )
+        self._check_outputs(p, n, "(n, K)")
+        rows = np.arange(n)
+        pred = p.argmax(axis=1)
+        onehot = np.zeros_like(p)
+        onehot[rows, y] = 1.0
+        return {
+            "target": y,
+            "prediction": pred,
+            "correct": pred == y,
+            "confidence": p.max(axis=1),
+            "loss": -np.log(np.clip(p[rows, y], 1e-12, None)),
+            "brier": ((p - onehot) ** 2).sum(axis=1),
+            "reference": np.full(n, np.nan) if reference is None else np.asarray(reference),
+        }
+
+    def default_broken(self, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+        return ~np.asarray(fields["correct"], dtype=bool)

@@ -14,10 +14,12 @@ __all__ = ["Demoted", "Misclassified", "ScoreChanged", "TargetedClass"]
 
 
 def _other_max(scores: torch.Tensor, cls: torch.Tensor) -> torch.Tensor:
-    """Largest score of the classes other than ``cls`` per row."""
-    masked = scores.clone()
-    masked[torch.arange(len(cls), device=scores.device), cls] = -torch.inf
-    return masked.max(dim=1).values
+    """Largest score of the classes other than ``cls`` per row (differentiable)."""
+    return scores.scatter(1, cls.long().view(-1, 1), float("-inf")).amax(dim=1)
+
+
+def _own(scores: torch.Tensor, cls: torch.Tensor) -> torch.Tensor:
+    return scores.gather(1, cls.long().view(-1, 1)).squeeze(1)
 
 
 @CRITERIA.register("misclassified")
@@ -36,8 +38,7 @@ class Misclassified(Criterion):
     def margin(
         self, outputs: torch.Tensor, targets: torch.Tensor, clean: torch.Tensor | None = None
     ) -> torch.Tensor:
-        true = outputs.gather(1, targets.long().view(-1, 1)).squeeze(1)
-        return true - _other_max(outputs, targets.long())
+        return _own(outputs, targets) - _other_max(outputs, targets)
 
 
 @CRITERIA.register("targeted_class")
@@ -73,7 +74,7 @@ class TargetedClass(Criterion):
         self, outputs: torch.Tensor, targets: torch.Tensor, clean: torch.Tensor | None = None
     ) -> torch.Tensor:
         goal = self._goal(outputs)
-        return _other_max(outputs, goal) - outputs[torch.arange(len(goal)), goal]
+        return _other_max(outputs, goal) - _own(outputs, goal)
 
 
 @CRITERIA.register("score_changed")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from robustlab.errors import DataError
+from robustlab.errors import ConfigError, DataError
 from robustlab.tasks.base import TASKS, Task
+
+if TYPE_CHECKING:
+    from robustlab.models.base import Model
 
 
 @TASKS.register("ranking")
@@ -26,6 +30,9 @@ class Ranking(Task):
     score_field: ClassVar[str] = "ndcg"
     metrics: ClassVar[tuple[str, ...]] = ("ndcg", "mrr")
     criterion: ClassVar[str] = "demoted"
+    outputs: ClassVar[tuple[str, ...]] = ("logits",)
+    #: Rank cutoff of ``ndcg`` and of the default ``broken`` (a relevant document in the top k).
+    cutoff: ClassVar[int] = 10
 
     def check_targets(self, targets: Any, where: str) -> np.ndarray:
         out = np.empty(len(targets), dtype=object)
@@ -47,3 +54,87 @@ class Ranking(Task):
                 grades[str(doc)] = float(grade)
             out[i] = grades
         return out
+
+    def predict(self, model: Model, inputs: Any) -> np.ndarray:
+        return model.predict_scores(inputs).numpy()
+
+    def reference_of(self, model: Model, inputs: Any) -> np.ndarray:
+        raise ConfigError(
+            "Ranking records have no 'reference' field: a reference model is not measured for "
+            "rankers; scan without reference=."
+        )
+
+    def record_fields(
+        self,
+        outputs: Any,
+        targets: Any,
+        *,
+        reference: Any = None,
+        doc_ids: Sequence[Any] | None = None,
+        **options: Any,
+    ) -> dict[str, np.ndarray]:
+        """Per-query nDCG@10 (linear gains, ``log2(rank + 1)`` discount, ideal ranking from all
+        of the query's judgements, as trec_eval's ``ndcg_cut``), reciprocal rank and the rank of
+        the first relevant document (grade > 0; missing when no candidate is relevant).
+
+        Args:
+            outputs: ``(n, D)`` scores of each query's ``D`` candidate documents; ties keep the
+                candidates' order.
+            targets: Per-query judgements ``{doc_id: grade}``.
+            reference: Not defined for ranking (must be None).
+            doc_ids: The candidates' ids: ``D`` ids shared by every query or ``n`` lists of
+                ``D``; by default the column positions ``"0"``..``"D-1"``.
+        """
+        if reference is not None:
+            self.reference_of(None, None)  # type: ignore[arg-type]
+        scores = np.asarray(outputs, dtype=np.float64)
+        qrels = list(targets)
+        n = len(qrels)
+        if scores.ndim != 2:
+            raise DataError(
+                f"ranking outputs must be (n, D) document scores per query; got shape "
+                f"{scores.shape}."
+            )
+        self._check_outputs(scores, n, "(n, D)")
+        d = scores.shape[1]
+        if doc_ids is None:
+            per_query = [[str(j) for j in range(d)]] * n
+        else:
+            ids = list(doc_ids)
+            nested = len(ids) > 0 and not isinstance(ids[0], str) and np.ndim(ids[0]) == 1
+            per_query = (
+                [[str(x) for x in row] for row in ids] if nested else [list(map(str, ids))] * n
+            )
+            if len(per_query) != n or any(len(row) != d for row in per_query):
+                raise DataError(
+                    f"doc_ids must name the {d} candidates of each query ({d} ids, or {n} lists "
+                    f"of {d}); got {len(per_query)} lists of lengths "
+                    f"{sorted({len(r) for r in per_query})}."
+                )
+        k = self.cutoff
+        discount = 1.0 / np.log2(np.arange(2, d + 2))
+        ndcg = np.zeros(n)
+        rr = np.zeros(n)
+        first = np.full(n, np.nan)
+        for i in range(n):
+            grades = qrels[i]
+            if not isinstance(grades, Mapping):
+                raise DataError(
+                    f"ranking targets are per-query judgements {{doc_id: grade}}; query {i} has "
+                    f"{grades!r}. Check them with the ranking task's check_targets first."
+                )
+            order = np.argsort(-scores[i], kind="stable")
+            gains = np.array([float(grades.get(per_query[i][j], 0.0)) for j in order])
+            ideal = np.sort(np.array(list(grades.values()), dtype=np.float64))[::-1][:k]
+            idcg = float((ideal * discount[: len(ideal)]).sum()) if len(ideal) else 0.0
+            dcg = float((gains[:k] * discount[: min(k, d)]).sum())
+            ndcg[i] = dcg / idcg if idcg > 0 else 0.0
+            hits = np.flatnonzero(gains > 0)
+            if len(hits):
+                first[i] = hits[0] + 1
+                rr[i] = 1.0 / (hits[0] + 1)
+        return {"ndcg": ndcg, "reciprocal_rank": rr, "relevant_rank": first}
+
+    def default_broken(self, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+        rank = np.asarray(fields["relevant_rank"], dtype=np.float64)
+        return ~(rank <= self.cutoff)  # no relevant document ranked in the top k (NaN: none)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 
 from robustlab.errors import DataError
 from robustlab.tasks.base import TASKS, Task
+
+if TYPE_CHECKING:
+    from robustlab.models.base import Model
 
 
 @TASKS.register("regression")
@@ -28,6 +32,7 @@ class Regression(Task):
     score_field: ClassVar[str] = "squared_error"
     metrics: ClassVar[tuple[str, ...]] = ("mse", "mae")
     criterion: ClassVar[str] = "score_changed"
+    outputs: ClassVar[tuple[str, ...]] = ("values",)
 
     def check_targets(self, targets: Any, where: str) -> np.ndarray:
         t = np.asarray(targets.cpu() if torch.is_tensor(targets) else targets)
@@ -51,3 +56,43 @@ class Regression(Task):
                 "(drop or impute missing values first)."
             )
         return t
+
+    def predict(self, model: Model, inputs: Any) -> np.ndarray:
+        return model.predict_values(inputs).numpy()
+
+    def reference_of(self, model: Model, inputs: Any) -> np.ndarray:
+        return model.predict_values(inputs).numpy()
+
+    def record_fields(
+        self,
+        outputs: Any,
+        targets: Any,
+        *,
+        reference: Any = None,
+        **options: Any,
+    ) -> dict[str, np.ndarray]:
+        """``outputs`` are ``(n,)`` (or ``(n, 1)``) predicted values; ``error`` is
+        ``prediction - target``."""
+        pred = np.asarray(outputs, dtype=np.float64)
+        if pred.ndim == 2 and pred.shape[1] == 1:
+            pred = pred[:, 0]
+        y = np.asarray(targets, dtype=np.float64)
+        if pred.ndim != 1:
+            raise DataError(
+                f"regression outputs must be one value per example, shape (n,); got shape "
+                f"{pred.shape}."
+            )
+        self._check_outputs(pred, len(y), "(n,)")
+        error = pred - y
+        return {
+            "target": y,
+            "prediction": pred,
+            "error": error,
+            "squared_error": error**2,
+            "reference": np.full(len(y), np.nan) if reference is None else np.asarray(reference),
+        }
+
+    def default_broken(self, fields: Mapping[str, np.ndarray]) -> np.ndarray:
+        # score_changed compares to the unperturbed prediction, which a probe's records alone do
+        # not hold: probes that perturb pass broken= from the criterion
+        return np.zeros(len(fields["prediction"]), dtype=bool)

@@ -23,6 +23,7 @@ def sub_batch(batch: Batch, positions: Sequence[int], inputs: list[str] | None =
         ids=[batch.ids[i] for i in idx],
         meta={k: [v[i] for i in idx] for k, v in batch.meta.items()},
         indices=batch.indices[idx] if len(batch.indices) else batch.indices,
+        reference=batch.reference,
     )
 
 

@@ -8,7 +8,9 @@ rendered by the HTML report with the edits highlighted::
 
 with ``data`` the JSON of ``{"original", "perturbed", "edits": [[start, end], ...] (character
 spans of ``perturbed`` that were changed or inserted), "target", "prediction" (on the original),
-"perturbed_prediction", "kind": "transformation" | "attack" | "checklist", "note"}``.
+"perturbed_prediction", "kind": "transformation" | "attack" | "checklist", "note"}`` and, for
+a CheckList case, ``"passed"``: its verdict (a directional test can fail without the prediction
+changing, so the report takes the verdict from here rather than from the labels).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def text_artifact(
     probe_label: str,
     note: str = "",
     edits: Sequence[Sequence[int]] | None = None,
+    passed: bool | None = None,
 ) -> dict[str, Any]:
     """One report example in the shared text artifact format (see the module docstring).
 
@@ -105,6 +108,7 @@ def text_artifact(
         note: One line explaining the outcome (e.g. "prediction changed").
         edits: Character spans of ``perturbed`` that changed; computed with
             :func:`edit_spans` when not given.
+        passed: The case's verdict, when it is not "the prediction held" (CheckList tests).
     """
     if kind not in _KINDS:
         raise ConfigError(
@@ -121,6 +125,8 @@ def text_artifact(
         "kind": kind,
         "note": note,
     }
+    if passed is not None:
+        data["passed"] = bool(passed)
     return {
         "name": f"text/{example_id}",
         "media_type": TEXT_MEDIA_TYPE,

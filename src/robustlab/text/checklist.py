@@ -11,7 +11,8 @@ up or down (within a tolerance). Each test runs as one ``checklist`` probe::
 
 or from Python, after :func:`register`-ing an :class:`MFT`, :class:`INV` or :class:`DIR`.
 Test files are YAML or JSON in the format of the built-in ``checklist-sentiment.yaml``:
-``classes`` (optional names for labels), shared ``fills`` and a list of ``tests``.
+``classes`` (the label space its tests assume, in class order; a test may declare its own),
+shared ``fills`` and a list of ``tests``.
 
 References:
     Ribeiro et al., Beyond Accuracy: Behavioral Testing of NLP Models with CheckList, ACL 2020.
@@ -69,8 +70,10 @@ class ChecklistTest:
         description: What the test checks, in one line.
         capability: The linguistic capability tested (``vocabulary``, ``negation``,
             ``robustness``, ``fairness``, ``temporal``, ...).
-        classes: The class names the test's labels refer to (``()`` if not stated); a test is
-            not applied to data whose class names differ.
+        classes: The label space the test assumes: class names in the model's class order
+            (a test file's ``classes``, or the test's own). MFT and DIR tests are skipped, with
+            the reason shown, on data whose class names differ or, for data without names, on
+            a model with another number of classes; ``()`` assumes nothing.
     """
 
     type: ClassVar[str]
@@ -287,13 +290,21 @@ def parse_test(
     where = f"CheckList test {name!r} ({source})"
     if kind not in _TYPES:
         raise ConfigError(f"{where}: 'type' must be one of {list(_TYPES)}. Got {kind!r}.")
-    allowed = {"name", "type", "description", "capability"} | _TEST_KEYS[kind]
+    allowed = {"name", "type", "description", "capability", "classes"} | _TEST_KEYS[kind]
     unknown = sorted(set(entry) - allowed)
     if unknown:
         raise ConfigError(
             f"{where}: unknown key(s) {', '.join(unknown)}; a {kind} test takes "
             f"{', '.join(sorted(allowed))}."
         )
+    own_classes = entry.get("classes")
+    if own_classes is not None:
+        if not isinstance(own_classes, Sequence) or isinstance(own_classes, str) or not own_classes:
+            raise ConfigError(
+                f"{where}: 'classes' must be a non-empty list of class names, in the model's "
+                f"class order. Got {own_classes!r}."
+            )
+        classes = own_classes
     common: dict[str, Any] = {
         "name": name,
         "description": " ".join(str(entry.get("description", "")).split()),

@@ -10,15 +10,17 @@ import numpy as np
 import pytest
 
 import robustlab
+from robustlab.attacks import ATTACKS as REGISTRY
+from robustlab.attacks import attacks_for
 from robustlab.attacks import text as attacks
-from robustlab.attacks.text import TEXT_ATTACKS, BudgetExhausted, QueryCounter, Tokenized
+from robustlab.attacks.text import BudgetExhausted, QueryCounter, Tokenized
 from robustlab.attacks.text._typos import TYPO_OPS, typo
 from robustlab.errors import ConfigError, DataError, ModelError, UnknownNameError
 from robustlab.models.function import FunctionModel
 from robustlab.models.sklearn_model import SklearnModel
 
 REVIEWS = Path(robustlab.__file__).parent / "text" / "resources" / "reviews.tsv"
-ATTACKS = TEXT_ATTACKS.names()
+ATTACKS = [name for name, _ in attacks_for("text")]
 
 
 def _reviews(split: str) -> tuple[list[str], list[int]]:
@@ -94,7 +96,7 @@ def test_attack_invariants(name: str, tfidf: SklearnModel, sample) -> None:
         budget=budget,
         seed=3,
         similarity=False,
-        **TEXT_ATTACKS.get(name).quick_params,
+        **REGISTRY.get(name).quick_params,
     )
     assert len(result) == len(texts)
     assert (result.queries <= budget).all() and (result.queries >= 1).all()
@@ -118,7 +120,7 @@ def test_attack_invariants(name: str, tfidf: SklearnModel, sample) -> None:
         budget=budget,
         seed=3,
         similarity=False,
-        **TEXT_ATTACKS.get(name).quick_params,
+        **REGISTRY.get(name).quick_params,
     )
     assert [e.to_dict() for e in again.examples] == [e.to_dict() for e in result.examples]
 

@@ -1,4 +1,5 @@
-"""The text_attack probe and its metrics: records, report artifacts, known answers, a scan."""
+"""The attack probe with text attacks and its metrics: records, report artifacts, known answers,
+the edit budget, a targeted criterion, the deprecated text_attack name, a scan."""
 
 from __future__ import annotations
 
@@ -58,23 +59,62 @@ def test_set() -> TextDataset:
 
 
 def test_probe_spec_types_and_validates_attack_parameters() -> None:
-    probe = make_probe("text_attack attack=textfooler budget=100 neighbours=5")
+    probe = make_probe("attack attack=textfooler budget=100 neighbours=5")
     assert probe.params == {"attack": "textfooler", "budget": 100, "neighbours": 5}
     assert make_probe(probe.spec) == probe
+    # Text attacks keep the key they had as text_attack probes: same unit seeds, stores resume.
     assert probe.key == "text_attack(attack=textfooler,budget=100,neighbours=5)"
+    assert probe.kind == "text_attack" and probe.modalities == ("text",)
+    assert probe.resolved_axis() == "text attacks" and probe.axis == "adversarial"
+    assert make_probe("attack attack=deepwordbug") == make_probe(
+        "attack attack=deepwordbug budget=500"
+    )
     with pytest.raises(ConfigError, match=r"no parameter 'neighbors'.*neighbours"):
-        make_probe({"probe": "text_attack", "attack": "textfooler", "neighbors": 5})
-    with pytest.raises(ConfigError, match="'budget' parameter of probe 'text_attack'"):
-        make_probe({"probe": "text_attack", "budget": 0})
+        make_probe({"probe": "attack", "attack": "textfooler", "neighbors": 5})
+    with pytest.raises(ConfigError, match="'budget' parameter of probe 'attack'"):
+        make_probe({"probe": "attack", "attack": "deepwordbug", "budget": 0})
     with pytest.raises(UnknownNameError, match="Did you mean 'genetic_typo'"):
-        make_probe({"probe": "text_attack", "attack": "genetic_typos"})
+        make_probe({"probe": "attack", "attack": "genetic_typos"})
     with pytest.raises(ConfigError, match="'population' parameter of attack 'genetic_typo'"):
-        make_probe("text_attack attack=genetic_typo population=many")
+        make_probe("attack attack=genetic_typo population=many")
+    with pytest.raises(ConfigError, match="'epsilon' parameter of probe 'attack' applies to image"):
+        make_probe("attack attack=deepwordbug epsilon=0.1")
+    with pytest.raises(ConfigError, match="'budget' parameter of probe 'attack' applies to text"):
+        make_probe("attack attack=pgd budget=10")
+    with pytest.raises(ConfigError, match="'max_words_changed' parameter of threat model"):
+        make_probe("attack attack=deepwordbug max_words_changed=2")
+
+
+def test_text_attack_name_is_a_deprecated_alias_of_the_attack_probe() -> None:
+    with pytest.deprecated_call(match="'text_attack' probe is deprecated"):
+        old = make_probe("text_attack budget=100 candidates=2")
+    new = make_probe("attack attack=deepwordbug budget=100 candidates=2")
+    assert old == new and type(old) is type(new) and old.key == new.key
+    assert old.spec["probe"] == "attack"
+
+
+def test_edit_budget_and_targeted_criterion_in_the_probe(tfidf, test_set) -> None:
+    batch = test_set.batch(np.arange(16))
+    free = make_probe("attack attack=deepwordbug budget=80").run(tfidf, batch, seed=0)
+    probe = make_probe("attack attack=deepwordbug budget=80 max_words_changed=0.05")
+    assert probe.key == "text_attack(attack=deepwordbug,budget=80,max_words_changed=0.05)"
+    tight = probe.run(tfidf, batch, seed=0)
+    broken = np.isfinite(tight.perturbation)
+    assert np.all(tight.perturbation[broken] <= 0.05 + 1e-9)
+    assert broken.sum() < np.isfinite(free.perturbation).sum()
+    targeted = make_probe(
+        "attack attack=deepwordbug budget=80 criterion=targeted_class target_class=0"
+    )
+    assert targeted.params["criterion"] == "targeted_class" and targeted.params["target_class"] == 0
+    records = targeted.run(tfidf, batch, seed=0)
+    hit = np.isfinite(records.perturbation)
+    assert hit.any() and np.all(records.prediction[hit] == 0)
+    assert np.all(~hit[batch.targets.numpy() == 0])  # already of the target class: not attacked
 
 
 def test_probe_records_and_artifacts(tfidf, test_set) -> None:
     batch = test_set.batch(np.arange(24))
-    probe = make_probe({"probe": "text_attack", "attack": "deepwordbug", "budget": 80})
+    probe = make_probe({"probe": "attack", "attack": "deepwordbug", "budget": 80})
     records = probe.run(tfidf, batch, seed=0)
     assert len(records) == len(batch) and list(records.example_id) == batch.ids
     assert np.all((records.queries >= 1) & (records.queries <= 80))
@@ -150,8 +190,8 @@ def test_scan_end_to_end(tfidf, test_set, tmp_path) -> None:
         "version": 1,
         "probes": [
             "clean",
-            {"probe": "text_attack", "attack": "deepwordbug", "budget": 60},
-            {"probe": "text_attack", "attack": "genetic_typo", "budget": 60, "population": 6},
+            {"probe": "attack", "attack": "deepwordbug", "budget": 60},
+            {"probe": "attack", "attack": "genetic_typo", "budget": 60, "population": 6},
         ],
     }
     data = TextDataset(test_set.texts[:30], test_set.targets[:30], ids=test_set.ids[:30])

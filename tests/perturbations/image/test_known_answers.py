@@ -239,21 +239,3 @@ def test_motion_blur_at_zero_degrees_is_a_trailing_gaussian() -> None:
     for i in range(7):  # out[x] = sum_i w_i * in[x + i]
         expected[8 - i] += w[i]
     np.testing.assert_allclose(out[0, 0, 0].numpy(), expected, atol=1e-9)
-
-
-@pytest.mark.parametrize("density", [0.0, 0.001, 0.02, 0.3])
-def test_spatter_edge_distance_matches_scipy(density: float) -> None:
-    from robustlab.perturbations.image.spatter import _edge_distance
-
-    edges = np.random.default_rng(2).uniform(size=(3, 1, 40, 70)) < density
-    edges[1] = False  # an image without edges is at the limit everywhere
-    expected = np.stack(
-        [
-            np.minimum(ndimage.distance_transform_edt(~e[0]), 20.0)
-            if e.any()
-            else np.full((40, 70), 20.0)
-            for e in edges
-        ]
-    )
-    out = _edge_distance(torch.from_numpy(edges), 20, torch.float64)[:, 0].numpy()
-    np.testing.assert_allclose(out, expected, atol=1e-12)

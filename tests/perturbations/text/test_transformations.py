@@ -172,13 +172,20 @@ def _units(name: str, text: str) -> list[tuple[int, int]]:
         ]
     if name == "whitespace":
         return [m.span() for m in re.finditer(r"(?<=\S)[ \t]+(?=\S)", text)]
+    if name in ("leetspeak", "punctuation"):  # words with their accents (NFD marks) inside
+        found = [m for m in _ACCENTED_WORD.finditer(text)]
+        if name == "punctuation":
+            return [m.span() for m in found]
+        return [m.span() for m in found if re.search(r"[aeiostAEIOST](?![" + _MARKS + "])", m[0])]
     keep = {
         "homoglyph": lambda w: any(c in HOMOGLYPHS for c in w),
-        "leetspeak": lambda w: any(c.lower() in "aeiost" for c in w),
         "casing": lambda w: (w.lower() if w.isupper() else w.upper()) != w,
-        "punctuation": lambda w: True,
     }[name]
     return [m.span() for m in words(text) if keep(m.group())]
+
+
+_MARKS = "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.category(chr(c))[0] == "M")
+_ACCENTED_WORD = re.compile(rf"(?:[^\W\d_][{_MARKS}]*)+(?:['’](?:[^\W\d_][{_MARKS}]*)+)*")
 
 
 def _random_texts(seed: int, n: int) -> list[str]:

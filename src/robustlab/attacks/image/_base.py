@@ -1,24 +1,35 @@
-"""The Attack base class: parameter checks, model access, and the shared run() pipeline."""
+"""The image-attack base: parameter checks, model access, and the shared run() pipeline."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
 
-from robustlab.attacks._registry import ATTACKS
-from robustlab.attacks.image._ops import NORMS, lp_norm, project_ball
+from robustlab.attacks._base import Attack, resolve_criterion
+from robustlab.attacks._registry import ATTACKS, attacks_for
+from robustlab.attacks.image._ops import NORMS
 from robustlab.attacks.image._result import AttackResult, AttackWarning
+from robustlab.attacks.threat import LpBall, ThreatModel
 from robustlab.errors import ConfigError, DataError
 from robustlab.models.base import Model
+from robustlab.tasks.base import Criterion
+from robustlab.tasks.criteria import Misclassified
 
-__all__ = ["Attack", "Context", "build_attack", "check_epsilon", "check_seed", "prepare_batch"]
+__all__ = [
+    "Context",
+    "ImageAttack",
+    "build_attack",
+    "check_epsilon",
+    "check_seed",
+    "prepare_batch",
+]
 
 
 def _fail(param: str, owner: str, expected: str, value: object) -> ConfigError:
@@ -133,21 +144,45 @@ class Context:
 
     Attacks call :meth:`logits` for differentiable outputs (white box), :meth:`scores` and
     :meth:`predict` for gradient-free access; each call on a black-box model counts one query per
-    input, which attacks read back through their own bookkeeping.
+    input, which attacks read back through their own bookkeeping. :attr:`threat` is the set the
+    attack searches and :attr:`criterion` what counts as broken: attacks ask :meth:`broken` for
+    success and ascend on ``-``:meth:`margin` unless the criterion is the task's plain
+    misclassification (:attr:`untargeted`), where they use their paper's loss.
     """
 
     model: Model
-    norm: str
-    epsilon: float | None
+    threat: LpBall
     bounds: tuple[float, float]
     generator: torch.Generator
     device: torch.device
     num_classes: int
+    criterion: Criterion = field(default_factory=Misclassified)
     warnings: list[AttackWarning] = field(default_factory=list)
+
+    @property
+    def norm(self) -> str:
+        return self.threat.norm
+
+    @property
+    def epsilon(self) -> float | None:
+        return self.threat.epsilon
+
+    @property
+    def untargeted(self) -> bool:
+        """Success is plain misclassification, so the paper's own losses apply."""
+        return type(self.criterion) is Misclassified
 
     @property
     def white_box(self) -> bool:
         return "gradients" in self.model.capabilities
+
+    def broken(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Bool ``(n,)``: the criterion holds broken for these (logit-like) outputs."""
+        return self.criterion.broken(outputs, targets)
+
+    def margin(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The criterion's differentiable margin: ``> 0`` while an example holds."""
+        return self.criterion.margin(outputs, targets)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Differentiable logit-like outputs (log-probabilities for probability models)."""
@@ -178,50 +213,40 @@ class Context:
     def clip(self, x: torch.Tensor) -> torch.Tensor:
         return x.clamp(self.bounds[0], self.bounds[1])
 
+    def project(self, adversarial: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+        """``adversarial`` moved into the threat model around ``original`` and the bounds."""
+        return self.threat.project(adversarial, original, self.bounds)
+
 
 @dataclass(frozen=True)
-class Attack(ABC):
-    """Base class of every attack: a frozen dataclass whose fields are its parameters.
+class ImageAttack(Attack, ABC):
+    """Base class of the attacks on numeric inputs (images, tabular rows).
 
     Subclasses set the class attributes below, validate their fields in ``_check``, and implement
-    ``_perturb`` on a batch of correctly classified inputs. :meth:`run` does the rest: argument
-    checks, device placement, seeding, batching, projection onto the budget, a fresh forward pass
-    deciding success, and the result.
+    ``_perturb`` on a batch of inputs the criterion does not yet count as broken. :meth:`run` does
+    the rest: argument checks, device placement, seeding, batching, projection onto the threat
+    model, a fresh forward pass deciding success with the criterion, and the result.
 
     Class attributes:
         name: Registered name (set by ``register_attack``).
         norms: Norms the attack supports.
+        threats: Threat model classes it searches (:class:`LpBall`; a spatial or colour attack
+            names its own, which arrive as ``ctx.threat``).
         needs: Model capabilities it requires (``gradients`` for white box, ``scores``).
         minimal: It searches the smallest adversarial perturbation, so ``epsilon`` may be ``None``.
         quick_params: Parameters for a fast smoke run (contract tests, the ``quick`` suite).
     """
 
-    name: ClassVar[str] = "attack"
+    modality: ClassVar[str] = "image"
     norms: ClassVar[tuple[str, ...]] = NORMS
+    threats: ClassVar[tuple[type[ThreatModel], ...]] = (LpBall,)
     needs: ClassVar[frozenset[str]] = frozenset({"gradients"})
-    minimal: ClassVar[bool] = False
-    quick_params: ClassVar[dict[str, Any]] = {}
-
-    def __post_init__(self) -> None:
-        self._check(f"attack {self.name!r}")
-
-    def _check(self, owner: str) -> None:
-        """Validate the fields; raise ConfigError with the standard message."""
-        return None  # an optional hook: attacks without parameters have nothing to check
 
     @abstractmethod
     def _perturb(
         self, ctx: Context, inputs: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Adversarial candidates for correctly classified ``inputs`` and queries per example."""
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def spec(self) -> dict[str, Any]:
-        """Name and parameters, as stored with results."""
-        return {"name": self.name, "params": self.params}
+        """Adversarial candidates for not-yet-broken ``inputs`` and queries per example."""
 
     def check_model(self, model: Model) -> None:
         """Raise ConfigError if ``model`` lacks a capability this attack needs."""
@@ -229,8 +254,8 @@ class Attack(ABC):
         if not missing:
             return
         usable = [
-            f"{name!r} (norms {', '.join(cls.norms)})"
-            for name, cls in ATTACKS.items()
+            f"{name!r} (norms {', '.join(cls.norms)})"  # type: ignore[attr-defined]
+            for name, cls in attacks_for("image")
             if cls.needs <= model.capabilities
         ]
         kind = "a black box" if "gradients" in missing else "label-only (it returns no scores)"
@@ -240,6 +265,16 @@ class Attack(ABC):
             f"{model.name!r} ({type(model).__name__}) is {kind}. Use an attack that works on it "
             f"instead: {alternatives}."
         )
+
+    def threat_model(
+        self, norm: str = "linf", epsilon: float | None = None, owner: str = "run()"
+    ) -> LpBall:
+        """The :class:`LpBall` for ``norm`` and ``epsilon``, checked against this attack."""
+        norm = norm.lower() if isinstance(norm, str) else norm
+        if norm not in self.norms:
+            raise _fail("norm", f"attack {self.name!r}", f"one of {list(self.norms)}", norm)
+        eps = check_epsilon(owner, epsilon, required=not self.minimal)
+        return LpBall(norm, eps)
 
     def run(
         self,
@@ -251,6 +286,8 @@ class Attack(ABC):
         epsilon: float | None = None,
         seed: int = 0,
         bounds: tuple[float, float] | None = None,
+        threat: ThreatModel | None = None,
+        criterion: Criterion | str | None = None,
     ) -> AttackResult:
         """Attack ``inputs`` of ``model``; see :func:`robustlab.attacks.run`."""
         start = time.perf_counter()
@@ -260,10 +297,26 @@ class Attack(ABC):
                 f"The 'model' parameter of {owner} must be a robustlab Model. Got "
                 f"{type(model).__name__}; wrap it with TorchModel, FunctionModel or SklearnModel."
             )
-        norm = norm.lower() if isinstance(norm, str) else norm
-        if norm not in self.norms:
-            raise _fail("norm", f"attack {self.name!r}", f"one of {list(self.norms)}", norm)
-        eps = check_epsilon(owner, epsilon, required=not self.minimal)
+        if model.modality not in self.modalities():
+            text = [n for n, _ in attacks_for("text")]
+            raise ConfigError(
+                f"Attack {self.name!r} is an image attack (for {'/'.join(self.modalities())} "
+                f"inputs), but model {model.name!r} takes {model.modality}. Use a text attack "
+                f"instead ({', '.join(text) or 'none is registered'}), with budget=QUERIES."
+            )
+        if threat is None:
+            threat = self.threat_model(norm, epsilon, owner)
+        elif norm != "linf" or epsilon is not None:
+            raise ConfigError(
+                f"{owner} got both a threat model and norm/epsilon; pass threat=LpBall(norm, "
+                f"epsilon) alone, or norm and epsilon alone."
+            )
+        elif not isinstance(threat, self.threats):
+            accepted = " or ".join(t.__name__ for t in self.threats)
+            raise _fail("threat", f"attack {self.name!r}", f"a {accepted}", threat)
+        elif isinstance(threat, LpBall):
+            threat = self.threat_model(threat.norm, threat.epsilon, owner)
+        goal = resolve_criterion(criterion, model, f"attack {self.name!r}")
         seed = check_seed(owner, seed)
         self.check_model(model)
         low, high = resolve_bounds(model, bounds, owner)
@@ -277,9 +330,11 @@ class Attack(ABC):
             )
         generator = torch.Generator(device=device)
         generator.manual_seed(seed)
-        ctx = Context(model, norm, eps, (low, high), generator, device, num_classes)
+        ctx = Context(
+            model, cast(LpBall, threat), (low, high), generator, device, num_classes, goal
+        )
 
-        correct = ctx.predict(x) == y
+        correct = ~ctx.broken(ctx.scores(x), y)
         adversarial = x.clone()
         success = ~correct
         black_box = "gradients" not in self.needs
@@ -291,15 +346,13 @@ class Attack(ABC):
             xs, ys = x[chunk], y[chunk]
             adv, used = self._perturb(ctx, xs, ys)
             adv = adv.detach().to(device=device, dtype=torch.float32)
-            if eps is not None:
-                adv = xs + project_ball(adv - xs, norm, eps)
-            adv = ctx.clip(adv)
-            broken = ctx.predict(adv) != ys
+            adv = ctx.project(adv, xs)
+            broken = ctx.broken(ctx.scores(adv), ys)
             adversarial[chunk[broken]] = adv[broken]
             success[chunk] = broken
             if queries is not None and used is not None:
                 queries[chunk] = used.to(device=device, dtype=torch.long)
-        norms = lp_norm(adversarial - x, norm)
+        norms = ctx.threat.distance(adversarial - x)
         return AttackResult(
             adversarial=adversarial.cpu(),
             success=success.cpu(),
@@ -308,14 +361,27 @@ class Attack(ABC):
             clean_correct=correct.cpu(),
             attack=self.name,
             params=self.params,
-            norm=norm,
-            epsilon=eps,
+            norm=ctx.norm,
+            epsilon=ctx.epsilon,
             seed=seed,
             warnings=list(ctx.warnings),
             elapsed_s=time.perf_counter() - start,
+            criterion=goal.spec,
         )
 
 
-def build_attack(name: str, **params: Any) -> Attack:
-    """Construct the registered attack ``name`` from keyword parameters."""
+def build_attack(name: str, **params: Any) -> Any:
+    """Construct the registered attack ``name`` (image or text) from keyword parameters."""
     return ATTACKS.build(name, **params)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Attack":
+        warnings.warn(
+            "robustlab.attacks.image._base.Attack is ImageAttack since RobustLab 0.2 (Attack is "
+            "now the base of image and text attacks); the old name works until 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ImageAttack
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,12 +35,13 @@ class AttackResult:
     Attributes:
         adversarial: Adversarial inputs on the CPU, shaped like the inputs. Where the attack failed,
             and where the clean input is already misclassified, this is the clean input.
-        success: Bool ``(N,)``: the prediction on ``adversarial`` differs from the target (True
-            for clean-misclassified inputs).
+        success: Bool ``(N,)``: the criterion counts ``adversarial`` as broken (by default: the
+            prediction differs from the target; True for inputs broken already when clean).
         norms: Float ``(N,)``: norm of ``adversarial - inputs`` in ``norm`` (0 where the clean
             input is returned).
         queries: Int ``(N,)`` model queries spent per example by black-box attacks, else ``None``.
-        clean_correct: Bool ``(N,)``: the clean input is classified as its target.
+        clean_correct: Bool ``(N,)``: the criterion does not count the clean input as broken
+            (by default: it is classified as its target).
         attack: Registered attack name (or ``standard`` / ``rand`` for the ensembles).
         params: The attack's parameters as stored in its spec.
         norm: ``linf``, ``l2`` or ``l1``.
@@ -49,6 +50,7 @@ class AttackResult:
         warnings: Honest-evaluation warnings raised while attacking.
         per_attack: For ensembles, how many points each attack broke (in order).
         elapsed_s: Wall time of the attack in seconds.
+        criterion: Spec of the criterion that decided success (``None``: misclassification).
     """
 
     adversarial: torch.Tensor
@@ -64,6 +66,7 @@ class AttackResult:
     warnings: list[AttackWarning] = field(default_factory=list)
     per_attack: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    criterion: dict[str, Any] | None = None
 
     @property
     def clean_accuracy(self) -> float:
@@ -92,4 +95,9 @@ class AttackResult:
             "per_attack": dict(self.per_attack),
             "warnings": [w.to_dict() for w in self.warnings],
             "elapsed_s": self.elapsed_s,
+            **({} if _plain(self.criterion) else {"criterion": dict(self.criterion or {})}),
         }
+
+
+def _plain(criterion: dict[str, Any] | None) -> bool:
+    return criterion is None or criterion.get("criterion") == "misclassified"

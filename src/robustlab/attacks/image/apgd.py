@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_choice, check_float, check_int
+from robustlab.attacks.image._base import Context, ImageAttack, check_choice, check_float, check_int
 from robustlab.attacks.image._losses import LOSSES, per_example_loss
-from robustlab.attacks.image._ops import batch_view, lp_norm, project_ball
+from robustlab.attacks.image._ops import batch_view, lp_norm
 
 __all__ = ["APGD", "target_ranking"]
 
@@ -22,13 +22,15 @@ def target_ranking(logits: torch.Tensor, rank: int) -> torch.Tensor:
 
 @register_attack("apgd")
 @dataclass(frozen=True)
-class APGD(Attack):
+class APGD(ImageAttack):
     """Auto-PGD: starts with step 2·epsilon and halves it per example at checkpoints where the loss
     stopped improving, restarting from the best point; momentum 0.75.
 
     With a targeted loss (``ce-targeted`` or ``dlr-targeted``, i.e. APGD-T) it runs once per
     target class, taking the ``n_target_classes`` classes with the highest clean logits after the
-    true one (at most K-1), each run only on the points still robust.
+    true one (at most K-1), each run only on the points still robust. With a criterion other than
+    plain misclassification (a target class, say) it runs once, ascending the criterion's negative
+    margin, and stops per point once the criterion counts it as broken.
 
     References:
         Croce & Hein, "Reliable evaluation of adversarial robustness with an ensemble of diverse
@@ -71,7 +73,7 @@ class APGD(Attack):
         best = inputs.clone()
         found = torch.zeros(len(inputs), dtype=torch.bool, device=inputs.device)
         ranks: list[int | None] = [None]
-        if self.targeted:
+        if self.targeted and ctx.untargeted:
             ranks = list(range(2, min(self.n_target_classes, ctx.num_classes - 1) + 2))
             clean_logits = ctx.scores(inputs)
         for rank in ranks:
@@ -93,7 +95,10 @@ class APGD(Attack):
             x = adv.detach().requires_grad_(True)
             with torch.enable_grad():
                 logits = ctx.logits(x)
-                loss = per_example_loss(self.loss, logits, y, goal)
+                if ctx.untargeted:
+                    loss = per_example_loss(self.loss, logits, y, goal)
+                else:
+                    loss = -ctx.margin(logits, y)
                 (g,) = torch.autograd.grad(loss.sum(), x)
             grad = g if grad is None else grad + g
         assert grad is not None
@@ -118,7 +123,7 @@ class APGD(Attack):
         adv = ctx.clip(x + eps * t / batch_view(lp_norm(t, norm).clamp(min=1e-12), t))
 
         logits, loss, grad = self._loss_and_grad(ctx, adv, y, goal)
-        hit = logits.argmax(dim=1) != y
+        hit = ctx.broken(logits, y)
         best_adv = adv.clone()
         # Every per-example tensor below lives on a compacted working set of the points not yet
         # broken (``idx`` maps it back): a broken point's first adversarial iterate is kept and
@@ -159,7 +164,7 @@ class APGD(Attack):
             st.adv = _project(ctx, st, st.adv + a * (z - st.adv) + (1 - a) * momentum, eps)
 
             logits, loss, st.grad = self._loss_and_grad(ctx, st.adv, st.y, st.goal)
-            newly = logits.argmax(dim=1) != st.y
+            newly = ctx.broken(logits, st.y)
             broke = bool(newly.any())
             if broke:
                 best_adv[idx[newly]] = st.adv[newly]
@@ -232,13 +237,13 @@ def _box(ctx: Context, x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch
     # For Linf the ball and the bounds intersect in a box, so projecting is two elementwise ops.
     if ctx.norm != "linf":
         return None
-    return (x - eps).clamp(min=ctx.bounds[0]), (x + eps).clamp(max=ctx.bounds[1])
+    return ctx.threat.box(x, ctx.bounds)
 
 
 def _project(ctx: Context, st: _State, point: torch.Tensor, eps: float) -> torch.Tensor:
     if st.box is not None:
         return torch.maximum(torch.minimum(point, st.box[1]), st.box[0])
-    return ctx.clip(st.x + project_ball(point - st.x, ctx.norm, eps))
+    return ctx.project(point, st.x)
 
 
 def _previous(history: torch.Tensor, start: torch.Tensor, i: int, k: int) -> torch.Tensor:

@@ -9,18 +9,18 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_float, check_int
-from robustlab.attacks.image._losses import margin
+from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
 
 __all__ = ["CarliniWagner"]
 
 
 @register_attack("cw")
 @dataclass(frozen=True)
-class CarliniWagner(Attack):
+class CarliniWagner(ImageAttack):
     """Minimises ``||delta||_2^2 + c * max(margin + confidence, 0)`` with Adam over a tanh
     reparametrisation that keeps inputs within bounds, binary-searching ``c`` per example, and
-    returns the smallest adversarial found.
+    returns the smallest adversarial found. The margin is the criterion's (true class against
+    the runner-up for plain misclassification, the target class against the rest for a target).
 
     References:
         Carlini & Wagner, "Towards evaluating the robustness of neural networks", IEEE S&P 2017.
@@ -70,7 +70,7 @@ class CarliniWagner(Attack):
                     adv = low + (high - low) * (torch.tanh(w) + 1) / 2
                     logits = ctx.logits(adv)
                     dist = (adv - inputs).flatten(1).pow(2).sum(dim=1)
-                    gap = margin(logits, targets)
+                    gap = ctx.margin(logits, targets)
                     loss = (dist + const * (gap + self.confidence).clamp(min=0)).sum()
                     optimizer.zero_grad()
                     loss.backward()

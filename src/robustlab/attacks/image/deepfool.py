@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_float, check_int
+from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
 from robustlab.attacks.image._ops import batch_view
 
 __all__ = ["DeepFool"]
@@ -16,10 +16,12 @@ __all__ = ["DeepFool"]
 
 @register_attack("deepfool")
 @dataclass(frozen=True)
-class DeepFool(Attack):
+class DeepFool(ImageAttack):
     """At each step, linearises the logit differences to the ``candidates`` most likely other
     classes, moves to the closest linearised boundary, and stops per example once the label
-    changes; the total step is scaled by ``1 + overshoot`` to cross the boundary.
+    changes; the total step is scaled by ``1 + overshoot`` to cross the boundary. With a
+    criterion other than plain misclassification (a target class, say) the one boundary it
+    linearises is the criterion's margin, and it stops once the criterion counts a point broken.
 
     References:
         Moosavi-Dezfooli, Fawzi & Frossard, "DeepFool: a simple and accurate method to fool deep
@@ -46,7 +48,8 @@ class DeepFool(Attack):
     def _perturb(
         self, ctx: Context, inputs: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, None]:
-        k = min(self.candidates, ctx.num_classes - 1)
+        plain = ctx.untargeted
+        k = min(self.candidates, ctx.num_classes - 1) if plain else 1
         order = ctx.scores(inputs).argsort(dim=1, descending=True)
         others = order[order != targets[:, None]].view(len(inputs), -1)[:, :k]
         total = torch.zeros_like(inputs)
@@ -59,9 +62,12 @@ class DeepFool(Attack):
             probe = adv[rows].clone().requires_grad_(True)
             with torch.enable_grad():
                 logits = ctx.logits(probe)
-                done = logits.argmax(dim=1) != targets[rows]
-                true = logits.gather(1, targets[rows, None])
-                diffs = logits.gather(1, others[rows]) - true
+                done = ctx.broken(logits, targets[rows])
+                if plain:
+                    true = logits.gather(1, targets[rows, None])
+                    diffs = logits.gather(1, others[rows]) - true
+                else:
+                    diffs = -ctx.margin(logits, targets[rows])[:, None]
                 grads = [
                     torch.autograd.grad(diffs[:, j].sum(), probe, retain_graph=j < k - 1)[0]
                     for j in range(k)

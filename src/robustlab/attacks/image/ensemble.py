@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
+from robustlab.attacks._base import resolve_criterion
 from robustlab.attacks.image._base import (
-    Attack,
+    ImageAttack,
     check_choice,
     check_epsilon,
     check_seed,
@@ -24,13 +25,14 @@ from robustlab.attacks.image.hop_skip_jump import HopSkipJump
 from robustlab.attacks.image.square import Square
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
+from robustlab.tasks.base import Criterion
 
 __all__ = ["VERSIONS", "ensemble_plan", "standard"]
 
 VERSIONS = ("standard", "rand")
 
 
-def ensemble_plan(version: str, model: Model) -> list[tuple[str, Attack]]:
+def ensemble_plan(version: str, model: Model) -> list[tuple[str, ImageAttack]]:
     """The attacks an ensemble ``version`` runs on ``model``, in order, with their labels.
 
     ``standard`` is AutoAttack's standard version: APGD-CE, APGD-T (DLR, 9 target classes),
@@ -66,6 +68,7 @@ def standard(
     seed: int = 0,
     bounds: tuple[float, float] | None = None,
     checks: bool = True,
+    criterion: Criterion | str | None = None,
 ) -> AttackResult:
     """Robust accuracy under AutoAttack's ensemble: each attack runs only on the points all the
     previous ones failed to break, so the result is the per-example worst case.
@@ -86,6 +89,8 @@ def standard(
         seed: Seed given to every attack.
         bounds: Valid input range overriding ``model.bounds``.
         checks: Run the cheap honest-evaluation checks and attach their warnings.
+        criterion: What counts as broken (default: the model's task's, misclassification); with
+            another criterion each attack ascends its margin (see the attacks).
 
     Returns:
         An :class:`AttackResult` whose ``per_attack`` maps each attack's label to the number of
@@ -103,6 +108,7 @@ def standard(
             f"The 'model' parameter of {owner} must be a robustlab Model. Got "
             f"{type(model).__name__}; wrap it with TorchModel, FunctionModel or SklearnModel."
         )
+    goal = resolve_criterion(criterion, model, owner)
     low_high = resolve_bounds(model, bounds, owner)
     x, y = prepare_batch(inputs, targets, torch.device("cpu"), low_high, owner)
 
@@ -132,7 +138,14 @@ def standard(
             per_attack[label] = 0
             continue
         result = attack.run(
-            model, x[todo], y[todo], norm=norm, epsilon=eps, seed=seed, bounds=low_high
+            model,
+            x[todo],
+            y[todo],
+            norm=norm,
+            epsilon=eps,
+            seed=seed,
+            bounds=low_high,
+            criterion=goal,
         )
         warnings += [w for w in result.warnings if w not in warnings]
         if robust is None:
@@ -164,4 +177,5 @@ def standard(
         warnings=warnings,
         per_attack=per_attack,
         elapsed_s=time.perf_counter() - start,
+        criterion=goal.spec,
     )

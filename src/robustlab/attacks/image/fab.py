@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_float, check_int
-from robustlab.attacks.image._ops import NORMS, batch_view, lp_norm, random_in_ball
+from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
+from robustlab.attacks.image._ops import NORMS, batch_view, lp_norm
 from robustlab.attacks.image.apgd import target_ranking
 
 __all__ = ["FAB", "min_norm_to_hyperplane"]
@@ -77,12 +77,14 @@ _FUSE_BELOW = 0.3
 
 @register_attack("fab")
 @dataclass(frozen=True)
-class FAB(Attack):
+class FAB(ImageAttack):
     """Targeted FAB (FAB-T): repeatedly projects onto the linearised decision boundary between the
     true and a target class, biased towards the original input, with an extrapolation step and a
     step back towards the input whenever the iterate is adversarial. It returns the smallest
     adversarial perturbation found over the ``n_target_classes`` runner-up classes; with an
-    ``epsilon`` later target classes run only on points not yet broken within it.
+    ``epsilon`` later target classes run only on points not yet broken within it. With a
+    criterion other than plain misclassification (a target class, say) the boundary it projects
+    onto is the criterion's margin, in one run per restart.
 
     References:
         Croce & Hein, "Minimally distorted adversarial examples with a fast adaptive boundary
@@ -122,7 +124,11 @@ class FAB(Attack):
         best = inputs.clone()
         best_norm = torch.full((n,), math.inf, device=inputs.device)
         clean_logits = ctx.scores(inputs)
-        ranks = range(2, min(self.n_target_classes, ctx.num_classes - 1) + 2)
+        ranks: list[int | None] = list(
+            range(2, min(self.n_target_classes, ctx.num_classes - 1) + 2)
+        )
+        if not ctx.untargeted:
+            ranks = [None]
         for rank in ranks:
             for restart in range(self.restarts):
                 if ctx.epsilon is not None:
@@ -131,7 +137,7 @@ class FAB(Attack):
                     todo = torch.arange(n, device=inputs.device)
                 if len(todo) == 0:
                     return best, None
-                goal = target_ranking(clean_logits[todo], rank)
+                goal = None if rank is None else target_ranking(clean_logits[todo], rank)
                 adv, norms = self._single_run(
                     ctx, inputs[todo], targets[todo], goal, best_norm[todo], restart > 0
                 )
@@ -145,13 +151,17 @@ class FAB(Attack):
         ctx: Context,
         cur: torch.Tensor,
         y: torch.Tensor,
-        goal: torch.Tensor,
+        goal: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Target-minus-true logit ``(N,)`` at ``cur``, its flattened gradient, and the logits."""
+        """Target-minus-true logit ``(N,)`` at ``cur`` (the criterion's negative margin without
+        a target class), its flattened gradient, and the logits."""
         probe = cur.detach().requires_grad_(True)
         with torch.enable_grad():
             logits = ctx.logits(probe)
-            diff = logits.gather(1, goal[:, None]) - logits.gather(1, y[:, None])
+            if goal is None:
+                diff = -ctx.margin(logits, y)[:, None]
+            else:
+                diff = logits.gather(1, goal[:, None]) - logits.gather(1, y[:, None])
             (grad,) = torch.autograd.grad(diff.sum(), probe)
         return diff.detach().squeeze(1), grad.flatten(1), logits.detach()
 
@@ -160,7 +170,7 @@ class FAB(Attack):
         ctx: Context,
         x: torch.Tensor,
         y: torch.Tensor,
-        goal: torch.Tensor,
+        goal: torch.Tensor | None,
         known: torch.Tensor,
         random_start: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,7 +187,7 @@ class FAB(Attack):
             scale = torch.where(torch.isfinite(scale), scale, torch.full_like(scale, fallback))
             if ctx.epsilon is not None:
                 scale = scale.clamp(max=ctx.epsilon)
-            cur = ctx.clip(x + random_in_ball(x, norm, scale / 2, ctx.generator))
+            cur = ctx.clip(x + ctx.threat.random(x, ctx.generator, scale / 2))
         # A step needs the gradient at the iterate and a success check of the next one, which
         # becomes the following iterate unless it is adversarial (then it steps back towards the
         # input). While few points are adversarial, one forward+backward pass at the new iterate
@@ -209,11 +219,11 @@ class FAB(Attack):
             ) * alpha
             cur = ctx.clip(nxt.view_as(x))
             if step == self.steps - 1 or share > _FUSE_BELOW:
-                adversarial = ctx.predict(cur) != y
+                adversarial = ctx.broken(ctx.scores(cur), y)
                 f = w = None
             else:
                 f, w, logits = self._diff_and_grad(ctx, cur, y, goal)
-                adversarial = logits.argmax(dim=1) != y
+                adversarial = ctx.broken(logits, y)
             dist = lp_norm(cur - x, norm)
             better = adversarial & (dist < best_norm)
             best[better] = cur[better]
@@ -224,6 +234,7 @@ class FAB(Attack):
                 cur = torch.where(batch_view(adversarial, x), x + self.beta * (cur - x), cur)
                 if f is not None and w is not None:
                     moved = adversarial.nonzero().squeeze(1)
-                    f_m, w_m, _ = self._diff_and_grad(ctx, cur[moved], y[moved], goal[moved])
+                    g_m = None if goal is None else goal[moved]
+                    f_m, w_m, _ = self._diff_and_grad(ctx, cur[moved], y[moved], g_m)
                     f, w = f.index_copy(0, moved, f_m), w.index_copy(0, moved, w_m)
         return best, best_norm

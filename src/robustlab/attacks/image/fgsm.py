@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_float
+from robustlab.attacks.image._base import Context, ImageAttack, check_float
 from robustlab.attacks.image._losses import ce_loss
 from robustlab.attacks.image._ops import NORMS, ascent_direction
 
@@ -17,9 +17,10 @@ __all__ = ["FGSM"]
 
 @register_attack("fgsm")
 @dataclass(frozen=True)
-class FGSM(Attack):
+class FGSM(ImageAttack):
     """One gradient step of length ``epsilon``: the sign of the gradient for Linf, the normalised
-    gradient for L2 and the largest gradient coordinates for L1.
+    gradient for L2 and the largest gradient coordinates for L1. It ascends the cross-entropy for
+    plain misclassification and the criterion's negative margin for other goals.
 
     References:
         Goodfellow, Shlens & Szegedy, "Explaining and harnessing adversarial examples", ICLR 2015.
@@ -40,7 +41,11 @@ class FGSM(Attack):
         assert ctx.epsilon is not None
         x = inputs.clone().requires_grad_(True)
         with torch.enable_grad():
-            loss = ce_loss(ctx.logits(x), targets).sum()
+            logits = ctx.logits(x)
+            if ctx.untargeted:
+                loss = ce_loss(logits, targets).sum()
+            else:
+                loss = -ctx.margin(logits, targets).sum()
             (grad,) = torch.autograd.grad(loss, x)
         step = ascent_direction(
             grad, ctx.norm, x=inputs, bounds=ctx.bounds, l1_fraction=self.l1_fraction

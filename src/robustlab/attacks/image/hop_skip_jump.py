@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_float, check_int
+from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
 from robustlab.attacks.image._ops import batch_view, lp_norm
 from robustlab.attacks.image._result import AttackWarning
 
@@ -21,11 +21,12 @@ _MAX_BISECTIONS = 30
 
 @register_attack("hop_skip_jump")
 @dataclass(frozen=True)
-class HopSkipJump(Attack):
+class HopSkipJump(ImageAttack):
     """Walks along the decision boundary: estimates the boundary's normal from the labels of
     random probes, steps along it with a geometrically shrinking size, and binary-searches back to
     the boundary towards the input. It needs only labels, so it works on label-only models and
-    scikit-learn estimators; the search starts from uniform noise that is already misclassified.
+    scikit-learn estimators; the search starts from uniform noise that the criterion already
+    counts as broken (misclassified, or of the target class).
 
     References:
         Chen, Jordan & Wainwright, "HopSkipJumpAttack: a query-efficient decision-based attack",
@@ -75,7 +76,7 @@ class HopSkipJump(Attack):
 
         def adversarial(points: torch.Tensor, owners: torch.Tensor) -> torch.Tensor:
             queries.index_add_(0, owners, torch.ones_like(owners))
-            return ctx.predict(points) != targets[owners]
+            return ctx.broken(ctx.scores(points), targets[owners])
 
         start = inputs.clone()
         have = torch.zeros(n, dtype=torch.bool, device=dev)

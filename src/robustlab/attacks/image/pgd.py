@@ -8,20 +8,22 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_choice, check_float, check_int
+from robustlab.attacks.image._base import Context, ImageAttack, check_choice, check_float, check_int
 from robustlab.attacks.image._losses import per_example_loss
-from robustlab.attacks.image._ops import NORMS, ascent_direction, project_ball, random_in_ball
+from robustlab.attacks.image._ops import NORMS, ascent_direction
 
 __all__ = ["PGD"]
 
 
 @register_attack("pgd")
 @dataclass(frozen=True)
-class PGD(Attack):
+class PGD(ImageAttack):
     """Iterated gradient ascent on the loss, projected back onto the epsilon ball and the bounds.
 
-    Any iterate that is misclassified is kept, so a point counts as broken if any step broke it.
-    L1 steps move only the largest ``l1_fraction`` of gradient coordinates (sparse L1 descent).
+    Any iterate the criterion counts as broken is kept, so a point counts as broken if any step
+    broke it. L1 steps move only the largest ``l1_fraction`` of gradient coordinates (sparse L1
+    descent). With a criterion other than plain misclassification (a target class, say) the loss
+    ascended is the criterion's negative margin instead of ``loss``.
 
     References:
         Madry et al., "Towards deep learning models resistant to adversarial attacks", ICLR 2018;
@@ -33,7 +35,8 @@ class PGD(Attack):
         step_size: Absolute step length; ``None`` means ``2.5 * epsilon / steps``.
         restarts: Independent random starts (later ones only on points not yet broken).
         random_start: Start from a uniformly random point of the ball instead of the input.
-        loss: ``ce`` (cross-entropy) or ``dlr`` (difference of logits ratio).
+        loss: ``ce`` (cross-entropy) or ``dlr`` (difference of logits ratio), for plain
+            misclassification.
         l1_fraction: For L1, the fraction of coordinates each step moves.
     """
 
@@ -58,6 +61,7 @@ class PGD(Attack):
     ) -> tuple[torch.Tensor, None]:
         eps = ctx.epsilon
         assert eps is not None
+        threat = ctx.threat
         step = self.step_size if self.step_size is not None else 2.5 * eps / self.steps
         best = inputs.clone()
         found = torch.zeros(len(inputs), dtype=torch.bool, device=inputs.device)
@@ -66,11 +70,11 @@ class PGD(Attack):
             if len(todo) == 0:
                 break
             x, y = inputs[todo], targets[todo]
-            start = random_in_ball(x, ctx.norm, eps, ctx.generator) if self.random_start else 0.0
+            start = threat.random(x, ctx.generator) if self.random_start else 0.0
             adv = ctx.clip(x + start)
             if ctx.norm == "linf":
                 # The Linf ball and the bounds intersect in a box: projecting is two elementwise ops.
-                low, high = (x - eps).clamp(min=ctx.bounds[0]), (x + eps).clamp(max=ctx.bounds[1])
+                low, high = threat.box(x, ctx.bounds)
             for i in range(self.steps + 1):
                 if i == self.steps:
                     logits, grad = ctx.scores(adv), None
@@ -78,10 +82,13 @@ class PGD(Attack):
                     probe = adv.requires_grad_(True)
                     with torch.enable_grad():
                         logits = ctx.logits(probe)
-                        loss = per_example_loss(self.loss, logits, y).sum()
+                        if ctx.untargeted:
+                            loss = per_example_loss(self.loss, logits, y).sum()
+                        else:
+                            loss = -ctx.margin(logits, y).sum()
                         (grad,) = torch.autograd.grad(loss, probe)
                     adv, logits = adv.detach(), logits.detach()
-                hit = (logits.argmax(dim=1) != y) & ~found[todo]
+                hit = ctx.broken(logits, y) & ~found[todo]
                 if bool(hit.any()):
                     best[todo[hit]] = adv[hit]
                     found[todo[hit]] = True
@@ -93,5 +100,5 @@ class PGD(Attack):
                     direction = ascent_direction(
                         grad, ctx.norm, x=adv, bounds=ctx.bounds, l1_fraction=self.l1_fraction
                     )
-                    adv = ctx.clip(x + project_ball(adv + step * direction - x, ctx.norm, eps))
+                    adv = ctx.project(adv + step * direction, x)
         return best, None

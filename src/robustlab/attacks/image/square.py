@@ -10,8 +10,7 @@ from typing import Any, ClassVar
 import torch
 
 from robustlab.attacks._registry import register_attack
-from robustlab.attacks.image._base import Attack, Context, check_float, check_int
-from robustlab.attacks.image._losses import margin
+from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
 from robustlab.attacks.image._ops import batch_view, lp_norm
 
 __all__ = ["Square"]
@@ -104,12 +103,13 @@ def _linf_step(
 
 @register_attack("square")
 @dataclass(frozen=True)
-class Square(Attack):
+class Square(ImageAttack):
     """Random search that changes one square window per query (Linf: set it to a random vertex of
     the ball; L2: move mass between two windows) and keeps the change if the margin loss drops.
 
     It needs only scores, so it works on any model that returns them; the window size shrinks on
-    a fixed schedule over the query budget. Points stop as soon as they are misclassified.
+    a fixed schedule over the query budget. The loss is the criterion's margin (true class
+    against the runner-up for plain misclassification); points stop as soon as it is <= 0.
 
     References:
         Andriushchenko et al., "Square Attack: a query-efficient black-box adversarial attack via
@@ -163,7 +163,7 @@ class Square(Attack):
             adv = ctx.clip(x + eps * _random_signs((n, c, 1, w), gen, dev))
         else:
             adv = ctx.clip(x + self._l2_init(x, eps, gen))
-        loss = margin(ctx.scores(adv.view(shape)), y)
+        loss = ctx.margin(ctx.scores(adv.view(shape)), y)
         queries = torch.where(loss > 0, self.n_queries, 1)
         # The search runs on a compacted working set of the points still robust: broken points
         # leave it (with their query count) the moment they are broken, so no step touches them.
@@ -182,7 +182,7 @@ class Square(Attack):
                 cand = _linf_step(gen, cur, up, down, windows)
             else:
                 cand = self._l2_step(ctx, xa, cur, eps, p)
-            new_loss = margin(ctx.scores(cand.view(shape)), ya)
+            new_loss = ctx.margin(ctx.scores(cand.view(shape)), ya)
             better = new_loss < la
             cur = torch.where(batch_view(better, cur), cand, cur)
             la = torch.where(better, new_loss, la)

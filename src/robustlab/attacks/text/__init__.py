@@ -1,12 +1,16 @@
 """Black-box text attacks with counted queries and a hard per-text budget.
 
 ``run(model, texts, targets, attack="deepwordbug", budget=500, seed=0)`` attacks each text
-through a query counter; attacks are registered in :data:`TEXT_ATTACKS`, one file each.
+through a query counter; attacks register in :data:`robustlab.attacks.ATTACKS` with
+``@register_attack``, one file each, like the image attacks.
 """
+
+import warnings
+from typing import Any
 
 from robustlab.attacks.text._base import (
     STOPWORDS,
-    TEXT_ATTACKS,
+    TEXT,
     BudgetExhausted,
     QueryCounter,
     TextAttack,
@@ -22,7 +26,6 @@ import_submodules(__name__)
 
 __all__ = [
     "STOPWORDS",
-    "TEXT_ATTACKS",
     "BudgetExhausted",
     "Edit",
     "QueryCounter",
@@ -34,3 +37,16 @@ __all__ = [
     "register_text_attack",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TEXT_ATTACKS":
+        warnings.warn(
+            "TEXT_ATTACKS is deprecated since RobustLab 0.2; image and text attacks share "
+            "robustlab.attacks.ATTACKS (attacks_for('text') lists the text ones). The old name "
+            "works until 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return TEXT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

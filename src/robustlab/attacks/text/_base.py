@@ -1,25 +1,33 @@
-"""The text-attack base: a query-counting model wrapper with a hard budget, word tokens, and the
-attack base class with its registry."""
+"""The text-attack base: a query-counting model wrapper with a hard budget that also answers
+"is this broken?" with the run's criterion, word tokens, and the text attack base class."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
+import torch
 
+from robustlab.attacks._base import Attack
+from robustlab.attacks._registry import ModalityView, register_attack
 from robustlab.errors import ConfigError, ModelError
 from robustlab.models.base import Model
-from robustlab.registry import Registry
+from robustlab.tasks.base import Criterion
+from robustlab.tasks.criteria import Misclassified
+
+if TYPE_CHECKING:
+    from robustlab.attacks.text._result import TextAttackResult
+    from robustlab.attacks.threat import EditBudget
 
 __all__ = [
     "STOPWORDS",
-    "TEXT_ATTACKS",
+    "TEXT",
     "BudgetExhausted",
     "QueryCounter",
     "TextAttack",
@@ -29,20 +37,23 @@ __all__ = [
     "register_text_attack",
 ]
 
-TEXT_ATTACKS: Registry[type[TextAttack]] = Registry("text attack")
+#: The text attacks of :data:`~robustlab.attacks.ATTACKS` (0.1 had a registry of their own,
+#: ``TEXT_ATTACKS``, which still reads as this view with a deprecation warning).
+TEXT = ModalityView("text", "text attack")
 
 A = TypeVar("A", bound="type[TextAttack]")
 
 
 def register_text_attack(name: str) -> Callable[[A], A]:
-    """Class decorator registering a :class:`TextAttack` subclass under ``name``."""
-
-    def decorator(cls: A) -> A:
-        cls.name = name
-        TEXT_ATTACKS.add(name, cls)
-        return cls
-
-    return decorator
+    """Deprecated: text attacks register with :func:`robustlab.attacks.register_attack`."""
+    warnings.warn(
+        "register_text_attack is deprecated since RobustLab 0.2; decorate text attacks with "
+        "robustlab.attacks.register_attack (one registry for image and text attacks). The old "
+        "name works until 0.3.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return register_attack(name)
 
 
 #: Function words that word-level attacks leave alone, as TextFooler and TextAttack's recipes do:
@@ -71,13 +82,50 @@ class QueryCounter:
     Answers are cached per text, so asking again about a text already scored costs nothing;
     ``used`` counts the texts the model actually evaluated. A request that would push ``used``
     past ``budget`` raises :class:`BudgetExhausted` before the model sees any of it.
+
+    The counter also answers for the run's criterion: :meth:`broken` (has a text's prediction
+    been broken?) and :meth:`holds` (how firmly it still holds, lower is closer to broken: the
+    true class's probability for plain misclassification, else the criterion's margin), and it
+    carries the run's edit budget (:meth:`word_limit`).
     """
 
-    def __init__(self, model: Model, budget: int) -> None:
+    def __init__(
+        self,
+        model: Model,
+        budget: int,
+        criterion: Criterion | None = None,
+        threat: EditBudget | None = None,
+    ) -> None:
         self._model = model
         self.budget = budget
         self.used = 0
         self._cache: dict[str, np.ndarray] = {}
+        self.criterion = criterion if criterion is not None else Misclassified()
+        self.threat = threat
+        #: The criterion is plain misclassification (attacks may use their paper's objective).
+        self.plain = type(self.criterion) is Misclassified
+
+    def broken(self, probs: np.ndarray, target: int) -> Any:
+        """Whether the criterion counts each row of ``probs`` as broken (a bool for one row)."""
+        rows = np.atleast_2d(probs)
+        if self.plain:
+            out = rows.argmax(axis=1) != target
+        else:
+            t = torch.full((len(rows),), int(target), dtype=torch.long)
+            out = self.criterion.broken(torch.from_numpy(rows), t).numpy()
+        return bool(out[0]) if np.ndim(probs) == 1 else out
+
+    def holds(self, probs: np.ndarray, target: int) -> np.ndarray:
+        """How firmly each row of ``probs`` still holds (lower is closer to broken)."""
+        rows = np.atleast_2d(probs)
+        if self.plain:
+            return rows[:, target]
+        t = torch.full((len(rows),), int(target), dtype=torch.long)
+        return self.criterion.margin(torch.from_numpy(rows), t).numpy().astype(np.float64)
+
+    def word_limit(self, n_words: int) -> int:
+        """Most words the edit budget lets an attack change in a text of ``n_words`` words."""
+        return n_words if self.threat is None else self.threat.word_limit(n_words)
 
     @property
     def remaining(self) -> int:
@@ -189,8 +237,9 @@ class Tokenized:
 def deletion_importance(
     oracle: QueryCounter, tokens: Tokenized, target: int, p_target: float, indices: list[int]
 ) -> np.ndarray:
-    """How much deleting each word of ``indices`` lowers the true class's probability (leave-one-
-    out), one query per word. When the words outnumber half the remaining budget, consecutive
+    """How much deleting each word of ``indices`` lowers how firmly the text holds (the true
+    class's probability for plain misclassification; ``p_target`` is the clean value), leave-one-
+    out, one query per word. When the words outnumber half the remaining budget, consecutive
     words are deleted in groups that share a score, so ranking never spends more than half.
 
     References:
@@ -203,32 +252,25 @@ def deletion_importance(
     size = math.ceil(len(indices) / allowance)
     groups = [indices[i : i + size] for i in range(0, len(indices), size)]
     texts = [tokens.without(g[0], g[-1] + 1) for g in groups]
-    drops = p_target - oracle.probs(texts)[:, target]
+    drops = p_target - oracle.holds(oracle.probs(texts), target)
     return np.repeat(drops, [len(g) for g in groups])[: len(indices)]
 
 
 @dataclass(frozen=True)
-class TextAttack(ABC):
-    """Base class of every text attack: a frozen dataclass whose fields are its parameters.
+class TextAttack(Attack, ABC):
+    """Base class of the black-box text attacks.
 
-    Subclasses validate their fields in ``_check`` and implement ``_attack`` for one correctly
-    classified text; :func:`robustlab.attacks.text.run` does the rest (input checks, the query
-    counter, seeding, the fresh check of each success, edits, similarity).
+    Subclasses validate their fields in ``_check`` and implement ``_attack`` for one text the
+    criterion does not yet count as broken; :meth:`run` does the rest (input checks, the query
+    counter, seeding, the fresh check of each success, the edit budget, edits, similarity).
 
     Class attributes:
-        name: Registered name (set by ``register_text_attack``).
+        name: Registered name (set by ``register_attack``).
         quick_params: Parameters for a fast smoke run (tests, the quick suite).
     """
 
-    name: ClassVar[str] = "text_attack"
-    quick_params: ClassVar[dict[str, Any]] = {}
-
-    def __post_init__(self) -> None:
-        self._check(f"text attack {self.name!r}")
-
-    def _check(self, owner: str) -> None:
-        """Validate the fields; raise ConfigError with the standard message."""
-        return None
+    modality: ClassVar[str] = "text"
+    needs: ClassVar[frozenset[str]] = frozenset()
 
     @abstractmethod
     def _attack(
@@ -239,16 +281,43 @@ class TextAttack(ABC):
         p_clean: np.ndarray,
         rng: np.random.Generator,
     ) -> list[str] | None:
-        """New words for ``tokens`` that the model misclassifies, or ``None`` if none was found.
+        """New words for ``tokens`` that break the text, or ``None`` if none was found.
 
         ``p_clean`` is the model's (already paid) probabilities on the original; every further
         model call must go through ``oracle``, which raises :class:`BudgetExhausted` when the
-        budget is spent (the run then counts the text as not broken).
+        budget is spent (the run then counts the text as not broken). ``oracle.broken`` and
+        ``oracle.holds`` judge probabilities with the run's criterion, and ``oracle.word_limit``
+        gives the edit budget's most changed words.
         """
 
-    @property
-    def params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    def run(
+        self,
+        model: Model,
+        texts: Sequence[str],
+        targets: Any,
+        *,
+        budget: int = 500,
+        seed: int = 0,
+        max_chars: int | None = 20_000,
+        similarity: bool = True,
+        threat: EditBudget | None = None,
+        criterion: Criterion | str | None = None,
+    ) -> TextAttackResult:
+        """Attack each text within ``budget`` queries; see :func:`robustlab.attacks.text.run`."""
+        from robustlab.attacks.text._run import attack_texts
+
+        return attack_texts(
+            self,
+            model,
+            texts,
+            targets,
+            budget=budget,
+            seed=seed,
+            max_chars=max_chars,
+            similarity=similarity,
+            threat=threat,
+            criterion=criterion,
+        )
 
 
 def check_number(
@@ -278,5 +347,24 @@ def check_number(
 
 
 def build_text_attack(name: str, **params: Any) -> TextAttack:
-    """Construct the registered text attack ``name`` from keyword parameters."""
-    return TEXT_ATTACKS.build(name, **params)
+    """Deprecated: :func:`robustlab.attacks.build_attack` builds image and text attacks."""
+    warnings.warn(
+        "build_text_attack is deprecated since RobustLab 0.2; use robustlab.attacks.build_attack "
+        "(one registry for image and text attacks). The old name works until 0.3.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return TEXT.build(name, **params)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TEXT_ATTACKS":
+        warnings.warn(
+            "TEXT_ATTACKS is deprecated since RobustLab 0.2; image and text attacks share "
+            "robustlab.attacks.ATTACKS (attacks_for('text') lists the text ones). The old name "
+            "works until 0.3.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return TEXT
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,7 +36,8 @@ class TextAdversarial:
         target: True class.
         prediction: The model's class on the original.
         adversarial_prediction: The model's class on ``adversarial`` (a fresh, uncounted call).
-        success: The original was classified correctly and ``adversarial`` is not.
+        success: The criterion (by default misclassification) did not count the original as
+            broken and counts ``adversarial`` as broken, within the edit budget.
         skipped: The original was already misclassified (or has no words), so nothing was tried.
         queries: Model queries the attack spent on this text, the first prediction included;
             never more than the budget.
@@ -89,6 +90,9 @@ class TextAttackResult:
     seed: int
     elapsed_s: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: Specs of a non-default edit budget and criterion (``None``: unconstrained, misclassified).
+    threat: dict[str, Any] | None = None
+    criterion: dict[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -149,4 +153,6 @@ class TextAttackResult:
             "elapsed_s": self.elapsed_s,
             "notes": list(self.notes),
             "examples": [e.to_dict() for e in self.examples],
+            **({} if self.threat is None else {"threat": dict(self.threat)}),
+            **({} if self.criterion is None else {"criterion": dict(self.criterion)}),
         }

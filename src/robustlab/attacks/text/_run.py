@@ -8,19 +8,25 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
+from robustlab.attacks._base import resolve_criterion
 from robustlab.attacks.text._base import (
+    TEXT,
     BudgetExhausted,
     QueryCounter,
+    TextAttack,
     Tokenized,
-    build_text_attack,
     check_number,
 )
 from robustlab.attacks.text._result import Edit, TextAdversarial, TextAttackResult
+from robustlab.attacks.threat import EditBudget
 from robustlab.errors import ConfigError, DataError, ModelError
 from robustlab.models.base import Model
+from robustlab.tasks.base import Criterion
+from robustlab.tasks.criteria import Misclassified
 
-__all__ = ["run", "similarity_windows"]
+__all__ = ["attack_texts", "run", "similarity_windows"]
 
 #: Words per window when measuring similarity (MiniLM reads at most 256 word pieces).
 WINDOW_WORDS = 100
@@ -119,6 +125,8 @@ def run(
     seed: int = 0,
     max_chars: int | None = 20_000,
     similarity: bool = True,
+    threat: EditBudget | None = None,
+    criterion: Criterion | str | None = None,
     **params: Any,
 ) -> TextAttackResult:
     """Run the registered text attack ``attack`` on each text, within ``budget`` queries per text.
@@ -142,18 +150,65 @@ def run(
             measured on groups of neighbouring words.
         similarity: Measure the MiniLM similarity of each success to its original (loads the
             sentence encoder; NaN when off).
+        threat: An :class:`~robustlab.attacks.EditBudget`: the most words / characters changed
+            and the least similarity; an adversarial text outside it is not a success (a note
+            says so). Default: unconstrained.
+        criterion: What counts as broken (a :class:`~robustlab.tasks.Criterion` or a name);
+            default the model's task's (misclassification).
         **params: The attack's own parameters (its dataclass fields).
 
     Returns:
         A :class:`TextAttackResult`, one :class:`TextAdversarial` per text, in order.
 
     Raises:
-        ConfigError: Unknown attack or parameter, bad budget or seed, or not a text model.
+        ConfigError: Unknown attack or parameter, bad budget or seed, not a text model, or an
+            image attack.
         DataError: Texts that are not a non-empty list of strings, too long, or bad targets.
         ModelError: The model returns one score per text instead of class probabilities.
     """
+    atk = TEXT.build(attack, **params)
+    return attack_texts(
+        atk,
+        model,
+        texts,
+        targets,
+        budget=budget,
+        seed=seed,
+        max_chars=max_chars,
+        similarity=similarity,
+        threat=threat,
+        criterion=criterion,
+    )
+
+
+def attack_texts(
+    atk: TextAttack,
+    model: Model,
+    texts: Sequence[str],
+    targets: Any,
+    *,
+    budget: int = 500,
+    seed: int = 0,
+    max_chars: int | None = 20_000,
+    similarity: bool = True,
+    threat: EditBudget | None = None,
+    criterion: Criterion | str | None = None,
+) -> TextAttackResult:
+    """The pipeline of :func:`run` for a built text attack ``atk``."""
     start = time.perf_counter()
-    atk = build_text_attack(attack, **params)
+    attack = atk.name
+    if threat is None:
+        threat = EditBudget()
+    elif not isinstance(threat, EditBudget):
+        raise ConfigError(
+            f"The 'threat' parameter of run() must be an EditBudget for text attack {attack!r}. "
+            f"Got {threat!r} instead."
+        )
+    if threat.min_similarity is not None and not similarity:
+        raise ConfigError(
+            "The edit budget's min_similarity needs the similarity measured; pass "
+            "similarity=True, or drop min_similarity."
+        )
     if not isinstance(model, Model) or model.modality != "text":
         got = model.modality if isinstance(model, Model) else type(model).__name__
         raise ConfigError(
@@ -165,6 +220,9 @@ def run(
     check_number("run()", "seed", seed, integer=True, low=0, low_inclusive=True)
     if max_chars is not None:
         check_number("run()", "max_chars", max_chars, integer=True, low=1, low_inclusive=True)
+    goal = resolve_criterion(
+        criterion, model, f"text attack {attack!r}", tasks=("classification", "ranking")
+    )
     items = _check_texts(texts, max_chars)
     ys = _check_targets(targets, len(items))
     clean = model.predict_proba(items).numpy().astype(np.float64)
@@ -181,10 +239,10 @@ def run(
         )
     found: list[tuple[Tokenized, list[str] | None, int, bool]] = []
     for i, (text, y) in enumerate(zip(items, ys, strict=True)):
-        oracle = QueryCounter(model, budget)
+        oracle = QueryCounter(model, budget, goal, threat)
         oracle.paid(text, clean[i])
         tokens = Tokenized.parse(text)
-        skipped = int(clean[i].argmax()) != y or len(tokens) == 0
+        skipped = bool(oracle.broken(clean[i], y)) or len(tokens) == 0
         words = None
         if not skipped:
             try:
@@ -196,14 +254,21 @@ def run(
         found.append((tokens, words, oracle.used, skipped))
 
     adversarial = [t.render(w) if w is not None else t.text for t, w, _, _ in found]
-    fresh = model.predict_proba(adversarial).numpy().argmax(axis=1)
+    fresh_probs = model.predict_proba(adversarial).numpy().astype(np.float64)
+    fresh = fresh_probs.argmax(axis=1)
+    fresh_broken = goal.broken(
+        torch.from_numpy(fresh_probs), torch.as_tensor(ys, dtype=torch.long)
+    ).numpy()
     notes = []
     examples: list[TextAdversarial] = []
     pairs: list[list[tuple[str, str]]] = []
     for i, ((tokens, words, used, skipped), y) in enumerate(zip(found, ys, strict=True)):
-        success = words is not None and int(fresh[i]) != y
+        success = words is not None and bool(fresh_broken[i])
         if words is not None and not success:
             notes.append(f"text {i}: the model changed its mind on a fresh call; not counted")
+        if success and not threat.unconstrained and not threat.allows(tokens.text, adversarial[i]):
+            success = False
+            notes.append(f"text {i}: the adversarial text exceeds the edit budget; not counted")
         if success:
             assert words is not None
             edits = _edits(tokens, words)
@@ -238,6 +303,14 @@ def run(
     if similarity and pairs:
         sims = iter(_similarities(pairs))
         examples = [e if not e.success else _with_similarity(e, next(sims)) for e in examples]
+    if threat.min_similarity is not None:
+        for i, e in enumerate(examples):
+            if e.success and not threat.allows(e.original, e.adversarial, e.similarity):
+                notes.append(
+                    f"text {i}: similarity {e.similarity:.3f} is below the edit budget's "
+                    f"{threat.min_similarity:g}; not counted"
+                )
+                examples[i] = _failed(e)
     return TextAttackResult(
         examples,
         atk.name,
@@ -246,6 +319,21 @@ def run(
         seed,
         elapsed_s=time.perf_counter() - start,
         notes=notes,
+        threat=None if threat.unconstrained else threat.spec,
+        criterion=None if type(goal) is Misclassified else goal.spec,
+    )
+
+
+def _failed(example: TextAdversarial) -> TextAdversarial:
+    return TextAdversarial(
+        example.original,
+        example.original,
+        example.target,
+        example.prediction,
+        example.prediction,
+        False,
+        False,
+        example.queries,
     )
 
 

@@ -7,24 +7,25 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from robustlab.attacks._registry import register_attack
 from robustlab.attacks.text._base import (
     QueryCounter,
     TextAttack,
     Tokenized,
     check_number,
-    register_text_attack,
 )
 from robustlab.attacks.text._typos import TYPO_OPS, typo
 
 
-@register_text_attack("genetic_typo")
+@register_attack("genetic_typo")
 @dataclass(frozen=True)
 class GeneticTypo(TextAttack):
     """Genetic search over typo patterns, with the true class's loss as fitness.
 
     An individual is the text with some words misspelt (one or more character edits each). The
     first population misspells a random ``rate`` of the eligible words in each individual. Every
-    generation keeps the ``elite`` fittest, then fills the population with children: two parents
+    generation keeps the ``elite`` fittest (fitness ``-log p(target)``, or the criterion's
+    negative margin for goals other than misclassification), then fills the population with children: two parents
     picked by binary tournaments, uniform word-wise crossover (each word from either parent),
     then mutation (with probability ``mutation``, one more typo on a random word; with the same
     probability, one misspelt word restored, which keeps the edits few). Individuals never
@@ -76,7 +77,11 @@ class GeneticTypo(TextAttack):
         if not eligible:
             return None
         original = tokens.words
-        limit = max(1, int(self.max_words_perturbed * len(tokens)))
+        limit = min(
+            max(1, int(self.max_words_perturbed * len(tokens))), oracle.word_limit(len(tokens))
+        )
+        if limit < 1:
+            return None
         start = max(1, min(limit, round(self.rate * len(eligible))))
 
         def misspell(words: list[str], i: int) -> None:
@@ -107,9 +112,11 @@ class GeneticTypo(TextAttack):
             if not pop:
                 return np.zeros(0), None
             probs = oracle.probs(texts)
-            fooled = [k for k in range(len(pop)) if int(probs[k].argmax()) != target]
+            broken = oracle.broken(probs, target)
+            fooled = [k for k in range(len(pop)) if broken[k]]
             winner = min(fooled, key=lambda k: len(changed(pop[k]))) if fooled else None
-            fitness = -np.log(np.clip(probs[:, target], 1e-12, None))
+            held = oracle.holds(probs, target)
+            fitness = -np.log(np.clip(held, 1e-12, None)) if oracle.plain else -held
             return fitness, None if winner is None else pop[winner]
 
         pop = []

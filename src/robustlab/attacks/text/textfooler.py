@@ -8,17 +8,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from robustlab.attacks._registry import register_attack
 from robustlab.attacks.text._base import (
     QueryCounter,
     TextAttack,
     Tokenized,
     check_number,
     deletion_importance,
-    register_text_attack,
 )
 
 
-@register_text_attack("textfooler")
+@register_attack("textfooler")
 @dataclass(frozen=True)
 class TextFooler(TextAttack):
     """Greedy word-substitution attack under a sentence-similarity constraint.
@@ -87,11 +87,14 @@ class TextFooler(TextAttack):
         from robustlab.text.embeddings import cosine, encode, word_neighbours
 
         indices = [i for i in tokens.eligible(skip_stopwords=True) if tokens.words[i].isalpha()]
-        scores = deletion_importance(oracle, tokens, target, float(p_clean[target]), indices)
+        held_clean = float(oracle.holds(p_clean, target)[0])
+        scores = deletion_importance(oracle, tokens, target, held_clean, indices)
         order = [indices[j] for j in np.argsort(-scores, kind="stable")]
         words = list(tokens.words)
-        best = float(p_clean[target])
-        limit = max(1, int(self.max_words_perturbed * len(tokens)))
+        best = held_clean
+        limit = min(
+            max(1, int(self.max_words_perturbed * len(tokens))), oracle.word_limit(len(tokens))
+        )
         changed = 0
         half = self.window // 2
         for i in order:
@@ -126,13 +129,13 @@ class TextFooler(TextAttack):
             rows = []
             for k in keep:
                 rows.append(oracle.prob(tokens.render(trials[int(k)])))
-                if int(rows[-1].argmax()) != target:
+                if oracle.broken(rows[-1], target):
                     return trials[int(k)]
-            probs = np.stack(rows)
-            j = int(np.argmin(probs[:, target]))
-            if probs[j, target] < best:
+            held = oracle.holds(np.stack(rows), target)
+            j = int(np.argmin(held))
+            if held[j] < best:
                 words = trials[int(keep[j])]
-                best = float(probs[j, target])
+                best = float(held[j])
                 changed += 1
         return None
 

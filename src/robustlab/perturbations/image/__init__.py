@@ -14,7 +14,14 @@ ImageNet-C's above, spatial parameters scaled by the image size (see
 :func:`robustlab.perturbations.image._ops.reference_set`). ``mnist_c`` entries follow MNIST-C.
 """
 
-from robustlab.perturbations.image._base import CORRUPTIONS, FAMILIES, Corruption, apply, names
+from robustlab.perturbations.image._base import (
+    CORRUPTIONS,
+    FAMILIES,
+    Corruption,
+    CorruptionPerturbation,
+    apply,
+    names,
+)
 from robustlab.perturbations.image._ops import reference_set
 from robustlab.perturbations.image.sequences import (
     SEQUENCES,
@@ -32,6 +39,7 @@ __all__ = [
     "FAMILIES",
     "SEQUENCES",
     "Corruption",
+    "CorruptionPerturbation",
     "Sequence",
     "apply",
     "flip_rate",

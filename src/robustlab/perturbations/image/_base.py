@@ -7,18 +7,26 @@ import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from robustlab.errors import ConfigError, DataError
-from robustlab.registry import Registry
+from robustlab.perturbations.base import (
+    Perturbation,
+    PerturbationView,
+    Perturbed,
+    by_name,
+    register,
+)
 
 __all__ = [
     "CORRUPTIONS",
     "FAMILIES",
     "Corruption",
     "CorruptionFn",
+    "CorruptionPerturbation",
     "apply",
     "check_inputs",
     "check_severity",
@@ -74,7 +82,68 @@ class Corruption:
         return _run(self, inputs, severity, seed)
 
 
-CORRUPTIONS: Registry[Corruption] = Registry("corruption")
+@dataclass(frozen=True)
+class CorruptionPerturbation(Perturbation[torch.Tensor]):
+    """A registered corruption at one severity, as a :class:`~robustlab.perturbations.Perturbation`.
+
+    The :func:`corruption` decorator makes one subclass per corruption (``PERTURBATIONS.get("fog")``),
+    whose ``corruption`` class attribute is its :class:`Corruption` record. :meth:`apply` returns
+    what :func:`apply` returns, with each image's L2 distance to the clean one as its size.
+    """
+
+    severity: int = 3
+
+    modality = "image"
+    axis = "corruptions"
+    kind = "corruption"
+    size_unit = "L2 distance to the clean image"
+    corruption: ClassVar[Corruption]
+
+    def __post_init__(self) -> None:
+        check_severity(self.severity, f"perturbation {self.name!r}")
+
+    def apply(self, inputs: torch.Tensor, seed: int = 0) -> Perturbed[torch.Tensor]:
+        out = _run(self.corruption, inputs, self.severity, seed)
+        size = (out - inputs).flatten(1).norm(dim=1).detach().cpu()
+        return Perturbed(out, np.asarray(size, dtype=np.float64), None, (size > 0).numpy())
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} s{self.severity}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_name, (self.name, self.params)
+
+
+def _class_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _perturbation_class(spec: Corruption) -> type[CorruptionPerturbation]:
+    doc = spec.fn.__doc__ or ""
+    module = sys.modules.get(spec.fn.__module__)
+    about = ((module.__doc__ if module is not None else None) or doc or spec.name).strip()
+    return type(
+        _class_name(spec.name),
+        (CorruptionPerturbation,),
+        {
+            "name": spec.name,
+            "corruption": spec,
+            "random": spec.random,
+            "description": about.splitlines()[0]
+            + (" (MNIST-C's variant)" if spec.name.startswith("mnist_") else ""),
+            "__doc__": doc,
+            "__module__": spec.fn.__module__,
+        },
+    )
+
+
+#: The registered corruptions' records by name: a view of the image corruptions in
+#: :data:`~robustlab.perturbations.PERTURBATIONS`.
+CORRUPTIONS: PerturbationView[Corruption] = PerturbationView(
+    "corruption",
+    lambda cls: cls.corruption if issubclass(cls, CorruptionPerturbation) else None,
+)
 
 
 def corruption(
@@ -88,7 +157,8 @@ def corruption(
     changes_grayscale: bool = True,
     reference_severity: int | None = None,
 ) -> Callable[[CorruptionFn], CorruptionFn]:
-    """Decorator registering a corruption function in :data:`CORRUPTIONS` with its metadata."""
+    """Decorator registering a corruption function with its metadata: one perturbation class in
+    :data:`~robustlab.perturbations.PERTURBATIONS` (seen through :data:`CORRUPTIONS`)."""
     if family not in FAMILIES:
         raise ConfigError(
             f"The 'family' parameter of corruption() must be one of {', '.join(FAMILIES)}. "
@@ -99,20 +169,18 @@ def corruption(
             raise ConfigError(f"The {key!r} parameter table of {name!r} must have 5 severities.")
 
     def decorator(fn: CorruptionFn) -> CorruptionFn:
-        CORRUPTIONS.add(
-            name,
-            Corruption(
-                name=name,
-                family=family,
-                fn=fn,
-                params=dict(params),
-                random=random,
-                monotonic=monotonic,
-                severity_dependent=severity_dependent,
-                changes_grayscale=changes_grayscale,
-                reference_severity=reference_severity,
-            ),
+        spec = Corruption(
+            name=name,
+            family=family,
+            fn=fn,
+            params=dict(params),
+            random=random,
+            monotonic=monotonic,
+            severity_dependent=severity_dependent,
+            changes_grayscale=changes_grayscale,
+            reference_severity=reference_severity,
         )
+        register(_perturbation_class(spec))
         return fn
 
     return decorator

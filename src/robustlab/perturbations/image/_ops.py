@@ -19,6 +19,7 @@ __all__ = [
     "filter2d",
     "gaussian_blur",
     "gaussian_kernel1d",
+    "hysteresis",
     "luminance",
     "motion_blur",
     "next_power_of_2",
@@ -337,10 +338,10 @@ def canny(
     keep = magnitude >= neighbour
     weak = keep & (magnitude >= low)
     strong = keep & (magnitude >= high)
-    return _hysteresis(weak, strong)
+    return hysteresis(weak, strong)
 
 
-def _hysteresis(weak: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
+def hysteresis(weak: torch.Tensor, strong: torch.Tensor) -> torch.Tensor:
     """Keep the 8-connected components of ``weak`` that contain a ``strong`` pixel."""
     # Connected-component labelling has no batched torch kernel; scipy's takes milliseconds,
     # while growing the strong set one pixel per step takes as many steps as the longest edge.

@@ -60,6 +60,13 @@ def _affine_to_source(
 def elastic_transform(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
     """Random affine (reflected border), then displacement ``alpha * G_sigma(U(-1, 1))``.
 
+    This is the algorithm of the original ``make_imagenet_c.py`` and ``make_cifar_c.py``, the
+    scripts that built the published ImageNet-C and CIFAR-10-C datasets, with their
+    (alpha, sigma, jitter) tables. It is not imagecorruptions 1.1.2's ``elastic_transform``,
+    which changed the algorithm (no affine step; sigma 1% of the image side, displacement
+    noise U(-0.5%, 0.5%) of the height times alpha 12.5..30), so outputs, and accuracies,
+    differ from that package's by design.
+
     References: Simard, Steinkraus & Platt, "Best Practices for Convolutional Neural Networks
     Applied to Visual Document Analysis", ICDAR 2003; Hendrycks & Dietterich, ICLR 2019.
     """

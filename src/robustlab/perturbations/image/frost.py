@@ -22,10 +22,13 @@ _CROP = FROST_SIZE // 2  # a crop covers about as much of a texture as the refer
 def frost(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
     """``a * x + b * frost`` with a random texture, crop position and mirroring per image.
 
-    The textures are procedural (see ``_textures.py``), matched in colour and contrast to the
-    reference photographs; a crop covers half a texture's side whatever the image size, so the
-    crystals keep their size relative to the image. 1-channel images get the texture's gray
-    level (weights 0.2989, 0.587, 0.114).
+    The textures are procedural (see ``_textures.py``); a crop covers half a texture's side
+    whatever the image size, so the crystals keep their size relative to the image. Their
+    colours are calibrated per table: the pixels our crops show have, channel by channel, the
+    distribution of the pixels the reference's crops of its photographs show (224 px crops
+    of the photographs for ImageNet-C, 32 px crops after resizing them by 0.2 for CIFAR-10-C),
+    so the expected change at every severity matches the reference's. 1-channel images get
+    the texture's gray level (weights 0.2989, 0.587, 0.114).
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
     Corruptions and Perturbations", ICLR 2019.
@@ -33,7 +36,7 @@ def frost(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.T
     table, _ = reference_set(*x.shape[-2:])
     weight_x, weight_frost = PARAMS[table][severity - 1]
     n, c, h, w = x.shape
-    bank = frost_textures(x)
+    bank = frost_textures(x, table, _CROP)
     which = torch.randint(0, bank.shape[0], (n,), generator=generator, device=x.device)
     left = uniform((n,), 0, FROST_SIZE - 1 - _CROP, x, generator)
     top = uniform((n,), 0, FROST_SIZE - 1 - _CROP, x, generator)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import (
     MNIST_SIZE,
-    canny,
     filter2d,
     gaussian_blur,
+    hysteresis,
     luminance,
     reference_set,
-    sobel,
 )
 
 # (mean, std, blur sigma, threshold, intensity or mud sigma, mud?) at the reference size,
@@ -39,6 +40,60 @@ _WATER = (175 / 255, 238 / 255, 238 / 255)  # pale turquoise
 _MUD = (63 / 255, 42 / 255, 20 / 255)  # brown
 _GRAY = (0.2989, 0.587, 0.114)
 _EMBOSS = ((-2.0, -1.0, 0.0), (-1.0, 1.0, 1.0), (0.0, 1.0, 2.0))
+_SHIFT = 15
+_TG22 = int(0.4142135623730950488016887242097 * (1 << _SHIFT) + 0.5)  # tan(22.5), fixed point
+
+
+def opencv_canny(
+    image: torch.Tensor, low: float, high: float, l2_gradient: bool = False
+) -> torch.Tensor:
+    """Edges of integer-valued (N, 1, H, W) images in 0..255 by OpenCV's rules (``cv2.Canny``).
+
+    3x3 Sobel derivatives with replicated borders; magnitude ``|gx| + |gy|`` (or
+    ``gx^2 + gy^2`` against squared thresholds with ``l2_gradient``); the direction sector
+    from OpenCV's fixed-point tan(22.5) and tan(67.5) tests. Non-maximum suppression keeps a
+    pixel strictly above its neighbour on the left, above or upper diagonal and at least
+    equal to the one on the right or below, and strictly above both diagonal neighbours.
+    Pixels above ``low`` (strictly) are candidates, above ``high`` seeds; hysteresis keeps
+    the 8-connected candidates joined to a seed. Magnitudes outside the image are 0.
+
+    References: Canny, "A Computational Approach to Edge Detection", TPAMI 1986.
+    """
+    h, w = image.shape[-2:]
+    # Sobel on integers, from one replicate-padded copy.
+    p = F.pad(image, (1, 1, 1, 1), mode="replicate").round().to(torch.int32)
+    rows = p[..., :-2, :] + 2 * p[..., 1:-1, :] + p[..., 2:, :]
+    cols = p[..., :, :-2] + 2 * p[..., :, 1:-1] + p[..., :, 2:]
+    gx = rows[..., 2:] - rows[..., :-2]
+    gy = cols[..., 2:, :] - cols[..., :-2, :]
+    if l2_gradient:
+        magnitude = gx * gx + gy * gy
+        low, high = (min(t, 32767.0) ** 2 if t > 0 else t for t in (low, high))
+    else:
+        magnitude = gx.abs() + gy.abs()
+    low_int, high_int = math.floor(low), math.floor(high)
+    ax, ay = gx.abs(), gy.abs() * (1 << _SHIFT)
+    tg22x = ax * _TG22
+    horizontal = ay < tg22x
+    vertical = ay > tg22x + ax * (1 << (_SHIFT + 1))
+    padded = F.pad(magnitude, (1, 1, 1, 1))
+
+    def at(dr: int, dc: int) -> torch.Tensor:
+        return padded[..., 1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w]
+
+    m = magnitude
+    # Rows grow downwards: same-sign gradients point to the lower right.
+    same_sign = (gx ^ gy) >= 0
+    diagonal = torch.where(
+        same_sign, (m > at(-1, -1)) & (m > at(1, 1)), (m > at(-1, 1)) & (m > at(1, -1))
+    )
+    peak = torch.where(
+        horizontal,
+        (m > at(0, -1)) & (m >= at(0, 1)),
+        torch.where(vertical, (m > at(-1, 0)) & (m >= at(1, 0)), diagonal),
+    )
+    weak = peak & (m > low_int)
+    return hysteresis(weak, weak & (m > high_int))
 
 
 def _liquid(
@@ -57,34 +112,46 @@ def _liquid(
     return torch.where(layer < threshold, torch.zeros_like(layer), layer)
 
 
-def _edge_distance(edges: torch.Tensor, limit: int, dtype: torch.dtype) -> torch.Tensor:
-    """Euclidean distance to the nearest edge pixel of the same image, truncated at ``limit``.
+# OpenCV's 5x5 chamfer mask for DIST_L2 (1, 1.4, 2.1969) in its 16-bit fixed point.
+_CHAMFER_SHIFT = 16
+_CHAMFER = (
+    (65536, ((0, 1), (0, -1), (1, 0), (-1, 0))),
+    (91750, ((1, 1), (1, -1), (-1, 1), (-1, -1))),
+    (143976, ((1, 2), (1, -2), (-1, 2), (-1, -2), (2, 1), (2, -1), (-2, 1), (-2, -1))),
+)
 
-    Exact up to the limit, in two separable passes: the distance along the row to the nearest
-    edge (capped just above the limit), then the minimum of ``row_distance^2 + dy^2`` over the
-    ``2 * limit + 1`` rows around each pixel. An image without edges comes out at the limit.
+
+def chamfer_distance(edges: torch.Tensor, limit: int, dtype: torch.dtype) -> torch.Tensor:
+    """``cv2.distanceTransform(~edges, DIST_L2, 5)`` truncated at ``limit``, per image.
+
+    OpenCV's 5x5 chamfer distance: the cheapest path to an edge pixel in steps of 1 (to a
+    4-neighbour), 1.4 (diagonal) and 2.1969 (knight's move), in OpenCV's fixed point. Its two
+    raster passes give the exact cheapest path, which ``limit`` rounds of relaxing every pixel
+    against its 16 neighbours also give for every distance up to ``limit`` (each step costs at
+    least 1). An image without edges comes out at the limit.
     """
-    h, w = edges.shape[-2:]
-    cap = limit + 1
-    # Column indices and squared distances (below 2 * cap^2) fit 32-bit and 16-bit integers.
-    cols = torch.arange(w, device=edges.device, dtype=torch.int32)
-    on_edge = edges[:, 0]
-    left = torch.where(on_edge, cols, -cap).cummax(dim=-1).values
-    right = torch.where(on_edge, cols, w + cap).flip(-1).cummin(dim=-1).values.flip(-1)
-    row = torch.minimum(cols - left, right - cols).clamp_(max=cap).to(torch.int16)
-    row_sq = F.pad(row * row, (0, 0, limit, limit), value=cap * cap)
-    dist_sq = row_sq[:, limit : limit + h].clone()
-    nearer = torch.empty_like(dist_sq)
-    for dy in range(1, limit + 1):
-        if dy % 4 == 1 and dy * dy >= int(dist_sq.max()):
-            break  # every pixel already has an edge within dy rows
-        torch.minimum(
-            row_sq[:, limit + dy : limit + dy + h],
-            row_sq[:, limit - dy : limit - dy + h],
-            out=nearer,
-        )
-        torch.minimum(dist_sq, nearer.add_(dy * dy), out=dist_sq)
-    return dist_sq.to(dtype).sqrt_().clamp_(max=limit)[:, None]
+    n, _, h, w = edges.shape
+    cap = (limit + 1) << _CHAMFER_SHIFT
+    padded = torch.full((n, h + 4, w + 4), cap, dtype=torch.int32, device=edges.device)
+    dist = padded[:, 2:-2, 2:-2]
+    dist.copy_(torch.where(edges[:, 0], 0, cap))
+    step, relaxed = torch.empty_like(dist), torch.empty_like(dist)
+
+    def shifted(dy: int, dx: int) -> torch.Tensor:
+        return padded[:, 2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w]
+
+    for _ in range(limit):
+        relaxed.copy_(dist)
+        for cost, moves in _CHAMFER:
+            step.copy_(shifted(*moves[0]))
+            for move in moves[1:]:
+                torch.minimum(step, shifted(*move), out=step)
+            torch.minimum(relaxed, step.add_(cost), out=relaxed)
+        if torch.equal(relaxed, dist):
+            break
+        dist.copy_(relaxed)
+    out = dist.to(torch.float64) / (1 << _CHAMFER_SHIFT)
+    return out.clamp_(max=limit).to(dtype)[:, None]
 
 
 def _equalise(img: torch.Tensor) -> torch.Tensor:
@@ -109,9 +176,8 @@ def _water(x: torch.Tensor, liquid: torch.Tensor, intensity: float) -> torch.Ten
     # Box sums of integer values are exact; dividing once keeps floor() away from rounding.
     ones = torch.ones((3, 3), dtype=x.dtype, device=x.device)
     liquid8 = torch.floor(liquid * 255).clamp(0, 255)
-    gx, gy = sobel(liquid8, "reflect101")
-    edges = canny(gx.abs() + gy.abs(), gx, gy, 50.0, 150.0)
-    dist = _edge_distance(edges, 20, x.dtype)
+    edges = opencv_canny(liquid8, 50.0, 150.0)
+    dist = chamfer_distance(edges, 20, x.dtype)
     dist = torch.floor(filter2d(dist, ones) / 9)
     dist = _equalise(dist)
     dist = filter2d(dist, torch.tensor(_EMBOSS, dtype=x.dtype, device=x.device))
@@ -145,8 +211,9 @@ def spatter(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch
 
     Water: Canny edges of the liquid layer, distance to them (truncated at 20 px), histogram
     equalisation, an emboss filter and box blurs shade the drops, which are added in pale
-    turquoise. The distance is the exact Euclidean one rather than OpenCV's 5x5 chamfer
-    approximation. Mud: the blurred mask darkens the image towards brown.
+    turquoise. The edges and the distance follow OpenCV's rules exactly (``cv2.Canny``, see
+    :func:`opencv_canny`; ``cv2.distanceTransform`` with the 5x5 mask, see
+    :func:`chamfer_distance`). Mud: the blurred mask darkens the image towards brown.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
     Corruptions and Perturbations", ICLR 2019.

@@ -17,6 +17,7 @@ from robustlab.perturbations.text._base import (
     TRANSFORMATIONS,
     Edit,
     Transformation,
+    TransformationPerturbation,
     Transformed,
     apply,
     names,
@@ -25,4 +26,12 @@ from robustlab.registry import import_submodules
 
 import_submodules(__name__)  # every plugin module registers its transformation
 
-__all__ = ["TRANSFORMATIONS", "Edit", "Transformation", "Transformed", "apply", "names"]
+__all__ = [
+    "TRANSFORMATIONS",
+    "Edit",
+    "Transformation",
+    "TransformationPerturbation",
+    "Transformed",
+    "apply",
+    "names",
+]

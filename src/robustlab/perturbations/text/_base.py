@@ -7,11 +7,19 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import FrozenInstanceError, dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar, overload
+
+import numpy as np
 
 from robustlab.errors import ConfigError
 from robustlab.models.base import check_texts
-from robustlab.registry import Registry
+from robustlab.perturbations.base import (
+    Perturbation,
+    PerturbationView,
+    Perturbed,
+    by_name,
+    register,
+)
 
 __all__ = [
     "TRANSFORMATIONS",
@@ -20,7 +28,9 @@ __all__ = [
     "Replacement",
     "TransformFn",
     "Transformation",
+    "TransformationPerturbation",
     "Transformed",
+    "add_transformation",
     "apply",
     "check_rate",
     "check_texts",
@@ -223,7 +233,101 @@ class Transformation:
         return bool(text) and bool(self.fn(text, 1.0, random.Random(0)))
 
 
-TRANSFORMATIONS: Registry[Transformation] = Registry("text transformation")
+class _LazyEdits(Sequence[tuple[Edit, ...]]):
+    """Each text's edits, read from its :class:`Transformed` only when asked for."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self, out: list[Transformed]) -> None:
+        self._out = out
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Edit, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Edit, ...]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[Edit, ...] | list[tuple[Edit, ...]]:
+        if isinstance(index, slice):
+            return [t.edits for t in self._out[index]]
+        return self._out[index].edits
+
+    def __len__(self) -> int:
+        return len(self._out)
+
+
+@dataclass(frozen=True)
+class TransformationPerturbation(Perturbation[list[str]]):
+    """A registered transformation at one rate, as a :class:`~robustlab.perturbations.Perturbation`.
+
+    The registration decorators make one subclass per transformation
+    (``PERTURBATIONS.get("typo_keyboard")``), whose ``transformation`` class attribute is its
+    :class:`Transformation` record. :meth:`apply` returns the texts :func:`apply` makes, each
+    text's share of words changed as its size, and its character edits.
+    """
+
+    rate: float = 0.2
+
+    modality = "text"
+    axis = "text perturbations"
+    kind = "text_transformation"
+    size_unit = "share of the words changed"
+    partial = True
+    transformation: ClassVar[Transformation]
+
+    def __post_init__(self) -> None:
+        if check_rate(self.rate, f"perturbation {self.name!r}") == 0:
+            raise ConfigError(
+                f"The 'rate' parameter of perturbation {self.name!r} must be a float in (0, 1] "
+                f"(the fraction of eligible words or units to change; 0 changes nothing). "
+                f"Got {self.rate!r} instead."
+            )
+
+    def apply(self, inputs: list[str], seed: int = 0) -> Perturbed[list[str]]:
+        from robustlab.text.artifacts import word_change_fraction
+
+        out = _run(self.transformation, inputs, self.rate, seed)
+        changed = np.fromiter((o.changed for o in out), dtype=bool, count=len(out))
+        size = np.zeros(len(out), dtype=np.float64)
+        for i in np.flatnonzero(changed).tolist():
+            size[i] = word_change_fraction(out[i].original, out[i].text)
+        return Perturbed([o.text for o in out], size, _LazyEdits(out), changed)
+
+    def applies_to(self, item: Any) -> bool:
+        return isinstance(item, str) and self.transformation.applies_to(item)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.rate:g}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return by_name, (self.name, self.params)
+
+
+def _perturbation_class(spec: Transformation) -> type[TransformationPerturbation]:
+    return type(
+        "".join(part.capitalize() for part in spec.name.split("_")),
+        (TransformationPerturbation,),
+        {
+            "name": spec.name,
+            "transformation": spec,
+            "description": spec.description,
+            "preserves_label": spec.preserves_label,
+            "__doc__": spec.fn.__doc__ or spec.description,
+            "__module__": spec.fn.__module__,
+        },
+    )
+
+
+def add_transformation(spec: Transformation) -> None:
+    """Register ``spec`` as one perturbation class (seen through :data:`TRANSFORMATIONS`)."""
+    register(_perturbation_class(spec))
+
+
+#: The registered transformations' records by name: a view of the text transformations in
+#: :data:`~robustlab.perturbations.PERTURBATIONS`.
+TRANSFORMATIONS: PerturbationView[Transformation] = PerturbationView(
+    "text transformation",
+    lambda cls: cls.transformation if issubclass(cls, TransformationPerturbation) else None,
+)
 
 
 def transformation(
@@ -234,13 +338,11 @@ def transformation(
     preserves_label: bool = True,
     references: str = "",
 ) -> Callable[[TransformFn], TransformFn]:
-    """Decorator registering a transformation function in :data:`TRANSFORMATIONS`."""
+    """Decorator registering a transformation function: one perturbation class in
+    :data:`~robustlab.perturbations.PERTURBATIONS` (seen through :data:`TRANSFORMATIONS`)."""
 
     def decorator(fn: TransformFn) -> TransformFn:
-        TRANSFORMATIONS.add(
-            name,
-            Transformation(name, fn, description, unit, preserves_label, references),
-        )
+        add_transformation(Transformation(name, fn, description, unit, preserves_label, references))
         return fn
 
     return decorator
@@ -305,8 +407,11 @@ def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[T
         ConfigError: ``rate`` is not in [0, 1].
         DataError: ``texts`` is not a list of str.
     """
-    spec = TRANSFORMATIONS.get(name)
-    rate = check_rate(rate, f"transformation {name!r}")
+    return _run(TRANSFORMATIONS.get(name), texts, rate, seed)
+
+
+def _run(spec: Transformation, texts: Sequence[str], rate: float, seed: int) -> list[Transformed]:
+    rate = check_rate(rate, f"transformation {spec.name!r}")
     items = check_texts(texts, "transformations.apply()")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"The 'seed' parameter of apply() must be an int. Got {seed!r} instead.")

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from robustlab.perturbations.text._base import (
-    TRANSFORMATIONS,
     Edit,
     Replacement,
     Transformation,
     Transformed,
+    add_transformation,
     check_rate,
 )
 
@@ -408,15 +408,14 @@ def char_transformation(
     preserves_label: bool = True,
     references: str = "",
 ) -> Callable[[Kernel], Kernel]:
-    """Decorator registering a batch kernel in :data:`TRANSFORMATIONS`: ``apply`` runs it once
+    """Decorator registering a batch kernel as a transformation: ``apply`` runs it once
     over all the texts, a per-text call runs it on a batch of one."""
 
     def decorator(kernel: Kernel) -> Kernel:
         def batched(texts: Sequence[str], rate: float, seed: int) -> list[Transformed]:
             return run_kernel(kernel, list(texts), check_rate(rate, name), seed, name)
 
-        TRANSFORMATIONS.add(
-            name,
+        add_transformation(
             Transformation(
                 name,
                 _per_text(kernel, name),
@@ -425,7 +424,7 @@ def char_transformation(
                 preserves_label,
                 references,
                 batch=batched,
-            ),
+            )
         )
         return kernel
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from robustlab.perturbations.text._batch import BatchEdits, TextBatch, char_transformation
+from robustlab.perturbations.text._graphemes import word_spans
 
 #: Marks removed after a word when present.
 MARKS = ".,;:!?"
@@ -22,8 +23,10 @@ _INSERTED_CODES = np.array([ord(c) for c in INSERTED], dtype=np.uint32)
     "CheckList, ACL 2020 (robustness to punctuation)",
 )
 def punctuation(batch: TextBatch, rate: float) -> BatchEdits:
-    """Each chosen word loses the punctuation mark right after it, or gains one if it has none."""
-    starts, ends = batch.words()
+    """Each chosen word loses the punctuation mark right after it, or gains one if it has none.
+    A word ends after its last letter's combining marks, so no mark lands inside an accented
+    letter of decomposed (NFD) text."""
+    starts, ends = word_spans(batch)
     chosen = batch.choose(starts, np.ones(len(starts), dtype=bool), rate)
     end = ends[chosen[2]]
     # a text's last word is followed by the separator (no mark) or by the end of the codes
