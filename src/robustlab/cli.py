@@ -141,13 +141,37 @@ def cli(ctx: click.Context, debug: bool) -> None:
     help="The text demo: MiniLM and TF-IDF review classifiers scanned with text-quick.",
 )
 @click.option("--device", default="cpu", show_default=True, help="MiniLM's device (--text).")
+@click.option(
+    "--train",
+    "train_demo",
+    is_flag=True,
+    help="The training demo: standard and PGD-AT training under the monitor, then scanned.",
+)
 def demo(
-    store: str | None, out: str, suite: str, seed: int, no_progress: bool, text: bool, device: str
+    store: str | None,
+    out: str,
+    suite: str,
+    seed: int,
+    no_progress: bool,
+    text: bool,
+    device: str,
+    train_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
     With --text: train MiniLM and TF-IDF sentiment classifiers on the bundled reviews instead.
+    With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     """
+    if train_demo:
+        from robustlab.demo.training import run_training_demo
+
+        console.print("Training a digits CNN with standard training and PGD-AT (monitored) ...")
+        results, html, js = run_training_demo(
+            store=store, out=out, suite=suite, seed=seed, progress=not no_progress
+        )
+        _print_results(results)
+        console.print(f"Training curves: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
     if text:
         from robustlab.text import demo as text_demo
 
@@ -169,6 +193,40 @@ def demo(
         )
     _print_results(results)
     console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+
+
+@cli.command()
+@click.argument("recipe_file", type=click.Path())
+@_store_option
+@click.option("--out", default=None, help="Output folder (default: the file's output.dir).")
+@click.option("--check", is_flag=True, help="Only check the file (recipe, keys); do not train.")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars of the final scan.")
+def train(
+    recipe_file: str, store: str | None, out: str | None, check: bool, no_progress: bool
+) -> None:
+    """Train a model as RECIPE_FILE (YAML) says: recipe, schedule, averaging, monitor, outputs.
+
+    Writes the weights, the run's JSON (history, events, monitor curves), monitor.html, and
+    with a `scan:` section scans the trained model into the store.
+    """
+    from robustlab.training.config import load_config, run_config
+
+    config = load_config(recipe_file)
+    recipe = config["_recipe"]
+    if check:
+        console.print(f"{markup(recipe_file)}: recipe {markup(recipe.name)} OK.")
+        return
+    console.print(f"Training with recipe [bold]{markup(recipe.name)}[/bold] ...")
+    done = run_config(config, out=out, store=store, progress=not no_progress)
+    result = done["result"]
+    for event in result.events:
+        console.print(
+            f"event at step {event.get('step')}: {markup(str(event.get('message', event.get('kind'))))}"
+        )
+    for name, path in done["paths"].items():
+        console.print(f"{name}: {markup(str(path))}")
+    if "scan" in done:
+        _print_results([done["scan"]])
 
 
 @cli.command()
