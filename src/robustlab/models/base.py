@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from robustlab import validation
 from robustlab.errors import ConfigError, DataError, ModelError
 
 __all__ = ["MODALITIES", "OUTPUTS", "Model", "check_texts", "resolve_device"]
@@ -80,11 +81,8 @@ def check_texts(texts: object, where: str) -> list[str]:
     return items
 
 
-def _check_choice(param: str, owner: str, value: object, choices: Sequence[object]) -> None:
-    if value not in choices:
-        raise ConfigError(
-            f"The {param!r} parameter of {owner} must be one of {list(choices)}. Got {value!r} instead."
-        )
+def _check_choice(owner: str, param: str, value: object, choices: Sequence[object]) -> None:
+    validation.check_choice(owner, param, value, choices)
 
 
 class Model(ABC):
@@ -126,8 +124,8 @@ class Model(ABC):
     ) -> None:
         owner = type(self).__name__
         task = check_task(task, owner)
-        _check_choice("modality", owner, modality, MODALITIES)
-        _check_choice("output", owner, output, OUTPUTS)
+        _check_choice(owner, "modality", modality, MODALITIES)
+        _check_choice(owner, "output", output, OUTPUTS)
         from robustlab.tasks import get_task
 
         allowed = get_task(task).outputs

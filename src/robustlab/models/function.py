@@ -67,7 +67,7 @@ class FunctionModel(Model):
         output = default_output(task) if output is None else output
         if not callable(fn):
             raise ConfigError(f"FunctionModel needs a callable. Got {type(fn).__name__}.")
-        _check_choice("input_format", "FunctionModel", input_format, ("numpy", "torch"))
+        _check_choice("FunctionModel", "input_format", input_format, ("numpy", "torch"))
         if output == "labels" and num_classes is None:
             # one-hot widths would follow each batch's largest label and disagree between batches
             raise ConfigError(

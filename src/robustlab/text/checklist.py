@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import yaml
 
+from robustlab import validation
 from robustlab._yaml import load_yaml
 from robustlab.errors import ConfigError
 from robustlab.registry import Registry
@@ -129,8 +130,8 @@ class MFT(ChecklistTest):
         for key, values in self.fills:
             if not values or not all(isinstance(v, str) for v in values):
                 raise ConfigError(f"{where}: fills[{key!r}] must be a non-empty list of str.")
-        _check_int(self.label, "label", where, 0)
-        _check_int(self.max_cases, "max_cases", where, 1)
+        validation.check_int(where, "label", self.label, 0)
+        validation.check_int(where, "max_cases", self.max_cases, 1)
 
     def cases(self, seed: int) -> list[str]:
         """The sentences of the test: every fill combination of every template, in order, or
@@ -181,7 +182,7 @@ class INV(ChecklistTest):
                 f"INV {self.name!r}: transformation {self.transformation!r} changes the meaning; "
                 f"use it in a DIR test."
             )
-        _check_rate(self.rate, f"INV {self.name!r}")
+        validation.check_number(f"INV {self.name!r}", "rate", self.rate, high=1.0)
 
 
 @dataclass(frozen=True)
@@ -225,13 +226,13 @@ class DIR(ChecklistTest):
             TRANSFORMATIONS.get(self.transformation)
         if not all(isinstance(a, str) and a.strip() for a in self.append):
             raise ConfigError(f"{where}: 'append' must be a list of non-empty sentences.")
-        _check_rate(self.rate, where)
+        validation.check_number(where, "rate", self.rate, high=1.0)
         if self.direction not in ("up", "down"):
             raise ConfigError(
                 f"The 'direction' of {where} must be 'up' or 'down'. Got {self.direction!r}."
             )
         if self.target_class is not None:
-            _check_int(self.target_class, "class", where, 0)
+            validation.check_int(where, "class", self.target_class, 0)
         if (
             isinstance(self.tolerance, bool)
             or not isinstance(self.tolerance, (int, float))
@@ -244,16 +245,6 @@ class DIR(ChecklistTest):
     @property
     def sign(self) -> int:
         return 1 if self.direction == "up" else -1
-
-
-def _check_int(value: object, what: str, where: str, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"The {what!r} of {where} must be an int >= {low}. Got {value!r}.")
-
-
-def _check_rate(value: object, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise ConfigError(f"The 'rate' of {where} must be a float in (0, 1]. Got {value!r}.")
 
 
 CHECKLIST_TESTS: Registry[ChecklistTest] = Registry("CheckList test")

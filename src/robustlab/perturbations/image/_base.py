@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from robustlab import validation
 from robustlab.errors import ConfigError, DataError
 from robustlab.perturbations.base import (
     Perturbation,
@@ -100,7 +101,7 @@ class CorruptionPerturbation(Perturbation[torch.Tensor]):
     corruption: ClassVar[Corruption]
 
     def __post_init__(self) -> None:
-        check_severity(self.severity, f"perturbation {self.name!r}")
+        check_severity(f"perturbation {self.name!r}", self.severity)
 
     def apply(self, inputs: torch.Tensor, seed: int = 0) -> Perturbed[torch.Tensor]:
         out = _run(self.corruption, inputs, self.severity, seed)
@@ -226,8 +227,8 @@ def apply(inputs: torch.Tensor, name: str, severity: int, seed: int = 0) -> torc
 
 
 def _run(spec: Corruption, inputs: torch.Tensor, severity: int, seed: int) -> torch.Tensor:
-    check_severity(severity, "apply()")
-    check_seed(seed, "apply()")
+    check_severity("apply()", severity)
+    check_seed("apply()", seed)
     check_inputs(inputs, "apply()", values=False)
     if inputs.shape[0] == 0:
         return inputs.clone()
@@ -300,20 +301,14 @@ def _load_madvise() -> Callable[[int, int, int], int] | None:
 _madvise = _load_madvise()
 
 
-def check_severity(severity: object, caller: str) -> None:
+def check_severity(caller: str, severity: object) -> None:
     """Raise ConfigError unless ``severity`` is an int in 1..5."""
-    if isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 5:
-        raise ConfigError(
-            f"The 'severity' parameter of {caller} must be an int in 1..5. Got {severity!r} instead."
-        )
+    validation.check_int(caller, "severity", severity, 1, 5)
 
 
-def check_seed(seed: object, caller: str) -> None:
+def check_seed(caller: str, seed: object) -> None:
     """Raise ConfigError unless ``seed`` is a non-negative int."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(
-            f"The 'seed' parameter of {caller} must be a non-negative int. Got {seed!r} instead."
-        )
+    validation.check_seed(caller, seed)
 
 
 def check_inputs(inputs: object, caller: str, values: bool = True) -> None:

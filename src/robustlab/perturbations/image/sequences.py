@@ -180,7 +180,7 @@ def sequence(
     """
     spec = SEQUENCES.get(name)
     check_inputs(inputs, "sequence()")
-    check_seed(seed, "sequence()")
+    check_seed("sequence()", seed)
     if length is None:
         length = spec.default_length
     if isinstance(length, bool) or not isinstance(length, int) or length < 2:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, TypeVar, overload
 
 import numpy as np
 
+from robustlab import validation
 from robustlab.errors import ConfigError
 from robustlab.models.base import check_texts
 from robustlab.perturbations.base import (
@@ -274,7 +275,7 @@ class TransformationPerturbation(Perturbation[list[str]]):
     transformation: ClassVar[Transformation]
 
     def __post_init__(self) -> None:
-        if check_rate(self.rate, f"perturbation {self.name!r}") == 0:
+        if check_rate(f"perturbation {self.name!r}", self.rate) == 0:
             raise ConfigError(
                 f"The 'rate' parameter of perturbation {self.name!r} must be a float in (0, 1] "
                 f"(the fraction of eligible words or units to change; 0 changes nothing). "
@@ -358,13 +359,11 @@ def names(*, preserves_label: bool | None = None) -> list[str]:
     ]
 
 
-def check_rate(rate: object, where: str) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-        raise ConfigError(
-            f"The 'rate' parameter of {where} must be a float in [0, 1] (the fraction of eligible "
-            f"words or units to change). Got {rate!r} instead."
-        )
-    return float(rate)
+def check_rate(where: str, rate: object) -> float:
+    """The ``rate`` of ``where``: the fraction of eligible words or units to change, in [0, 1]."""
+    out = validation.check_number(where, "rate", rate, low=0.0, high=1.0, low_inclusive=True)
+    assert out is not None
+    return out
 
 
 def choose(items: Sequence[T], rate: float, rng: random.Random) -> list[T]:
@@ -411,7 +410,7 @@ def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[T
 
 
 def _run(spec: Transformation, texts: Sequence[str], rate: float, seed: int) -> list[Transformed]:
-    rate = check_rate(rate, f"transformation {spec.name!r}")
+    rate = check_rate(f"transformation {spec.name!r}", rate)
     items = check_texts(texts, "transformations.apply()")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ConfigError(f"The 'seed' parameter of apply() must be an int. Got {seed!r} instead.")

@@ -413,7 +413,7 @@ def char_transformation(
 
     def decorator(kernel: Kernel) -> Kernel:
         def batched(texts: Sequence[str], rate: float, seed: int) -> list[Transformed]:
-            return run_kernel(kernel, list(texts), check_rate(rate, name), seed, name)
+            return run_kernel(kernel, list(texts), check_rate(name, rate), seed, name)
 
         add_transformation(
             Transformation(
