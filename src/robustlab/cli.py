@@ -711,7 +711,7 @@ def list_(what: str | None) -> None:
             table.add_column("description")
             for name, cls in robustlab.PROBES.items():
                 params = ", ".join(f.name for f in dataclasses.fields(cls))
-                doc = (cls.__doc__ or "").strip().splitlines()[0]
+                doc = (cls.__doc__ or "").strip().splitlines()[0].replace("``", "")
                 table.add_row(name, cls.axis, params or "–", doc)
         elif section == "metrics":
             table.add_column("metric")
