@@ -269,7 +269,6 @@ def test_leaderboard_command_writes_every_format(tmp_path, capsys) -> None:
     [
         (None, [], "No store at"),
         ("empty", [], "is empty; run `robustlab demo` or `robustlab scan` first."),
-        ("two-suites", [], "holds runs of 2 suites: board v1 (3 models), other v1 (1 model)"),
         ("two-suites", ["--suite", "othr"], "Did you mean 'other'?"),
         ("two-suites", ["zzz"], "No run 'zzz'"),
         ("two-suites", ["zzz", "--suite", "board"], "not both"),
@@ -289,6 +288,20 @@ def test_leaderboard_command_errors(tmp_path, capsys, setup, args, message) -> N
     assert code == 2
     assert message in " ".join(err.split())
     assert "Traceback" not in err
+
+
+def test_leaderboard_without_suite_ranks_the_suite_with_most_models(tmp_path, capsys) -> None:
+    from robustlab.store import Store
+    from test_leaderboard import add_run
+
+    url = _board_store(tmp_path)
+    add_run(Store(url), "m", {"clean": 0.5}, suite="other")
+    code, out, err = run_cli(["leaderboard", "--store", url], capsys)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "ranking suite 'board', the one with the most models" in flat
+    assert "board v1 (3 models), other v1 (1 model)" in flat
+    assert "lopsided" in flat and "| m " not in flat
 
 
 def test_export_and_import_commands(tmp_path, capsys, monkeypatch) -> None:

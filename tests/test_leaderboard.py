@@ -418,13 +418,14 @@ def test_empty_store_is_refused(store: Store) -> None:
         build_leaderboard(store)
 
 
-def test_several_suites_need_a_choice(store: Store) -> None:
+def test_several_suites_default_to_the_one_with_most_models(store: Store) -> None:
     fill(store, LOPSIDED)
     add_run(store, "other-model", {"clean": 0.5}, suite="quick")
-    with pytest.raises(ConfigError) as exc:
-        build_leaderboard(store)
-    msg = str(exc.value)
-    assert "board v1 (3 models), quick v1 (1 model)" in msg and "--suite NAME" in msg
+    board = build_leaderboard(store)
+    assert len(board.entries) == 3 and "other-model" not in [e.model for e in board.entries]
+    msg = " ".join(board.notes)
+    assert "ranking suite 'board'" in msg and "board v1 (3 models), quick v1 (1 model)" in msg
+    assert "--suite NAME" in msg
     assert len(build_leaderboard(store, suite="quick").entries) == 1
     with pytest.raises(UnknownNameError, match="Did you mean 'quick'") as exc2:
         build_leaderboard(store, suite="quik")

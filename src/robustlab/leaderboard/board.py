@@ -246,6 +246,21 @@ def _dataset_list(runs: Sequence[Mapping[str, Any]]) -> str:
     )
 
 
+def _most_models(runs: list[dict[str, Any]], names: list[str]) -> str:
+    """The suite whose complete runs cover the most models (ties: the first name)."""
+
+    def models(name: str) -> int:
+        return len(
+            {
+                r["model_fingerprint"]
+                for r in runs
+                if r["suite_name"] == name and r["status"] == "complete"
+            }
+        )
+
+    return max(names, key=lambda n: (models(n), [-ord(c) for c in n]))
+
+
 def _select_from_store(
     db: Store, suite: str | None, suite_version: int | None, dataset: str | None
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -255,13 +270,17 @@ def _select_from_store(
             f"Store {db.url!r} is empty; run `robustlab demo` or `robustlab scan` first."
         )
     names = sorted({r["suite_name"] for r in every})
+    chosen_note = None
     if suite is None:
         if len(names) > 1:
-            raise ConfigError(
-                f"Store {db.url!r} holds runs of {len(names)} suites: {_suite_list(every)}. "
-                f"A leaderboard compares one suite; choose it with --suite NAME."
+            suite = _most_models(every, names)
+            chosen_note = (
+                f"No --suite given: ranking suite {suite!r}, the one with the most models. The "
+                f"store holds runs of {len(names)} suites: {_suite_list(every)}; choose another "
+                f"with --suite NAME."
             )
-        suite = names[0]
+        else:
+            suite = names[0]
     if suite not in names:
         close = difflib.get_close_matches(suite, names, n=3, cutoff=0.5)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -287,7 +306,7 @@ def _select_from_store(
         suite_version = versions[0]
     of_version = [r for r in of_suite if int(r["suite_version"]) == suite_version]
     complete = [r for r in of_version if r["status"] == "complete"]
-    notes = []
+    notes = [] if chosen_note is None else [chosen_note]
     unfinished = len(of_version) - len(complete)
     if unfinished:
         notes.append(
