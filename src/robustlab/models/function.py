@@ -183,6 +183,10 @@ class FunctionModel(Model):
         except (OSError, TypeError):
             source = getattr(self.fn, "__qualname__", type(self.fn).__qualname__)
         labels = () if self.labels is None else (repr(self.labels),)
+        # The state the function reads (a bound estimator, closure cells, module globals it
+        # names), so that a refitted model behind the same source never resumes an old run. A
+        # given ``version`` is the user's word for the behaviour and replaces the state.
+        state = () if self.version else _state_digests(self.fn)
         return self._hash(
             source,
             self.name,
@@ -191,6 +195,7 @@ class FunctionModel(Model):
             self.version,
             *self._task_parts(),
             *labels,
+            *state,
         )
 
     def describe(self) -> dict[str, Any]:
@@ -220,3 +225,71 @@ def _is_pipeline_output(raw: Any) -> bool:
     if isinstance(first, list) and first:
         first = first[0]
     return isinstance(first, Mapping) and "label" in first
+
+
+def _state_digests(fn: Any) -> list[str]:
+    """Digests of the objects whose state decides what ``fn`` computes: a bound method's
+    object, a ``functools.partial``'s arguments, closure cells, the non-module globals its code
+    names, and a callable object itself. Plain functions of their inputs give no digest (their
+    fingerprint is the source alone). An object whose state cannot be read gives a digest unique
+    to this process, so a run is never resumed on a guess (pass ``version=`` to resume it)."""
+    import functools
+    import types
+
+    objects: list[Any] = []
+    target = fn
+    while isinstance(target, functools.partial):
+        objects += [target.args, target.keywords]
+        target = target.func
+    if inspect.ismethod(target):
+        objects.append(target.__self__)
+        target = target.__func__
+    if isinstance(target, types.FunctionType):
+        for cell in target.__closure__ or ():
+            try:
+                objects.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        names = target.__code__.co_names
+        for name in names:
+            value = target.__globals__.get(name)
+            if value is not None and not isinstance(
+                value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)
+            ):
+                objects.append(value)
+    elif not isinstance(target, types.BuiltinFunctionType):
+        objects.append(target)  # a callable object: its attributes are its state
+    return [_digest(o) for o in objects if not _stateless(o)]
+
+
+def _stateless(obj: Any) -> bool:
+    import types
+
+    return (
+        isinstance(obj, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType))
+        or obj is None
+        or (isinstance(obj, (tuple, dict)) and not obj)
+    )
+
+
+def _digest(obj: Any) -> str:
+    import hashlib
+    import pickle
+    import uuid
+
+    import torch
+
+    h = hashlib.sha256()
+    if isinstance(obj, torch.nn.Module):
+        for key, tensor in obj.state_dict().items():
+            h.update(key.encode())
+            h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()
+    if isinstance(obj, np.ndarray):
+        h.update(obj.tobytes())
+        return h.hexdigest()
+    try:
+        h.update(pickle.dumps(obj, protocol=4))
+    except Exception:  # unreadable state: never equal to another process's
+        return f"unknown-state-{uuid.uuid4().hex}"
+    return h.hexdigest()
