@@ -87,6 +87,10 @@ def _print_results(results: list[Any]) -> None:
                 f"  {markup(name)}: {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 highlight=False,
             )
+        for name, reason in res.undefined_summaries.items():
+            console.print(
+                f"  {markup(name)}: [dim]undefined[/dim] ({markup(reason)})", highlight=False
+            )
         for w in res.warnings:
             err_console.print(
                 f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"

@@ -385,7 +385,9 @@ def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
 def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]:
     """Anchors of the sub-sections a run's part of the report has, in page order."""
     metrics = {m["metric"] for m in run["metrics"]}
-    summaries = any(m["probe_key"] == SUMMARY_KEY for m in run["metrics"])
+    summaries = any(m["probe_key"] == SUMMARY_KEY for m in run["metrics"]) or bool(
+        run.get("undefined_summaries")
+    )
     present = [
         ("probes", "Results per probe", True),
         ("summaries", "Summaries", summaries),

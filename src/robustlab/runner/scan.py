@@ -27,7 +27,8 @@ from robustlab.runner.plan import plan_units
 from robustlab.runner.preflight import preflight
 from robustlab.store import Store, open_store
 from robustlab.suites import Suite, load_suite
-from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
+from robustlab.summaries import SUMMARIES, ProbeErrors, UndefinedSummary, evaluate_summary
+from robustlab.summaries.base import UNDEFINED_SUMMARIES
 from robustlab.tasks import get_task
 
 __all__ = ["scan"]
@@ -236,10 +237,19 @@ def scan(
         db.set_status(run_id, "failed")
         raise
 
-    rows = _metric_rows(db, run_id, suite, probes, seed)
-    rows += _summary_rows(db, run_id, baseline_id, seed)
-    db.write_metrics(run_id, rows)
-    db.set_status(run_id, "complete")
+    try:
+        rows = _metric_rows(db, run_id, suite, probes, seed)
+        summaries, undefined = _summary_rows(db, run_id, baseline_id, seed)
+        db.write_metrics(run_id, rows + summaries)
+        # an empty mapping clears the notes of an earlier pass over the same run
+        db.update_environment(run_id, {UNDEFINED_SUMMARIES: undefined or None})
+        db.set_status(run_id, "complete")
+    except KeyboardInterrupt:
+        db.set_status(run_id, "interrupted")
+        raise
+    except BaseException:
+        db.set_status(run_id, "failed")
+        raise
     return ScanResult(db, run_id)
 
 
@@ -361,17 +371,25 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
 
 def _summary_rows(
     db: Store, run_id: str, baseline_id: str | None, seed: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The summaries' metric rows, and the summaries that apply but are undefined for this run,
+    each with its reason (stored under the run's ``environment``, see
+    :data:`UNDEFINED_SUMMARIES`)."""
     probes = probe_errors(db, run_id)
     base = None
     if baseline_id is not None:
         base = probe_errors(db, baseline_id)
     rows = []
+    undefined: dict[str, str] = {}
     for name, cls in SUMMARIES.items():
         summary = cls()
-        est = evaluate_summary(summary, probes, base, seed=derive_seed(seed, "summary", name))
+        try:
+            est = evaluate_summary(summary, probes, base, seed=derive_seed(seed, "summary", name))
+        except UndefinedSummary as reason:
+            undefined[name] = str(reason)
+            continue
         if est is None:
             continue
         extra = {"baseline": baseline_id} if summary.needs_baseline else {}
         rows.append(_metric_row("summary", name, est, summary.higher_is_better, extra))
-    return rows
+    return rows, undefined

@@ -160,6 +160,22 @@ class Store:
                 f"No run {run_id!r} in store {self.url!r}; `robustlab runs` lists them."
             )
 
+    def update_environment(self, run_id: str, entries: Mapping[str, Any]) -> None:
+        """Merge ``entries`` into the run's ``environment`` (its free-form JSON notes: the owning
+        process and its heartbeat, the summaries left undefined, ...); a ``None`` value removes
+        that key."""
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(t.runs.c.environment).where(t.runs.c.id == run_id).with_for_update()
+            ).first()
+            if found is None:
+                raise StoreError(
+                    f"No run {run_id!r} in store {self.url!r}; `robustlab runs` lists them."
+                )
+            env = {**dict(found[0] or {}), **entries}
+            env = {k: v for k, v in env.items() if v is not None}
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(environment=env))
+
     def resolve_run(self, run_id: str) -> str:
         """Full run id from an id or a unique prefix of one."""
         # autoescape: '%' or '_' typed in an id are characters, not LIKE wildcards
