@@ -151,12 +151,16 @@ def scan(
     )
     runner.prepare(workload, probes)  # e.g. everything pickles, before a run exists
     run_key = _run_key(model_fp + oracle_fp, data_fp, suite, seed, shard_size)
+    # Names are metadata: the stored model and dataset take this scan's names (and class
+    # names), also when it resumes a run stored under others.
+    model_id = db.add_model(model_fp, model.describe())
+    dataset_id = db.add_dataset(data_fp, dataset.describe())
     run_id = db.find_resumable(run_key) if resume else None
     if run_id is None:
         run_id = db.create_run(
             run_key=run_key,
-            model_id=db.add_model(model_fp, model.describe()),
-            dataset_id=db.add_dataset(data_fp, dataset.describe()),
+            model_id=model_id,
+            dataset_id=dataset_id,
             suite_spec=suite.spec,
             seed=seed,
             shard_size=shard_size,

@@ -77,11 +77,21 @@ class Store:
     def _upsert(self, table: Any, fingerprint: str, values: Mapping[str, Any]) -> int:
         """The id of the row with this fingerprint, inserted if absent; safe when two processes
         insert the same fingerprint at once (the second's insert does nothing, it reads the row).
+
+        Names are metadata, not identity: a row that exists takes ``values`` (the name, the class
+        names in the spec, ...) of the latest scan, so renaming a model or a dataset and scanning
+        it again renames it in every run that uses it.
         """
         find = select(table.c.id).where(table.c.fingerprint == fingerprint)
         with self.engine.begin() as conn:
             found = conn.execute(find).scalar()
-            if found is None:
+            if found is not None:
+                current = conn.execute(
+                    select(*(table.c[k] for k in values)).where(table.c.id == found)
+                ).one()
+                if dict(current._mapping) != dict(values):
+                    conn.execute(update(table).where(table.c.id == found).values(**values))
+            else:
                 build = _INSERT_IGNORING.get(conn.dialect.name)
                 row = {"fingerprint": fingerprint, "created_at": _now(), **values}
                 if build is None:  # no ON CONFLICT in this database: a race is an error
