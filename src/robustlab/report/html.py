@@ -322,6 +322,16 @@ def run_metadata(run: dict[str, Any]) -> list[tuple[str, str]]:
     if argv:
         rows.append(("Command", " ".join(map(str, argv))))
     env.pop("started_at", None)  # the run's own start time is shown above
+    env.pop("undefined_summaries", None)  # shown in the summaries table
+    owner = env.pop("owner", None)
+    if isinstance(owner, dict):
+        rows.append(
+            (
+                "Process",
+                f"pid {owner.get('pid')} on {owner.get('host')} · last heartbeat "
+                f"{owner.get('heartbeat')}",
+            )
+        )
     rows.extend((k, str(v)) for k, v in env.items() if v is not None)
     return rows
 
