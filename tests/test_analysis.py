@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import robustlab
@@ -21,6 +22,7 @@ from robustlab.analysis import (
     SeverityCurve,
     analyse,
 )
+from robustlab.data import ArrayDataset
 from robustlab.errors import ConfigError
 from robustlab.report import collect
 from robustlab.report.data import run_data
@@ -137,3 +139,54 @@ def test_curves_known_answers_from_the_stored_metrics(runs) -> None:
     card = {a.axis: a for a in result.analysis().scorecard}
     # the minimal-perturbation probe is not the weakest "attack"
     assert card["adversarial"].probe_key == "attack(fgsm,norm=linf,epsilon=0.1)"
+
+
+def test_effective_robustness_fits_on_models_not_marked_robust(small_digits, store_url) -> None:
+    """The baseline line is fitted on the standard models only (Taori et al.); a model marked
+    as a robustness intervention is measured against it, and the report names the fit's
+    models (issue 22 item 6)."""
+    from scipy.special import expit, logit
+
+    from robustlab.analysis.effective import effective_robustness
+    from robustlab.demo import train_digits_logreg
+    from robustlab.report.html import render_html
+
+    dim = ArrayDataset(small_digits.inputs * 0.5, small_digits.targets, name="dim")
+    suite = {"name": "pop", "probes": ["clean"]}
+    runs = []
+    for c in (0.001, 0.01, 1.0, 0.1):
+        model = train_digits_logreg(C=c, name=f"lr{c}")
+        model.robust_intervention = c == 0.1
+        runs.append(
+            robustlab.scan(
+                model, small_digits, suite, store=store_url, progress=False, shift={"dim": dim}
+            )
+        )
+    store = runs[0].store
+    fp = store.run(runs[0].run_id)["dataset_fingerprint"]
+    assert store.run(runs[3].run_id)["model_spec"]["robust_intervention"] is True
+    er = effective_robustness(store, fp)
+    assert er["defined"] and er["population"] == "standard"
+    assert sorted(er["fitted_on"]) == ["lr0.001", "lr0.01", "lr1.0"]
+    by_name = {m["model"]: m for m in er["models"]}
+    assert len(by_name) == 4 and by_name["lr0.1"]["fitted"] is False
+    # the line from the three standard models only, fitted independently
+    std = [by_name[n] for n in ("lr0.001", "lr0.01", "lr1.0")]
+    clip = lambda p: np.clip(p, 1e-4, 1 - 1e-4)  # noqa: E731
+    x = logit(clip(np.array([m["id_accuracy"] for m in std])))
+    y = logit(clip(np.array([m["ood_accuracy"] for m in std])))
+    slope, intercept = np.polyfit(x, y, 1)
+    robust = by_name["lr0.1"]
+    expected = robust["ood_accuracy"] - expit(
+        intercept + slope * logit(clip(robust["id_accuracy"]))
+    )
+    assert er["slope"] == pytest.approx(slope) and er["intercept"] == pytest.approx(intercept)
+    assert robust["effective_robustness"] == pytest.approx(expected)
+    every = effective_robustness(store, fp, population="all")
+    assert len(every["fitted_on"]) == 4 and all(m["fitted"] for m in every["models"])
+    assert every["slope"] != pytest.approx(slope)
+    with pytest.raises(robustlab.ConfigError, match="'population' parameter"):
+        effective_robustness(store, fp, population="robust")
+    html = render_html(collect(store, [r.run_id for r in runs]))
+    assert "Line fitted on 3 model(s) not marked as robustness interventions" in html
+    assert "not fitted on: lr0.1 (robustness interventions)" in html

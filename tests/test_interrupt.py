@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -135,10 +136,12 @@ PROCESS = ["--backend", "process", "--workers", "2"]
     [
         (signal.SIGINT, []),
         (signal.SIGKILL, []),
+        (signal.SIGTERM, []),
         (signal.SIGINT, PROCESS),
+        (signal.SIGTERM, PROCESS),
         pytest.param(signal.SIGKILL, PROCESS, marks=pytest.mark.slow),
     ],
-    ids=["ctrl-c", "kill", "ctrl-c-process", "kill-process"],
+    ids=["ctrl-c", "kill", "term", "ctrl-c-process", "term-process", "kill-process"],
 )
 def test_killed_scan_resumes_to_identical_metrics(setup, sig, backend) -> None:
     tmp_path, reference = setup
@@ -163,8 +166,8 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig, backend) -> None:
         proc.kill()
         _, err = proc.communicate()
         pytest.fail(f"the scan did not stop within 120 s of {sig.name}: {err[-2000:]}")
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130
+    if sig in (signal.SIGINT, signal.SIGTERM):  # SIGTERM is handled like Ctrl-C
+        assert proc.returncode == 128 + sig
         assert "re-run the same command to resume" in " ".join(err.split())
         assert "Traceback" not in err  # nothing printed by stopped workers either
     else:
@@ -172,8 +175,25 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig, backend) -> None:
     stored = _units(store)
     total = 3 * 20  # three probes x 200 / 10 shards
     assert 4 <= len(stored) < total
-    status = Store(store).runs()[0]["status"]
-    assert status == ("interrupted" if sig == signal.SIGINT else "running")
+    run = Store(store).runs()[0]
+    assert run["status"] == ("running" if sig == signal.SIGKILL else "interrupted")
+    owner = run["environment"]["owner"]
+    assert owner["pid"] == proc.pid and owner["host"] == socket.gethostname()
+    listed = subprocess.run(
+        [sys.executable, "-m", "robustlab", "runs", "--store", store],
+        env={**ENV, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    # a killed scan's run stays "running" in the store, but its process is gone: shown as such
+    shown = "interrupted (stale)" if sig == signal.SIGKILL else "interrupted"
+    assert shown in listed.stdout and " running " not in listed.stdout
+    if sig == signal.SIGKILL:
+        assert f"its process {proc.pid} on {owner['host']} is gone" in " ".join(
+            listed.stdout.split()
+        )
 
     resumed = subprocess.run(
         _scan_cmd(tmp_path, store) + backend, env=ENV, capture_output=True, text=True, timeout=300
@@ -187,3 +207,69 @@ def test_killed_scan_resumes_to_identical_metrics(setup, sig, backend) -> None:
     s1 = Store(store)
     assert s1.metrics(s1.runs()[0]["id"]) == reference
     assert s1.runs()[0]["status"] == "complete"
+
+
+def _run_row(status: str, owner: dict | None) -> dict:
+    return {"status": status, "environment": {} if owner is None else {"owner": owner}}
+
+
+def test_liveness_shows_dead_and_silent_runs_as_interrupted(monkeypatch) -> None:
+    """A running run whose owner process is gone from this host, or whose heartbeat is older
+    than the threshold, is shown as interrupted; a live owner's run stays running."""
+    import datetime as dt
+
+    from robustlab.runner.liveness import liveness, owner_note
+
+    me = owner_note()
+    assert liveness(_run_row("running", me)) == ("running", "")
+    assert liveness(_run_row("complete", me)) == ("complete", "")
+    assert liveness(_run_row("running", None)) == ("running", "")  # stored before owners
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    status, why = liveness(_run_row("running", {**me, "pid": dead.pid, "started": None}))
+    assert status == "interrupted" and f"process {dead.pid}" in why
+    # the same pid, reused by another process: the start time tells them apart
+    assert liveness(_run_row("running", {**me, "started": -1}))[0] == "interrupted"
+    old = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).isoformat()
+    elsewhere = {**me, "host": "another-machine", "heartbeat": old}
+    status, why = liveness(_run_row("running", elsewhere))
+    assert status == "interrupted" and "no heartbeat for 120 min" in why
+    monkeypatch.setenv("ROBUSTLAB_STALE_AFTER", str(3 * 3600))
+    assert liveness(_run_row("running", elsewhere))[0] == "running"
+    monkeypatch.setenv("ROBUSTLAB_STALE_AFTER", "soon")
+    from robustlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="ROBUSTLAB_STALE_AFTER"):
+        liveness(_run_row("running", elsewhere))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_in_the_metrics_phase_marks_the_run_interrupted(
+    sig, cnn, digits_test, tmp_path, monkeypatch
+) -> None:
+    """SIGTERM or Ctrl-C while metrics and summaries are computed: the run is interrupted, not
+    left running, and a re-run completes it (issue 24 item 9)."""
+    import importlib
+
+    import robustlab
+
+    scan_module = importlib.import_module("robustlab.runner.scan")
+    original = scan_module._summary_rows
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        time.sleep(5)  # the handler raises before this ends
+        pytest.fail("the signal did not stop the scan")
+
+    monkeypatch.setattr(scan_module, "_summary_rows", signalled)
+    store = f"sqlite:///{tmp_path}/metrics.db"
+    data = (digits_test.inputs[:40], digits_test.targets[:40])
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        robustlab.scan(cnn, data, {"name": "c", "probes": ["clean"]}, store=store, progress=False)
+    assert signal.getsignal(signal.SIGTERM) == before  # restored
+    run = Store(store).runs()[0]
+    assert run["status"] == "interrupted" and run["environment"]["owner"]["pid"] == os.getpid()
+    monkeypatch.setattr(scan_module, "_summary_rows", original)
+    res = robustlab.scan(cnn, data, {"name": "c", "probes": ["clean"]}, store=store, progress=False)
+    assert res.status == "complete" and res.run_id == run["id"]

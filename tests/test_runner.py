@@ -172,3 +172,27 @@ def test_modality_mismatch(cnn, store_url) -> None:
         ConfigError, match=r"declared for image inputs but dataset 'rows' holds tabular"
     ):
         robustlab.scan(cnn, data, "quick", store=store_url, progress=False)
+
+
+def test_renamed_model_and_data_resume_under_the_new_names(cnn, small_digits, store_url) -> None:
+    """Names are metadata, not identity: re-scanning the same weights and arrays under new model,
+    dataset and class names resumes the run and renames it everywhere (issue 24 item 7)."""
+    suite = {"name": "clean-only", "probes": ["clean"]}
+    old = robustlab.TorchModel(cnn.module, name="old-model")
+    first = robustlab.scan(old, small_digits, suite, store=store_url, progress=False)
+    new = robustlab.TorchModel(cnn.module, name="new-model")
+    renamed = ArrayDataset(
+        small_digits.inputs,
+        small_digits.targets,
+        ids=small_digits.ids,
+        meta=small_digits.meta,
+        class_names=[f"digit {c}" for c in range(10)],
+        name="new-data",
+    )
+    second = robustlab.scan(new, renamed, suite, store=store_url, progress=False)
+    assert second.run_id == first.run_id  # resumed: same weights, same data
+    run = second.store.run(second.run_id)
+    assert (run["model_name"], run["dataset_name"]) == ("new-model", "new-data")
+    assert run["dataset_spec"]["class_names"][3] == "digit 3"
+    assert second._doc()["runs"][0]["model"]["name"] == "new-model"
+    assert [r["model_name"] for r in second.store.runs()] == ["new-model"]

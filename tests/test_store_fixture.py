@@ -165,7 +165,7 @@ def test_a_scan_resumes_migrated_runs_with_identical_metrics(tmp_path: Path) -> 
     with pytest.warns(DeprecationWarning, match="text_attack"):  # the 0.1.0 suite's names
         suite = load_suite(_text_run()[2])
     rows = _metric_rows(s, text_run, suite, list(suite.probes), seed=0)
-    rows += _summary_rows(s, text_run, None, seed=0)
+    rows += _summary_rows(s, text_run, None, seed=0)[0]
     s.write_metrics(text_run, rows)
     assert _metrics(path, text_run) == _metrics_of(old, text_run)
     assert len(s.runs()) == 3 and sum(len(s.units(r)) for r in runs) == 56  # nothing new

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -131,6 +133,109 @@ def test_baseline_summaries_need_a_baseline_and_its_probes() -> None:
         evaluate_summary(SUMMARIES.get("mce")(), MODEL, BASE[:4])
 
 
+def _speckle(key: str, severity: int, errors: list[int]) -> ProbeErrors:
+    """A probe of one of ImageNet-C's held-out corruptions."""
+    spec = {"probe": "perturbation", "perturbation": "speckle_noise", "severity": severity}
+    return ProbeErrors(key, "corruptions", spec, np.array(errors, dtype=bool))
+
+
+def test_mce_covers_imagenet_c_15_and_the_others_are_mce_extra() -> None:
+    """mce reads only ImageNet-C's 15 corruptions (here fog and snow); a held-out corruption
+    in the suite changes mce_extra, never mce (issue 22 item 5)."""
+    extra = [_speckle("speckle1", 1, [1] * 4 + [0] * 6)]  # E = 0.4
+    base_extra = [_speckle("speckle1", 1, [1] * 5 + [0] * 5)]  # 0.5
+    alone = evaluate_summary(SUMMARIES.get("mce")(), MODEL, BASE)
+    mixed = evaluate_summary(SUMMARIES.get("mce")(), MODEL + extra, BASE + base_extra)
+    assert alone is not None and mixed is not None and mixed.value == pytest.approx(alone.value)
+    ce = evaluate_summary(SUMMARIES.get("mce_extra")(), MODEL + extra, BASE + base_extra)
+    assert ce is not None and ce.value == pytest.approx(0.4 / 0.5)
+    assert evaluate_summary(SUMMARIES.get("mce_extra")(), MODEL, BASE) is None
+    assert evaluate_summary(SUMMARIES.get("mce")(), extra, base_extra) is None
+    rel_alone = evaluate_summary(SUMMARIES.get("relative_mce")(), MODEL, BASE)
+    rel = evaluate_summary(SUMMARIES.get("relative_mce")(), MODEL + extra, BASE + base_extra)
+    assert rel_alone is not None and rel is not None and rel.value == rel_alone.value
+    rel_extra = evaluate_summary(
+        SUMMARIES.get("relative_mce_extra")(), MODEL + extra, BASE + base_extra
+    )
+    # (E - E_clean) / (E_base - E_base_clean) = (0.4 - 0.1) / (0.5 - 0.2)
+    assert rel_extra is not None and rel_extra.value == pytest.approx(1.0)
+
+
+def test_the_benchmark_scope_is_imagenet_c_15() -> None:
+    from robustlab.perturbations.image import names
+    from robustlab.summaries.mce import benchmark_corruptions
+
+    assert benchmark_corruptions() == set(names(family="imagenet_c"))
+    assert len(benchmark_corruptions()) == 15 and "speckle_noise" not in benchmark_corruptions()
+
+
+def test_undefined_summary_is_recorded_and_the_run_completes(cnn, small_digits, store_url) -> None:
+    """A baseline whose error never changes leaves relative mCE undefined: the run still
+    completes with every other metric, and the reason is stored and shown (issue 22 item 1)."""
+
+    def constant(batch: np.ndarray) -> np.ndarray:
+        scores = np.full((len(batch), 10), 0.01)
+        scores[:, 0] = 0.91
+        return scores
+
+    suite = {
+        "name": "undefined",
+        "probes": ["clean", {"probe": "perturbation", "perturbation": "fog", "severity": 3}],
+    }
+    base = robustlab.scan(
+        robustlab.FunctionModel(constant, num_classes=10, name="constant"),
+        small_digits,
+        suite,
+        store=store_url,
+        progress=False,
+    )
+    res = robustlab.scan(
+        cnn, small_digits, suite, store=store_url, progress=False, baseline=base.run_id
+    )
+    assert res.status == "complete"
+    assert "mce" in res.summaries and "mean_corruption_accuracy" in res.summaries
+    assert "relative_mce" not in res.summaries
+    assert "error does not change under 'fog'" in res.undefined_summaries["relative_mce"]
+    assert {r["probe_key"] for r in res.table("accuracy")} == {
+        "clean",
+        "perturbation(fog,severity=3)",
+    }
+    assert "relative_mce" in str(res) and "undefined" in str(res)
+    from robustlab.report.exports import markdown_summary
+
+    md = markdown_summary(res._doc())
+    assert "relative_mce | undefined: The baseline's error does not change" in md
+    html = res.to_html(Path(store_url.removeprefix("sqlite:///")).with_suffix(".html"))
+    assert "undefined: The baseline&#39;s error does not change" in html.read_text()
+
+
+def test_a_failing_metrics_phase_marks_the_run_failed(
+    cnn, small_digits, store_url, monkeypatch
+) -> None:
+    """An exception while computing metrics or summaries marks the run failed (or interrupted),
+    never leaves it running (issue 22 item 1)."""
+    import importlib
+
+    scan_module = importlib.import_module("robustlab.runner.scan")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("summary exploded")
+
+    monkeypatch.setattr(scan_module, "_summary_rows", boom)
+    with pytest.raises(RuntimeError, match="summary exploded"):
+        robustlab.scan(cnn, small_digits, "quick", store=store_url, progress=False)
+    store = robustlab.open_store(store_url)
+    assert [r["status"] for r in store.runs()] == ["failed"]
+
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scan_module, "_summary_rows", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        robustlab.scan(cnn, small_digits, "quick", store=store_url, progress=False)
+    assert [r["status"] for r in store.runs()] == ["interrupted"]
+
+
 def test_perfect_baseline_makes_mce_undefined() -> None:
     perfect = [_probe(p.key, p.axis or "", [0] * 10, **p.spec) for p in BASE]
     with pytest.raises(ConfigError, match="baseline makes no errors under 'fog'"):
@@ -144,8 +249,10 @@ def test_summary_contract(name: str) -> None:
     rng = np.random.default_rng(0)
     seqs = [_seq(k, list(rng.uniform(0, 0.5, 10))) for k in ("noise", "shift")]
     base_seqs = [_seq(k, list(rng.uniform(0.1, 0.6, 10))) for k in ("noise", "shift")]
-    first = evaluate_summary(summary, MODEL + attacks + seqs, BASE + base_seqs, seed=3)
-    again = evaluate_summary(summary, MODEL + attacks + seqs, BASE + base_seqs, seed=3)
+    own = MODEL + attacks + seqs + [_speckle("speckle1", 1, [1, 1, 0, 0, 0, 0, 0, 0, 0, 0])]
+    base = BASE + base_seqs + [_speckle("speckle1", 1, [1, 1, 1, 0, 0, 0, 0, 0, 0, 0])]
+    first = evaluate_summary(summary, own, base, seed=3)
+    again = evaluate_summary(summary, own, base, seed=3)
     assert first is not None and first == again
     assert np.isfinite([first.value, first.ci_low, first.ci_high]).all()
     assert first.ci_low <= first.value <= first.ci_high

@@ -87,6 +87,10 @@ def _print_results(results: list[Any]) -> None:
                 f"  {markup(name)}: {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 highlight=False,
             )
+        for name, reason in res.undefined_summaries.items():
+            console.print(
+                f"  {markup(name)}: [dim]undefined[/dim] ({markup(reason)})", highlight=False
+            )
         for w in res.warnings:
             err_console.print(
                 f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
@@ -314,6 +318,13 @@ def train(
     help="The shift domain the model was trained on (its Target Drop reference); default ID.",
 )
 @click.option(
+    "--robust-intervention",
+    is_flag=True,
+    help="The model was trained with a robustness intervention (adversarial training, heavy "
+    "augmentation, ...): effective robustness measures it against a line fitted on the other "
+    "models.",
+)
+@click.option(
     "--backend",
     default="local",
     show_default=True,
@@ -349,6 +360,7 @@ def scan(
     baseline: str | None,
     slice_spec: str | None,
     trained_on: str | None,
+    robust_intervention: bool,
     backend: str,
     workers: int | None,
     fresh: bool,
@@ -426,6 +438,8 @@ def scan(
             model.to(device)
         if trained_on:
             model.trained_on = trained_on
+        if robust_intervention:
+            model.robust_intervention = True
         results.append(
             robustlab.scan(
                 model,
@@ -468,20 +482,29 @@ def runs(store: str | None, suite: str | None) -> None:
             f"No runs in {markup(db.url)}; run `robustlab demo` or `robustlab scan` first."
         )
         return
+    from robustlab.runner.liveness import liveness
+
     table = Table(title=safe_text(f"Runs in {db.url}"), title_justify="left")
     for col in ("run", "model", "dataset", "suite", "seed", "status", "created"):
         table.add_column(col)
+    stale: list[str] = []
     for r in rows:
+        # a run stored as running whose process is gone (or silent) is shown as interrupted
+        status, why = liveness(r)
+        if why:
+            stale.append(f"{r['id']}: stored as running, but {why}")
         table.add_row(
             safe_text(r["id"]),
             safe_text(r["model_name"]),
             safe_text(r["dataset_name"]),
             safe_text(f"{r['suite_name']} v{r['suite_version']}"),
             str(r["seed"]),
-            safe_text(r["status"]),
+            safe_text(f"{status} (stale)" if why else status),
             str(r["created_at"])[:19],
         )
     console.print(table)
+    for line in stale:
+        console.print(f"[dim]{markup(line)}; re-run its scan to resume it.[/dim]", highlight=False)
 
 
 @cli.command()
@@ -814,11 +837,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     try:
         cli.main(args=argv, standalone_mode=False, prog_name="robustlab")
-    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
+        from robustlab.runner.liveness import Terminated
+
         err_console.print(
             "[red]Interrupted.[/red] Finished units are stored; re-run the same command to resume."
         )
-        sys.exit(130)
+        # click re-raises the KeyboardInterrupt as Abort, from the original
+        terminated = isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated)
+        sys.exit(143 if terminated else 130)  # 128 + SIGTERM / SIGINT
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

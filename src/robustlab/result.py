@@ -64,6 +64,12 @@ class ScanResult:
         }
 
     @property
+    def undefined_summaries(self) -> dict[str, str]:
+        """Summaries that apply to the run but have no value (e.g. mCE against a baseline that
+        makes no errors under a corruption), with the reason."""
+        return dict(self._doc()["runs"][0].get("undefined_summaries") or {})
+
+    @property
     def summaries(self) -> dict[str, float]:
         """Cross-probe summaries (mean corruption accuracy, mCE, worst-case robust accuracy)."""
         return {
@@ -114,6 +120,8 @@ class ScanResult:
             )
         for key, reason in self.skipped.items():
             lines.append(f"  {key:<32} skipped: {reason}")
+        for name, reason in self.undefined_summaries.items():
+            lines.append(f"  {name:<32} undefined: {reason}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

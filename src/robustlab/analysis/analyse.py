@@ -40,14 +40,20 @@ def analyse_run(store: Store, run: dict[str, Any]) -> RunAnalysis:
 
 
 def analyse(
-    store: Store, runs: Sequence[dict[str, Any]], *, id_domains: list[str] | None = None
+    store: Store,
+    runs: Sequence[dict[str, Any]],
+    *,
+    id_domains: list[str] | None = None,
+    population: str = "standard",
 ) -> Analysis:
     """Every analysis of the run documents ``runs``: per run, and across runs (comparisons,
     seed variance, effective robustness over the store's models on the same shifted data).
 
     ``id_domains`` picks the ID test sets of the multi-ID effective-robustness fit; by default
     they are the in-distribution set plus every domain a stored model was trained on
-    (``trained_on``), when there are at least two.
+    (``trained_on``), when there are at least two. ``population`` picks the models the
+    effective-robustness baseline is fitted on (``standard``: those not marked
+    ``robust_intervention``; ``all``).
     """
     runs = list(runs)
     shifted = {r["dataset"]["fingerprint"] for r in runs if r["dataset"].get("domains")}
@@ -55,12 +61,14 @@ def analyse(
     for fp in sorted(shifted):
         chosen = id_domains or training_domains(store, fp)
         if chosen and len(chosen) >= 2:
-            multi[fp] = effective_robustness(store, fp, id_domains=chosen)
+            multi[fp] = effective_robustness(store, fp, id_domains=chosen, population=population)
     return Analysis(
         runs=tuple(analyse_run(store, r) for r in runs),
         comparisons=tuple(Comparison.from_dict(c) for c in compare_runs(store, runs)),
         seed_variance=tuple(SeedGroup.from_dict(g) for g in seed_groups(store, runs)),
-        effective_robustness={fp: effective_robustness(store, fp) for fp in sorted(shifted)},
+        effective_robustness={
+            fp: effective_robustness(store, fp, population=population) for fp in sorted(shifted)
+        },
         effective_robustness_multi_id=multi,
     )
 

@@ -8,9 +8,20 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from robustlab.errors import ConfigError
 from robustlab.store import Store
 
-__all__ = ["MIN_MODELS", "effective_robustness", "fit_logit_line", "fit_logit_plane"]
+__all__ = [
+    "MIN_MODELS",
+    "POPULATIONS",
+    "effective_robustness",
+    "fit_logit_line",
+    "fit_logit_plane",
+]
+
+#: Which models the baseline line is fitted on: ``standard`` (the default; models not marked
+#: ``robust_intervention``, as Taori et al. fit it) or ``all`` (every stored model).
+POPULATIONS = ("standard", "all")
 
 #: Fewer models than this leave the ID-OOD relation undetermined.
 MIN_MODELS = 3
@@ -101,15 +112,29 @@ def fit_logit_plane(id_accs: np.ndarray, ood_acc: np.ndarray) -> dict[str, Any]:
 
 
 def effective_robustness(
-    store: Store, dataset_fingerprint: str, id_domains: list[str] | None = None
+    store: Store,
+    dataset_fingerprint: str,
+    id_domains: list[str] | None = None,
+    population: str = "standard",
 ) -> dict[str, Any]:
-    """The fit over every complete run on this (shifted) dataset, one point per model.
+    """The fit over the complete runs on this (shifted) dataset, one point per model.
+
+    The baseline is fitted on the ``population`` (see :data:`POPULATIONS`): by default the
+    models not marked as robustness interventions (``Model.robust_intervention``,
+    ``--robust-intervention``); the marked ones are measured against it. Every model gets its
+    effective robustness and ``fitted`` (whether it is part of the fit); ``fitted_on`` lists
+    the fit's models by name.
 
     With ``id_domains`` naming two or more of the data's domains (e.g. the test sets of the
     different training distributions in the population), the multi-ID-test-set variant is
     fitted instead: OOD accuracy pooled over the other domains against the accuracy on each
     ID domain (:func:`fit_logit_plane`).
     """
+    if population not in POPULATIONS:
+        raise ConfigError(
+            f"The 'population' parameter of effective_robustness() must be one of "
+            f"{', '.join(POPULATIONS)}. Got {population!r} instead."
+        )
     multi = id_domains is not None and len(id_domains) >= 2
     points: dict[str, dict[str, Any]] = {}
     for run in store.runs():
@@ -131,7 +156,9 @@ def effective_robustness(
             "run": run["id"],
             "id_accuracy": domains["id"]["accuracy"],
             "ood_accuracy": ood["value"],
+            "robust_intervention": bool((run["model_spec"] or {}).get("robust_intervention")),
         }
+        point["fitted"] = population == "all" or not point["robust_intervention"]
         if multi:
             assert id_domains is not None
             unknown = [d for d in id_domains if d not in domains]
@@ -155,29 +182,45 @@ def effective_robustness(
             point["ood_domains"] = rest
         points[run["model_fingerprint"]] = point
     models = list(points.values())
+    fitted = [m for m in models if m["fitted"]]
+    about = {"population": population, "fitted_on": [m["model"] for m in fitted]}
     need = MIN_MODELS if not multi else len(id_domains or []) + 2
-    if len(models) < need:
+    if len(fitted) < need:
+        marked = len(models) - len(fitted)
+        left_out = (
+            f" ({marked} marked as robustness interventions are not fitted on)" if marked else ""
+        )
         return {
             "defined": False,
-            "reason": f"needs at least {need} models scanned on this data with a shift; "
-            f"the store has {len(models)}",
+            "reason": f"needs at least {need} models scanned on this data with a shift to fit "
+            f"the baseline on; the store has {len(fitted)}{left_out}",
             "models": models,
+            **about,
         }
     if multi:
         assert id_domains is not None
         plane = fit_logit_plane(
-            np.array([[m["id_accuracies"][d] for d in id_domains] for m in models]),
-            np.array([m["ood_accuracy"] for m in models]),
+            np.array([[m["id_accuracies"][d] for d in id_domains] for m in fitted]),
+            np.array([m["ood_accuracy"] for m in fitted]),
         )
-        for m, er, pred in zip(
-            models, plane.pop("effective_robustness"), plane.pop("predicted_ood")
-        ):
-            m["effective_robustness"] = er
-            m["predicted_ood_accuracy"] = pred
-        return {"defined": True, "id_domains": list(id_domains), "models": models, **plane}
+        plane.pop("effective_robustness"), plane.pop("predicted_ood")
+        coef = np.array([plane["intercept"], *plane["coefficients"]])
+        for m in models:
+            x = _logit(np.array([m["id_accuracies"][d] for d in id_domains], dtype=np.float64))
+            m["predicted_ood_accuracy"] = float(_sigmoid(coef[0] + x @ coef[1:]))
+            m["effective_robustness"] = m["ood_accuracy"] - m["predicted_ood_accuracy"]
+        return {
+            "defined": True,
+            "id_domains": list(id_domains),
+            "models": models,
+            **about,
+            **plane,
+        }
     fit = fit_logit_line(
-        np.array([m["id_accuracy"] for m in models]), np.array([m["ood_accuracy"] for m in models])
+        np.array([m["id_accuracy"] for m in fitted]), np.array([m["ood_accuracy"] for m in fitted])
     )
-    for m, er in zip(models, fit.pop("effective_robustness")):
-        m["effective_robustness"] = er
-    return {"defined": True, "models": models, **fit}
+    fit.pop("effective_robustness")
+    for m in models:
+        line = fit["intercept"] + fit["slope"] * _logit(np.array(m["id_accuracy"]))
+        m["effective_robustness"] = float(m["ood_accuracy"] - _sigmoid(line))
+    return {"defined": True, "models": models, **about, **fit}

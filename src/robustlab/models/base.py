@@ -104,10 +104,16 @@ class Model(ABC):
             domains include it (e.g. ``"thick-pen"``); ``None`` means the in-distribution set.
             Shift reports use it for the Target Drop: a model trained on a domain gives that
             domain's in-domain reference accuracy.
+        robust_intervention: True for a model trained with a robustness intervention
+            (adversarial training, heavy augmentation, ...). Effective robustness fits its
+            baseline line on the models that are not, as Taori et al. do, and measures these
+            against it. Metadata like the name: it is stored with the model, not part of its
+            fingerprint.
     """
 
     kind: ClassVar[str] = "model"
     trained_on: str | None = None
+    robust_intervention: bool = False
     task: str = "classification"
 
     def __init__(
@@ -191,6 +197,7 @@ class Model(ABC):
             "batch_size": self.batch_size,
             "capabilities": sorted(self.capabilities),
             **({"trained_on": self.trained_on} if self.trained_on else {}),
+            **({"robust_intervention": True} if self.robust_intervention else {}),
         }
 
     # -- shared behaviour --------------------------------------------------------------------

@@ -12,6 +12,7 @@ from robustlab.analysis.axes import SUMMARY_KEY, unit_axis
 from robustlab.analysis.curves import robust_accuracy_at
 from robustlab.store import Store
 from robustlab.store._engine import mask_nested
+from robustlab.summaries.base import UNDEFINED_SUMMARIES
 
 __all__ = ["REPORT_SCHEMA_VERSION", "collect", "document", "robust_accuracy_at", "run_data"]
 
@@ -88,6 +89,8 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
         "environment": mask_nested(run["environment"]),  # stores from before argv was masked
         "probes": probe_list,
         "metrics": metrics,
+        # summaries that apply to the run but have no value, with the reason (like skipped probes)
+        "undefined_summaries": dict(run["environment"].get(UNDEFINED_SUMMARIES) or {}),
         "warnings": warnings,
     }
 

@@ -439,10 +439,13 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
                     f"{_num(m['value'])} | {_interval(m)} | {m['n']} |"
                 )
         summaries = [m for m in run["metrics"] if m["probe_key"] == SUMMARY_KEY]
-        if summaries:
+        undefined = run.get("undefined_summaries") or {}
+        if summaries or undefined:
             lines += ["", "### Summaries", "", "| summary | value | 95% CI |", "|---|---:|---:|"]
             for m in summaries:
                 lines.append(f"| {md(m['metric'])} | {_num(m['value'])} | {_interval(m)} |")
+            for name, reason in undefined.items():
+                lines.append(f"| {md(name)} | undefined: {md(reason)} | – |")
         if run.get("warnings"):
             lines += ["", "### Warnings", ""]
             for w in run["warnings"]:

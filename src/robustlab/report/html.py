@@ -322,6 +322,16 @@ def run_metadata(run: dict[str, Any]) -> list[tuple[str, str]]:
     if argv:
         rows.append(("Command", " ".join(map(str, argv))))
     env.pop("started_at", None)  # the run's own start time is shown above
+    env.pop("undefined_summaries", None)  # shown in the summaries table
+    owner = env.pop("owner", None)
+    if isinstance(owner, dict):
+        rows.append(
+            (
+                "Process",
+                f"pid {owner.get('pid')} on {owner.get('host')} · last heartbeat "
+                f"{owner.get('heartbeat')}",
+            )
+        )
     rows.extend((k, str(v)) for k, v in env.items() if v is not None)
     return rows
 
@@ -385,7 +395,9 @@ def gallery_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
 def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]:
     """Anchors of the sub-sections a run's part of the report has, in page order."""
     metrics = {m["metric"] for m in run["metrics"]}
-    summaries = any(m["probe_key"] == SUMMARY_KEY for m in run["metrics"])
+    summaries = any(m["probe_key"] == SUMMARY_KEY for m in run["metrics"]) or bool(
+        run.get("undefined_summaries")
+    )
     present = [
         ("probes", "Results per probe", True),
         ("summaries", "Summaries", summaries),

@@ -44,7 +44,7 @@ __all__ = ["Finished", "Source", "Workload", "check_portable", "run_job", "seede
 
 #: Model attributes a rebuilt model takes over from the one the scan was given (set after
 #: loading, e.g. ``num_classes`` inferred by the preflight checks or ``--trained-on``).
-_MODEL_SETTINGS = ("name", "num_classes", "batch_size", "trained_on")
+_MODEL_SETTINGS = ("name", "num_classes", "batch_size", "trained_on", "robust_intervention")
 
 _MODEL_FIX = (
     "Define the model's class (or function) at the top level of an importable module, not as a "

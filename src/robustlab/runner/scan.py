@@ -23,11 +23,13 @@ from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
 from robustlab.runner.environment import environment
 from robustlab.runner.jobs import Source, Workload
+from robustlab.runner.liveness import OWNER, Heartbeat, owner_note, sigterm_interrupts
 from robustlab.runner.plan import plan_units
 from robustlab.runner.preflight import preflight
 from robustlab.store import Store, open_store
 from robustlab.suites import Suite, load_suite
-from robustlab.summaries import SUMMARIES, ProbeErrors, evaluate_summary
+from robustlab.summaries import SUMMARIES, ProbeErrors, UndefinedSummary, evaluate_summary
+from robustlab.summaries.base import UNDEFINED_SUMMARIES
 from robustlab.tasks import get_task
 
 __all__ = ["scan"]
@@ -150,96 +152,108 @@ def scan(
     )
     runner.prepare(workload, probes)  # e.g. everything pickles, before a run exists
     run_key = _run_key(model_fp + oracle_fp, data_fp, suite, seed, shard_size)
-    run_id = db.find_resumable(run_key) if resume else None
-    if run_id is None:
-        run_id = db.create_run(
-            run_key=run_key,
-            model_id=db.add_model(model_fp, model.describe()),
-            dataset_id=db.add_dataset(data_fp, dataset.describe()),
-            suite_spec=suite.spec,
-            seed=seed,
-            shard_size=shard_size,
-            environment={
-                **environment(str(model.device)),
-                "reference_model": None
-                if oracle is None
-                else {"name": oracle.name, "fingerprint": oracle_fp},
-            },
-        )
-    else:
-        db.set_status(run_id, "running")
-
-    done = db.finished_units(run_id)
-    for probe in suite.probes:
-        if probe.key in skipped and (probe.key, -1) not in done:
-            db.write_unit(
-                run_id,
-                probe_key=probe.key,
-                probe_spec=probe.spec,
-                shard=-1,
-                start=0,
-                stop=0,
-                records=None,
-                seconds=0.0,
-                status="skipped",
-                info={
-                    "label": probe.label,
-                    "kind": probe.kind,
-                    "axis": probe.resolved_axis(),
-                    "reason": skipped[probe.key],
+    # Names are metadata: the stored model and dataset take this scan's names (and class
+    # names), also when it resumes a run stored under others.
+    model_id = db.add_model(model_fp, model.describe())
+    dataset_id = db.add_dataset(data_fp, dataset.describe())
+    with sigterm_interrupts():  # SIGTERM stops the scan as Ctrl-C does
+        run_id = db.find_resumable(run_key) if resume else None
+        if run_id is None:
+            run_id = db.create_run(
+                run_key=run_key,
+                model_id=model_id,
+                dataset_id=dataset_id,
+                suite_spec=suite.spec,
+                seed=seed,
+                shard_size=shard_size,
+                environment={
+                    **environment(str(model.device)),
+                    "reference_model": None
+                    if oracle is None
+                    else {"name": oracle.name, "fingerprint": oracle_fp},
+                    OWNER: owner_note(),
                 },
             )
-    units = plan_units(probes, len(dataset), shard_size, seed)
-    todo = [u for u in units if u.key not in done]
+        else:
+            db.set_status(run_id, "running")
 
-    try:
-        with (
-            _progress(progress and bool(todo), len(todo)) as bar,
-            _closing(runner.execute(workload, todo)) as finished_units,
-        ):
-            tasks: dict[str, Any] = {}
-            if bar is not None:
-                from robustlab._terminal import printable
+        try:
+            heartbeat = Heartbeat(db, run_id)  # this process owns the run
+            done = db.finished_units(run_id)
+            for probe in suite.probes:
+                if probe.key in skipped and (probe.key, -1) not in done:
+                    db.write_unit(
+                        run_id,
+                        probe_key=probe.key,
+                        probe_spec=probe.spec,
+                        shard=-1,
+                        start=0,
+                        stop=0,
+                        records=None,
+                        seconds=0.0,
+                        status="skipped",
+                        info={
+                            "label": probe.label,
+                            "kind": probe.kind,
+                            "axis": probe.resolved_axis(),
+                            "reason": skipped[probe.key],
+                        },
+                    )
+            units = plan_units(probes, len(dataset), shard_size, seed)
+            todo = [u for u in units if u.key not in done]
 
-                for probe in probes:
-                    n = sum(1 for u in todo if u.probe.key == probe.key)
-                    if n:
-                        tasks[probe.key] = bar.add_task(
-                            printable(f"{model.name}: {probe.label}")[:36], total=n
-                        )
-            for finished in finished_units:
-                u = finished.unit
-                db.write_unit(
-                    run_id,
-                    probe_key=u.probe.key,
-                    probe_spec=u.probe.spec,
-                    shard=u.shard,
-                    start=u.start,
-                    stop=u.stop,
-                    records=finished.records,
-                    seconds=finished.seconds,
-                    info={
-                        "label": u.probe.label,
-                        "kind": u.probe.kind,
-                        "axis": u.probe.resolved_axis(),
-                        "covers_batch": u.probe.covers_batch,
-                        "seed": str(u.seed),
-                        "warnings": finished.records.warnings,
-                    },
-                )
+            with (
+                _progress(progress and bool(todo), len(todo)) as bar,
+                _closing(runner.execute(workload, todo)) as finished_units,
+            ):
+                tasks: dict[str, Any] = {}
                 if bar is not None:
-                    bar.advance(tasks[u.probe.key])
-    except KeyboardInterrupt:
-        db.set_status(run_id, "interrupted")
-        raise
-    except BaseException:
-        db.set_status(run_id, "failed")
-        raise
+                    from robustlab._terminal import printable
 
-    rows = _metric_rows(db, run_id, suite, probes, seed)
-    rows += _summary_rows(db, run_id, baseline_id, seed)
-    db.write_metrics(run_id, rows)
-    db.set_status(run_id, "complete")
+                    for probe in probes:
+                        n = sum(1 for u in todo if u.probe.key == probe.key)
+                        if n:
+                            tasks[probe.key] = bar.add_task(
+                                printable(f"{model.name}: {probe.label}")[:36], total=n
+                            )
+                for finished in finished_units:
+                    u = finished.unit
+                    db.write_unit(
+                        run_id,
+                        probe_key=u.probe.key,
+                        probe_spec=u.probe.spec,
+                        shard=u.shard,
+                        start=u.start,
+                        stop=u.stop,
+                        records=finished.records,
+                        seconds=finished.seconds,
+                        info={
+                            "label": u.probe.label,
+                            "kind": u.probe.kind,
+                            "axis": u.probe.resolved_axis(),
+                            "covers_batch": u.probe.covers_batch,
+                            "seed": str(u.seed),
+                            "warnings": finished.records.warnings,
+                        },
+                    )
+                    heartbeat.beat()
+                    if bar is not None:
+                        bar.advance(tasks[u.probe.key])
+
+            heartbeat.beat(force=True)
+            rows = _metric_rows(db, run_id, suite, probes, seed, heartbeat)
+            heartbeat.beat(force=True)
+            summaries, undefined = _summary_rows(db, run_id, baseline_id, seed)
+            db.write_metrics(run_id, rows + summaries)
+            # an empty mapping clears the notes of an earlier pass over the same run
+            db.update_environment(run_id, {UNDEFINED_SUMMARIES: undefined or None})
+            db.set_status(run_id, "complete")
+        except KeyboardInterrupt:
+            db.set_status(run_id, "interrupted")
+            raise
+        except BaseException:
+            db.set_status(run_id, "failed")
+            raise
     return ScanResult(db, run_id)
 
 
@@ -285,10 +299,17 @@ def _closing(results: Iterator[Any]) -> Iterator[Iterator[Any]]:
 
 
 def _metric_rows(
-    db: Store, run_id: str, suite: Suite, probes: list[Probe], seed: int
+    db: Store,
+    run_id: str,
+    suite: Suite,
+    probes: list[Probe],
+    seed: int,
+    heartbeat: Heartbeat | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for probe in probes:
+        if heartbeat is not None:
+            heartbeat.beat()
         every = db.load_records(run_id, probe.key)
         ident = every.in_distribution()
         for name in _metric_names(suite, probe, every.task):
@@ -361,17 +382,25 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
 
 def _summary_rows(
     db: Store, run_id: str, baseline_id: str | None, seed: int
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The summaries' metric rows, and the summaries that apply but are undefined for this run,
+    each with its reason (stored under the run's ``environment``, see
+    :data:`UNDEFINED_SUMMARIES`)."""
     probes = probe_errors(db, run_id)
     base = None
     if baseline_id is not None:
         base = probe_errors(db, baseline_id)
     rows = []
+    undefined: dict[str, str] = {}
     for name, cls in SUMMARIES.items():
         summary = cls()
-        est = evaluate_summary(summary, probes, base, seed=derive_seed(seed, "summary", name))
+        try:
+            est = evaluate_summary(summary, probes, base, seed=derive_seed(seed, "summary", name))
+        except UndefinedSummary as reason:
+            undefined[name] = str(reason)
+            continue
         if est is None:
             continue
         extra = {"baseline": baseline_id} if summary.needs_baseline else {}
         rows.append(_metric_row("summary", name, est, summary.higher_is_better, extra))
-    return rows
+    return rows, undefined

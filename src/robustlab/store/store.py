@@ -77,11 +77,21 @@ class Store:
     def _upsert(self, table: Any, fingerprint: str, values: Mapping[str, Any]) -> int:
         """The id of the row with this fingerprint, inserted if absent; safe when two processes
         insert the same fingerprint at once (the second's insert does nothing, it reads the row).
+
+        Names are metadata, not identity: a row that exists takes ``values`` (the name, the class
+        names in the spec, ...) of the latest scan, so renaming a model or a dataset and scanning
+        it again renames it in every run that uses it.
         """
         find = select(table.c.id).where(table.c.fingerprint == fingerprint)
         with self.engine.begin() as conn:
             found = conn.execute(find).scalar()
-            if found is None:
+            if found is not None:
+                current = conn.execute(
+                    select(*(table.c[k] for k in values)).where(table.c.id == found)
+                ).one()
+                if dict(current._mapping) != dict(values):
+                    conn.execute(update(table).where(table.c.id == found).values(**values))
+            else:
                 build = _INSERT_IGNORING.get(conn.dialect.name)
                 row = {"fingerprint": fingerprint, "created_at": _now(), **values}
                 if build is None:  # no ON CONFLICT in this database: a race is an error
@@ -159,6 +169,22 @@ class Store:
             raise StoreError(
                 f"No run {run_id!r} in store {self.url!r}; `robustlab runs` lists them."
             )
+
+    def update_environment(self, run_id: str, entries: Mapping[str, Any]) -> None:
+        """Merge ``entries`` into the run's ``environment`` (its free-form JSON notes: the owning
+        process and its heartbeat, the summaries left undefined, ...); a ``None`` value removes
+        that key."""
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(t.runs.c.environment).where(t.runs.c.id == run_id).with_for_update()
+            ).first()
+            if found is None:
+                raise StoreError(
+                    f"No run {run_id!r} in store {self.url!r}; `robustlab runs` lists them."
+                )
+            env = {**dict(found[0] or {}), **entries}
+            env = {k: v for k, v in env.items() if v is not None}
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(environment=env))
 
     def resolve_run(self, run_id: str) -> str:
         """Full run id from an id or a unique prefix of one."""

@@ -15,11 +15,28 @@ from robustlab.errors import ConfigError
 from robustlab.metrics.base import Estimate
 from robustlab.registry import Registry
 
-__all__ = ["SUMMARIES", "ProbeErrors", "Summary", "evaluate_summary", "of_axis"]
+__all__ = [
+    "SUMMARIES",
+    "UNDEFINED_SUMMARIES",
+    "ProbeErrors",
+    "Summary",
+    "UndefinedSummary",
+    "evaluate_summary",
+    "of_axis",
+]
 
 SUMMARIES: Registry[type[Summary]] = Registry("summary")
 
 _AXIS_IDS = frozenset(a.name for a in AXES)
+
+#: Key of a run's ``environment`` holding its undefined summaries, ``{name: reason}``.
+UNDEFINED_SUMMARIES = "undefined_summaries"
+
+
+class UndefinedSummary(ConfigError):
+    """A summary has no value for this run (e.g. mCE against a baseline that makes no errors
+    under a corruption). A scan records it as undefined, with this message as the reason, and
+    still stores every other metric."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +162,7 @@ def evaluate_summary(
         needed = [p.key for p in used]
         missing = [k for k in needed if k not in by_key]
         if missing:
-            raise ConfigError(
+            raise UndefinedSummary(
                 f"The baseline run lacks probe(s) {', '.join(missing[:5])} needed for "
                 f"{summary.name!r}; scan the baseline with the same suite."
             )

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robustlab.errors import ConfigError
-from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary
+from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary, UndefinedSummary
 
 
 @SUMMARIES.register("mean_flip_rate")
@@ -63,7 +62,7 @@ class MFR(Summary):
         ratios = []
         for p in probes:
             if np.all(baseline[p.key] == 0):
-                raise ConfigError(
+                raise UndefinedSummary(
                     f"The baseline never flips along {p.key}, so mFR is undefined; choose "
                     f"another baseline model or a longer sequence."
                 )

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from robustlab.errors import ConfigError
-from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary, of_axis
-from robustlab.summaries.mce import by_corruption
+from robustlab.summaries.base import SUMMARIES, ProbeErrors, Summary, UndefinedSummary, of_axis
+from robustlab.summaries.mce import by_corruption, scoped
 
 
 @SUMMARIES.register("relative_mce")
 @dataclass(frozen=True)
 class RelativeMCE(Summary):
     """``sum_s (E(s, c) - E_clean) / sum_s (E_base(s, c) - E_base_clean)``, averaged over ``c``.
+
+    ``c`` ranges over ImageNet-C's 15 corruptions; the others are ``relative_mce_extra``.
 
     References:
         Hendrycks & Dietterich, Benchmarking Neural Network Robustness to Common Corruptions and
@@ -24,12 +26,15 @@ class RelativeMCE(Summary):
 
     name = "relative_mce"
     higher_is_better = False
-    description = "degradation from clean relative to the baseline's degradation"
+    description = (
+        "degradation from clean under ImageNet-C's 15 corruptions relative to the baseline's"
+    )
     axis = "corruptions"
     needs_baseline = True
+    scope: ClassVar[str] = "benchmark"
 
     def probes(self, probes: list[ProbeErrors]) -> list[ProbeErrors]:
-        corrupt = of_axis(probes, self.axis)
+        corrupt = scoped(probes, self.axis, self.scope)
         clean = of_axis(probes, "clean")
         return [*clean[:1], *corrupt] if corrupt and clean else []
 
@@ -46,7 +51,7 @@ class RelativeMCE(Summary):
         for corruption, group in by_corruption(corrupt).items():
             den = np.sum([baseline[p.key] - baseline[clean] for p in group], axis=0)
             if np.all(den == 0):
-                raise ConfigError(
+                raise UndefinedSummary(
                     f"The baseline's error does not change under {corruption!r}, so relative "
                     f"mCE is undefined; choose another baseline model."
                 )
@@ -55,3 +60,16 @@ class RelativeMCE(Summary):
             den = np.where(den > 1e-9, den, np.nan)
             values.append(num / den)
         return np.mean(values, axis=0)
+
+
+@SUMMARIES.register("relative_mce_extra")
+@dataclass(frozen=True)
+class RelativeMCEExtra(RelativeMCE):
+    """Relative mCE over the suite's corruptions other than ImageNet-C's 15."""
+
+    name = "relative_mce_extra"
+    description = (
+        "degradation from clean under the corruptions outside ImageNet-C's 15 relative to the "
+        "baseline's"
+    )
+    scope = "extra"
