@@ -63,6 +63,9 @@ def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
             g.setdefault("0", 1)
             g["0"] = max(g["0"], 1)
         return scores, grades
+    if task == "certified_classification":
+        logits = rng.normal(size=(n, 4))
+        return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), rng.integers(0, 4, n)
     raise ValueError(f"no random outputs for task {task!r}")
 
 
@@ -79,6 +82,9 @@ def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Recor
             "queries": rng.integers(1, 500, size=n).astype(float),
             "similarity": rng.uniform(0.5, 1.0, size=n),
         }
+    if task == "certified_classification":  # a smoothed classifier's certificates
+        radius = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.uniform(0.0, 1.5, size=n))
+        extra.update(radius=radius, abstained=radius == 0.0, verified=radius >= 0.5)
     return get_task(task).records(
         outputs,
         targets,

@@ -251,6 +251,13 @@ AXES: tuple[Axis, ...] = (
     ),
     Axis("text attacks", True, "accuracy under the weakest text attack", reduce="min"),
     Axis(
+        "certified",
+        True,
+        "weakest certified / verified accuracy (a lower bound on robust accuracy)",
+        metric="certified_accuracy",
+        reduce="min",
+    ),
+    Axis(
         "behaviour",
         True,
         "mean pass rate of the CheckList-style tests",

@@ -31,6 +31,7 @@ class Accuracy(Metric):
     name = "accuracy"
     higher_is_better = True
     description = "fraction of examples whose prediction equals the label"
+    tasks = ("classification", "certified_classification")
     axis = None
 
     def _compute(self, records: Records, seed: int) -> Estimate:

@@ -486,6 +486,7 @@ def render_html(doc: dict[str, Any]) -> str:
             }
             for c in robustness_curves(runs, series)
         ],
+        certified_gaps=_certified_gaps(runs),
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,
@@ -502,6 +503,20 @@ def render_html(doc: dict[str, Any]) -> str:
             for run in runs
         },
     )
+
+
+def _certified_gaps(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The certified-gap chart of each run with certificates."""
+    from robustlab.analysis.certified import certified_gap
+    from robustlab.report.certified import gap_chart
+
+    out = []
+    for run in runs:
+        points = certified_gap(run)
+        if points:
+            title = f"Certified gap of {run['model']['name']}"
+            out.append({"run": run, "points": points, "svg": gap_chart(points, title=title)})
+    return out
 
 
 def _size_probes(run: dict[str, Any]) -> set[str]:
