@@ -114,9 +114,11 @@ def test_regression_outputs_of_the_wrong_shape_or_not_finite_are_refused() -> No
 def test_a_model_declares_a_known_task_and_a_matching_output() -> None:
     with pytest.raises(ConfigError) as info:
         FunctionModel(toy_predictor, task="regresion")
+    from robustlab.tasks import TASKS
+
     assert str(info.value) == (
-        "The 'task' parameter of FunctionModel must be one of ['classification', 'ranking', "
-        "'regression']. Got 'regresion' instead."
+        f"The 'task' parameter of FunctionModel must be one of {TASKS.names()}. "
+        "Got 'regresion' instead."
     )
     with pytest.raises(
         ConfigError,
