@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -10,7 +11,7 @@ import click
 from rich.table import Table
 
 from robustlab._terminal import SafeConsole, markup, printable, safe_text
-from robustlab.errors import RobustLabError
+from robustlab.errors import ConfigError, RobustLabError
 
 # Names, labels and messages come from users' files and stores: every value printed goes through
 # markup() or safe_text(), and the consoles drop any control character that still reaches them.
@@ -267,6 +268,50 @@ def train(
 )
 @click.option("--device", default=None, help="cpu, cuda, cuda:N or auto (torch models).")
 @click.option("--image-size", default=None, metavar="H,W", help="Resize folder images to H,W.")
+@click.option(
+    "--channels",
+    default=None,
+    type=click.Choice(["1", "3"]),
+    help="Convert folder images to 1 (grayscale) or 3 (RGB) channels.",
+)
+@click.option(
+    "--image-mode",
+    default=None,
+    type=click.Choice(["L", "RGB"]),
+    help="Pillow mode folder images are converted to (L: grayscale, RGB).",
+)
+@click.option(
+    "--skip-unreadable",
+    is_flag=True,
+    help="Leave out image files that cannot be read (counted in the console and the run).",
+)
+@click.option(
+    "--classes",
+    default=None,
+    metavar="NAME,NAME,...",
+    help="Class folder names in the model's class order (class 0 first); default: numeric order "
+    "when every name is a number, else alphabetical.",
+)
+@click.option(
+    "--model-arg",
+    "model_arg",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Keyword argument for the model factory (repeatable); values parse as Python literals.",
+)
+@click.option(
+    "--mean",
+    default=None,
+    metavar="M[,M,M]",
+    help="Per-channel mean the model normalises by, applied inside the wrapper (torch models).",
+)
+@click.option("--std", default=None, metavar="S[,S,S]", help="Per-channel std (with --mean).")
+@click.option(
+    "--bounds",
+    default=None,
+    metavar="LOW,HIGH",
+    help="Range of raw model inputs (default 0,1 for images).",
+)
 @click.option("--text-column", default=None, help="The text column of a text table.")
 @click.option("--label-column", default=None, help="The label column of a text table.")
 @click.option(
@@ -350,6 +395,14 @@ def scan(
     shard_size: int,
     device: str | None,
     image_size: str | None,
+    channels: str | None,
+    image_mode: str | None,
+    skip_unreadable: bool,
+    classes: str | None,
+    model_arg: tuple[str, ...],
+    mean: str | None,
+    std: str | None,
+    bounds: str | None,
     text_column: str | None,
     label_column: str | None,
     class_names: str | None,
@@ -388,6 +441,33 @@ def scan(
                 f"--image-size must be H,W (e.g. 32,32). Got {image_size!r}."
             ) from None
         kwargs["size"] = (h, w)
+    if channels is not None:
+        kwargs["channels"] = int(channels)
+    if image_mode is not None:
+        kwargs["mode"] = image_mode
+    if skip_unreadable:
+        kwargs["skip_unreadable"] = True
+    if classes is not None:
+        order = [n.strip() for n in classes.split(",")]
+        if len(order) < 2 or not all(order):
+            raise robustlab.ConfigError(
+                f"--classes takes two or more comma-separated class folder names, class 0 "
+                f"first (e.g. cat,dog). Got {classes!r}."
+            )
+        kwargs["classes"] = order
+    model_kwargs: dict[str, Any] = {}
+    for option, value, count in (
+        ("--mean", mean, None),
+        ("--std", std, None),
+        ("--bounds", bounds, 2),
+    ):
+        if value is not None:
+            model_kwargs[option[2:]] = _numbers(option, value, count)
+    if "bounds" in model_kwargs:
+        model_kwargs["bounds"] = tuple(model_kwargs["bounds"])
+    from robustlab.models.loading import parse_model_args
+
+    factory_args = parse_model_args(model_arg)
     if text_column is not None:
         kwargs["text_column"] = text_column
     if label_column is not None:
@@ -407,9 +487,16 @@ def scan(
             raise robustlab.ConfigError(
                 f"--shift takes NAME=PATH (e.g. night=data/night). Got {item!r}."
             )
-        shifted[key] = robustlab.load_dataset(path, **kwargs)
+        with _notes():
+            shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
-    dataset = robustlab.load_dataset(data, **kwargs)
+    with _notes():
+        dataset = robustlab.load_dataset(data, **kwargs)
+    if getattr(dataset, "class_order", None) == "numeric":
+        console.print(
+            f"Classes in numeric folder order: {', '.join(dataset.class_names or [])} "
+            f"(pass --classes to set another)."
+        )
     if slice_spec:
         from robustlab.data import slice_by
         from robustlab.models.loading import load_callable
@@ -428,7 +515,11 @@ def scan(
         if shifted:
             raise robustlab.ConfigError("Use either --shift or --domain-column, not both.")
         dataset = DomainsDataset.from_column(dataset, column, id_value)
-    models = [robustlab.load_model(model_spec, w) for w in weights or [None]]
+    with _notes():
+        models = [
+            robustlab.load_model(model_spec, w, model_args=factory_args, **model_kwargs)
+            for w in weights or [None]
+        ]
     reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None
     results = []
     for model in models:  # one run per checkpoint; the report compares seeds of one model
@@ -816,6 +907,44 @@ def list_(what: str | None) -> None:
                     threat += "/".join(getattr(acls, "norms", ())) + " ball"
                 table.add_row(name, inputs, threat, _fields(acls))
         console.print(table)
+
+
+def _numbers(option: str, value: str, count: int | None) -> list[float]:
+    """``"0.5,0.5,0.5"`` (fractions like ``1/255`` allowed) to floats for ``option``."""
+    from robustlab.validation import parse_fraction
+
+    parts = [v.strip() for v in value.split(",")]
+    try:
+        out = [parse_fraction(v, f"{option} value") for v in parts]
+    except RobustLabError:
+        out = []
+    if not out or (count is not None and len(out) != count):
+        shape = (
+            "LOW,HIGH (e.g. 0,1)"
+            if count == 2
+            else "one number or one per channel (e.g. 0.5 or 0.485,0.456,0.406)"
+        )
+        raise ConfigError(f"{option} takes {shape}. Got {value!r}.")
+    return out
+
+
+@contextlib.contextmanager
+def _notes() -> Any:
+    """Show warnings raised while loading the model and data (a converted layout, skipped files,
+    a stripped prefix) as one-line notes."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: set[str] = set()
+    for w in caught:
+        text = str(w.message)
+        if text not in seen:
+            seen.add(text)
+            err_console.print(
+                f"[yellow]note:[/yellow] {markup(text)}", highlight=False, soft_wrap=True
+            )
 
 
 def _fields(cls: Any) -> str:

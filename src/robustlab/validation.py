@@ -12,7 +12,15 @@ from collections.abc import Sequence
 
 from robustlab.errors import ConfigError
 
-__all__ = ["check_choice", "check_int", "check_number", "check_seed", "fail"]
+__all__ = [
+    "check_choice",
+    "check_int",
+    "check_number",
+    "check_seed",
+    "epsilon_label",
+    "fail",
+    "parse_fraction",
+]
 
 
 def fail(owner: str, param: str, expected: str, value: object, hint: str = "") -> ConfigError:
@@ -105,3 +113,35 @@ def check_seed(owner: str, value: object) -> int:
     out = check_int(owner, "seed", value, minimum=0)
     assert out is not None
     return out
+
+
+def parse_fraction(value: object, where: str = "value") -> float:
+    """``"8/255"``, ``"0.03"`` or a number to a float; a zero denominator or a non-number raises
+    a ConfigError naming ``where`` and the accepted forms (epsilons are written ``8/255``)."""
+    if isinstance(value, bool):
+        raise ConfigError(f"The {where} must be a number or a fraction like 8/255. Got {value!r}.")
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).strip()
+    num, sep, den = text.partition("/")
+    try:
+        top = float(num)
+        bottom = float(den) if sep else 1.0
+    except ValueError:
+        raise ConfigError(
+            f"The {where} must be a number or a fraction like 8/255. Got {value!r}."
+        ) from None
+    if bottom == 0:
+        raise ConfigError(
+            f"The {where} {text!r} divides by zero; write a fraction with a non-zero "
+            f"denominator, e.g. 8/255."
+        )
+    return top / bottom
+
+
+def epsilon_label(eps: float) -> str:
+    """``eps`` as ``k/255`` when it is (to float precision) a whole number of 255ths, else ``%g``."""
+    k = eps * 255
+    if eps > 0 and abs(k - round(k)) < 1e-6 * max(1.0, k):
+        return f"{round(k)}/255"
+    return f"{eps:g}"

@@ -205,4 +205,14 @@ def load_npz(
         return TextDataset(x.astype(str).tolist(), archive[yk], **kwargs)
     if modality is None:
         modality = "image" if x.ndim in (3, 4) else "tabular"
+    if modality == "image" and x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        import warnings
+
+        warnings.warn(
+            f"{str(p)!r}: inputs of shape {tuple(x.shape)} look channels-last (N, H, W, C); "
+            f"converted to channels-first (N, C, H, W) as torch models expect. Save them as "
+            f"x.transpose(0, 3, 1, 2) to silence this note.",
+            stacklevel=2,
+        )
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     return ArrayDataset(x, archive[yk], modality=modality, **kwargs)

@@ -24,6 +24,15 @@ STYLED = {"digits-thick": "thick", "digits-thin": "thin"}
 REVIEWS = {"reviews": "all", "reviews-train": "train", "reviews-test": "test"}
 
 
+_FOLDER_OPTIONS = {
+    "channels": "--channels",
+    "skip_unreadable": "--skip-unreadable",
+    "classes": "--classes",
+    "mode": "--image-mode",
+    "size": "--image-size",
+}
+
+
 def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
     """A dataset from a path (image folder, ``.npz``, or a ``.csv``/``.tsv``/``.jsonl`` table of
     labelled texts) or a bundled name (``digits``, ``reviews-test``)."""
@@ -41,6 +50,17 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
 
         return load_reviews(REVIEWS[s])
     p = Path(s)
+    folder_only = sorted({"channels", "skip_unreadable", "classes", "mode", "size"} & set(kwargs))
+    if (
+        folder_only
+        and not p.is_dir()
+        and (p.suffix not in TABLE_SUFFIXES or folder_only != ["size"])
+    ):
+        options = ", ".join(_FOLDER_OPTIONS.get(k, k) for k in folder_only)
+        raise DataError(
+            f"{options} apply to image folders (ROOT/<class>/<image>), not to {s!r}; "
+            f"save arrays in the layout the model expects instead."
+        )
     if p.is_dir():
         return ImageFolderDataset(p, **kwargs)
     if p.suffix == ".npz":
@@ -69,6 +89,8 @@ def as_dataset(data: Any, targets: Any = None, **kwargs: Any) -> Dataset:
         return data
     if isinstance(data, (str, Path)):
         return load_dataset(data, **kwargs)
+    if targets is None:
+        data, targets = _from_torch(data)
     if targets is None and isinstance(data, tuple) and len(data) == 2:
         data, targets = data
     if targets is None:
@@ -83,3 +105,33 @@ def as_dataset(data: Any, targets: Any = None, **kwargs: Any) -> Dataset:
     raise DataError(
         f"Cannot use a {type(data).__name__} as data; pass arrays, a Dataset, a folder or .npz."
     )
+
+
+def _from_torch(data: Any) -> tuple[Any, Any]:
+    """A torch ``TensorDataset`` or a ``DataLoader`` (over any map dataset of ``(input, label)``
+    pairs) as ``(inputs, targets)`` tensors; anything else unchanged, with no targets."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    if isinstance(data, DataLoader):
+        data = data.dataset
+    if isinstance(data, TensorDataset):
+        if len(data.tensors) < 2:
+            raise DataError(
+                "The TensorDataset holds one tensor; build it as TensorDataset(inputs, targets)."
+            )
+        return data.tensors[0], data.tensors[1]
+    if isinstance(data, torch.utils.data.Dataset) and hasattr(data, "__len__"):
+        xs, ys = [], []
+        for i in range(len(data)):
+            item = data[i]
+            if not isinstance(item, (tuple, list)) or len(item) < 2:
+                raise DataError(
+                    f"Item {i} of the torch {type(data).__name__} is a "
+                    f"{type(item).__name__}; items must be (input, label) pairs."
+                )
+            xs.append(torch.as_tensor(item[0]))
+            ys.append(torch.as_tensor(item[1]))
+        if not xs:
+            raise DataError(f"The torch {type(data).__name__} is empty.")
+        return torch.stack(xs), torch.stack(ys)
+    return data, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -55,9 +56,18 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
+        text = str(exc).strip()
+        pickled = "weights_only" in text or "Unsupported global" in text
+        what = (
+            "it holds a whole pickled model (or other Python objects), which is not loaded "
+            "for safety (torch.load(weights_only=True))"
+            if pickled
+            else f"torch.load(weights_only=True) failed: {text.splitlines()[0] if text else exc!r}"
+        )
         raise ModelError(
-            f"Could not read weights from {str(p)!r} with torch.load(weights_only=True): {exc}. "
-            f"Save them with torch.save(model.state_dict(), path)."
+            f"Could not read weights from {str(p)!r}: {what}. Save the state_dict instead, once, "
+            f"where the model class is importable: model = torch.load(path, weights_only=False); "
+            f"torch.save(model.state_dict(), 'weights.pt'); then pass --weights weights.pt."
         ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
@@ -65,6 +75,19 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
         raise ModelError(
             f"{str(p)!r} holds a {type(state).__name__}, not a state_dict; save it with "
             f"torch.save(model.state_dict(), path)."
+        )
+    keys = [k for k in state if isinstance(k, str)]
+    own = module.state_dict()
+    if (
+        keys
+        and all(k.startswith("module.") for k in keys)
+        and not any(k.startswith("module.") for k in own)
+    ):
+        state = {k[len("module.") :]: v for k, v in state.items()}
+        warnings.warn(
+            f"{str(p)!r} was saved from a DataParallel/DistributedDataParallel wrapper; "
+            f"stripped the 'module.' prefix from its {len(keys)} keys.",
+            stacklevel=2,
         )
     try:
         module.load_state_dict(state)
@@ -139,9 +162,10 @@ class ModelFactory:
     spec: str
     weights: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    model_args: dict[str, Any] = field(default_factory=dict)
 
     def build(self) -> Model:
-        return load_model(self.spec, self.weights, **self.kwargs)
+        return load_model(self.spec, self.weights, model_args=self.model_args, **self.kwargs)
 
 
 _FACTORY_ATTRIBUTE = "_robustlab_factory"
@@ -153,7 +177,78 @@ def model_factory(model: Model) -> ModelFactory | None:
     return found if isinstance(found, ModelFactory) else None
 
 
-def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> Model:
+def parse_model_args(pairs: Any) -> dict[str, Any]:
+    """``["depth=3", "name=wide"]`` (``--model-arg``) to keyword arguments; values are read as
+    Python literals (numbers, booleans, lists) where they parse, else kept as strings."""
+    import ast
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = str(pair).partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(
+                f"--model-arg takes KEY=VALUE with KEY a Python identifier (e.g. --model-arg "
+                f"width=32). Got {pair!r}."
+            )
+        try:
+            out[key] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key] = raw
+    return out
+
+
+def call_factory(factory: Any, factory_name: str, path_str: str, model_args: dict[str, Any]) -> Any:
+    """Call a user's model factory; a signature mismatch or the factory's own exception is
+    reported as the factory's, with its message and the fix."""
+    import inspect
+
+    where = f"{factory_name}() in {path_str!r}"
+    try:
+        sig = inspect.signature(factory)
+    except (TypeError, ValueError):
+        sig = None
+    if sig is not None:
+        try:
+            sig.bind(**model_args)
+        except TypeError as exc:
+            needed = [
+                n
+                for n, prm in sig.parameters.items()
+                if prm.default is inspect.Parameter.empty
+                and prm.kind in (prm.POSITIONAL_OR_KEYWORD, prm.KEYWORD_ONLY)
+                and n not in model_args
+            ]
+            fix = (
+                f"give {', '.join(needed)} a default, or pass "
+                + " ".join(f"--model-arg {n}=VALUE" for n in needed)
+                + " (Python: load_model(spec, model_args={...}))"
+                if needed
+                else "check the --model-arg names against the factory's parameters "
+                f"({', '.join(sig.parameters) or 'none'})"
+            )
+            raise ConfigError(
+                f"The model factory {where} cannot be called as given ({exc}); a factory must "
+                f"be callable without arguments: {fix}."
+            ) from None
+    try:
+        return factory(**model_args)
+    except Exception as exc:
+        raise ModelError(
+            f"The model factory {where} raised {type(exc).__name__}: {exc}. Fix the factory; "
+            f"RobustLab calls it with no arguments"
+            + (f" except {sorted(model_args)} from --model-arg" if model_args else "")
+            + "."
+        ) from exc
+
+
+def load_model(
+    spec: str,
+    weights: str | Path | None = None,
+    *,
+    model_args: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Model:
     """Build a model from ``"path/to/file.py:factory"``; the factory takes no arguments and returns
     an ``nn.Module``, a fitted estimator, a callable or a Model. ``weights`` loads a state_dict.
 
@@ -161,7 +256,7 @@ def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> M
     from the file and weights."""
     factory = load_callable(spec, "--model")
     path_str, _, factory_name = spec.rpartition(":")
-    obj = factory()
+    obj = call_factory(factory, factory_name, path_str, model_args or {})
     if weights is not None:
         target = obj.module if isinstance(obj, TorchModel) else obj
         if not isinstance(target, nn.Module):
@@ -175,6 +270,7 @@ def load_model(spec: str, weights: str | Path | None = None, **kwargs: Any) -> M
         f"{Path(path_str).resolve()}:{factory_name}",
         None if weights is None else str(Path(weights).resolve()),
         dict(kwargs),
+        dict(model_args or {}),
     )
     setattr(model, _FACTORY_ATTRIBUTE, source)
     return model

@@ -292,7 +292,7 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
                 raise ValueError(value)
             return int(value)
         if hint is float and not isinstance(value, bool):
-            return float(_fraction(value))
+            return float(_fraction(value, where))
         if hint is str:
             return str(value)
     except (TypeError, ValueError):
@@ -302,11 +302,12 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
     return value
 
 
-def _fraction(value: Any) -> float:
+def _fraction(value: Any, where: str = "value") -> float:
     """Accept ``8/255`` style fractions, as the literature writes epsilons."""
     if isinstance(value, str) and "/" in value:
-        num, den = value.split("/", 1)
-        return float(num) / float(den)
+        from robustlab.validation import parse_fraction
+
+        return parse_fraction(value, where)
     return float(value)
 
 

@@ -46,6 +46,81 @@ def check_bounds(inputs: Any, model: Model, where: str) -> None:
         )
 
 
+def expected_channels(model: Model) -> int | None:
+    """The input channels of a torch model's first convolution, or ``None`` when unknown."""
+    module = getattr(model, "module", None)
+    if not isinstance(module, torch.nn.Module):
+        return None
+    for layer in module.modules():
+        if isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+            return int(layer.in_channels)
+    return None
+
+
+def _channel_fix(dataset: Dataset, want: int) -> str:
+    from robustlab.data.folder import ImageFolderDataset
+
+    base = getattr(dataset, "base", dataset)
+    if isinstance(base, ImageFolderDataset):
+        mixed = " (the folder mixes grayscale and RGB images)" if base.mixed_modes else ""
+        return (
+            f"convert the images on loading{mixed}: CLI --channels {want}, Python "
+            f"ImageFolderDataset(root, channels={want}) or load_dataset(root, channels={want})"
+        )
+    how = "x.mean(axis=1, keepdims=True)" if want == 1 else "x.repeat(3, axis=1)"
+    return (
+        f"convert the arrays to {want} channel{'s' if want > 1 else ''} (N, {want}, H, W), e.g. "
+        f"{how}, or load an image folder with --channels {want}"
+    )
+
+
+def check_channels(model: Model, dataset: Dataset, inputs: Any) -> None:
+    """Raise if image inputs have a channel count the model's first convolution does not take."""
+    if dataset.modality != "image" or not torch.is_tensor(inputs) or inputs.ndim != 4:
+        return
+    want = expected_channels(model)
+    got = int(inputs.shape[1])
+    if want is None or want == got:
+        return
+    raise DataError(
+        f"Dataset {dataset.name!r} has {got}-channel images (shape {tuple(inputs.shape[1:])}) "
+        f"but model {model.name!r} takes {want}-channel inputs; {_channel_fix(dataset, want)}."
+    )
+
+
+def check_chance(model: Model, dataset: Dataset, sample_size: int = 128) -> None:
+    """Warn when the model's accuracy on a sample spread over the dataset is near chance: the
+    commonest cause is inputs normalised differently from training (or a wrong class order)."""
+    import warnings
+
+    n = len(dataset)
+    if n < 20:
+        return
+    rows = np.unique(np.linspace(0, n - 1, min(sample_size, n)).astype(int))
+    batch = dataset.batch(rows)
+    scores = model.predict_scores(batch.inputs)
+    k = int(scores.shape[1])
+    y = torch.as_tensor(np.asarray(batch.targets)).long().flatten()
+    if k < 2 or len(y) < 20 or y.max() >= k:
+        return
+    acc = float((torch.as_tensor(scores).argmax(1).cpu() == y).float().mean())
+    if acc <= 1.5 / k:
+        mean, std = getattr(model, "mean", None), getattr(model, "std", None)
+        norm = (
+            "does the model expect normalised inputs? pass --mean/--std (Python: "
+            "TorchModel(module, mean=..., std=...))"
+            if mean is None and std is None
+            else "check the --mean/--std values"
+        )
+        warnings.warn(
+            f"Model {model.name!r} scores {acc:.2f} accuracy on {len(y)} examples of dataset "
+            f"{dataset.name!r}, near chance (1/{k} = {1 / k:.2f}): {norm}, the --bounds "
+            f"(inputs are scaled to [0, 1] by default), the image mode (--image-mode L|RGB) and "
+            f"the class order (--classes).",
+            stacklevel=3,
+        )
+
+
 def check_task(model: Model, dataset: Dataset) -> None:
     """Raise if the model's task is not the task of the dataset's targets."""
     if model.task == dataset.task:
@@ -98,6 +173,7 @@ def preflight(
             check_bounds(dataset.inputs, model, where)
         sample = dataset.batch(np.arange(min(sample_size, len(dataset))))
         check_bounds(sample.inputs, model, where)
+        check_channels(model, dataset, sample.inputs)
         model.predict_outputs(sample.inputs)  # raises on wrong shape, NaN, non-numbers
         return
     if int(dataset.targets.min()) < 0:
@@ -109,7 +185,20 @@ def preflight(
         check_bounds(dataset.inputs, model, where)
     sample = dataset.batch(np.arange(min(sample_size, len(dataset))))
     check_bounds(sample.inputs, model, where)
-    scores = model.predict_scores(sample.inputs)  # raises on wrong shape, NaN, non-probabilities
+    check_channels(model, dataset, sample.inputs)
+    try:
+        scores = model.predict_scores(sample.inputs)  # raises on wrong shape, NaN, ...
+    except RuntimeError as exc:
+        text = str(exc)
+        if torch.is_tensor(sample.inputs) and "channels" in text:
+            first = text.strip().splitlines()[0]
+            raise DataError(
+                f"Model {model.name!r} rejected a batch of {where} with shape "
+                f"{tuple(sample.inputs.shape)}: {first}. The channel count (axis 1) does not fit "
+                f"the model; convert the images (CLI --channels 1|3, ImageFolderDataset("
+                f"channels=...)) or the arrays to the channels the model takes."
+            ) from None
+        raise
     if model.num_classes is None:
         model.num_classes = int(scores.shape[1])
     top = int(dataset.targets.max())
@@ -123,3 +212,4 @@ def preflight(
             f"{where} names {len(dataset.class_names)} classes but model {model.name!r} outputs "
             f"{model.num_classes}; they must match."
         )
+    check_chance(model, dataset)
