@@ -369,3 +369,259 @@ def test_scan_with_mlflow(tmp_path, model_files, capsys, monkeypatch) -> None:
     assert fake.calls["experiment"] == "digits"
     assert fake.calls["params"]["robustlab_run_id"] == run_id
     assert 0.9 < fake.calls["metrics"]["axis/clean"] <= 1.0
+
+
+# -- Issues 21 and 23: loading a user's own model and data ---------------------------------------
+# Each wrong input a newcomer gives must end in one line naming the problem and the fix, never in
+# "unexpected <Error>"; the accepted variants (converted layouts, prefixes, orders) must scan.
+
+LOADING_MODELS = """
+import torch
+from torch import nn
+from robustlab.demo import DigitsCNN
+
+def build():
+    return DigitsCNN()
+
+def needs_width(width):
+    return DigitsCNN(width=width)
+
+def boom():
+    raise RuntimeError("no GPU here")
+
+def rgb():
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 64, 10))
+"""
+
+
+def _suite(tmp_path: Path, probes: str = "[clean]", file: str = "suite.yaml") -> str:
+    path = tmp_path / file
+    path.write_text(f"name: loading\nversion: 1\nprobes: {probes}\n")
+    return str(path)
+
+
+def _write_folder(root: Path, digits, n: int = 30, modes=("L",), numeric: bool = False) -> Path:
+    from PIL import Image
+
+    for i in range(n):
+        label = int(digits.targets[i])
+        d = root / (str(label) if numeric else f"c{label}")
+        d.mkdir(parents=True, exist_ok=True)
+        arr = (digits.inputs[i, 0].numpy() * 255).round().astype("uint8")
+        Image.fromarray(arr, mode="L").convert(modes[i % len(modes)]).save(d / f"{i}.png")
+    return root
+
+
+class TestLoadingUserModelAndData:
+    @pytest.fixture()
+    def env(self, tmp_path, cnn):
+        py = tmp_path / "models.py"
+        py.write_text(LOADING_MODELS)
+        weights = tmp_path / "cnn.pt"
+        torch.save(cnn.module.state_dict(), weights)
+        return tmp_path, py, weights
+
+    def scan(self, env, capsys, *extra: str, model: str = "build", weights: bool = True):
+        tmp_path, py, w = env
+        argv = ["scan", "--no-progress", "--model", f"{py}:{model}", "--suite", _suite(tmp_path)]
+        argv += [
+            "--store",
+            f"sqlite:///{tmp_path}/s.db",
+            *(["--weights", str(w)] if weights else []),
+        ]
+        code, out, err = run_cli([*argv, *extra], capsys)
+        assert "unexpected" not in err and "Traceback" not in err
+        return code, out, " ".join(err.split())
+
+    # 21.1 channels
+    def test_rgb_folder_for_gray_model_names_channels_option(self, env, capsys, digits_test):
+        folder = _write_folder(env[0] / "rgb", digits_test, modes=("RGB",))
+        code, _, err = self.scan(env, capsys, "--data", str(folder))
+        assert code == 2
+        assert "3-channel images" in err and "1-channel inputs" in err and "--channels 1" in err
+        code, _, err = self.scan(env, capsys, "--data", str(folder), "--channels", "1")
+        assert code == 0, err
+        code, _, err = self.scan(env, capsys, "--data", str(folder), "--image-mode", "L")
+        assert code == 0, err
+
+    def test_mixed_gray_rgb_folder_says_it_is_mixed(self, env, capsys, digits_test):
+        folder = _write_folder(env[0] / "mixed", digits_test, modes=("L", "RGB"))
+        code, _, err = self.scan(env, capsys, "--data", str(folder))
+        assert code == 2
+        assert "mixes grayscale and RGB" in err and "--channels 1" in err
+
+    def test_gray_data_for_rgb_model_says_how_to_convert(self, env, capsys):
+        code, _, err = self.scan(env, capsys, "--data", "digits", model="rgb", weights=False)
+        assert code == 2
+        assert "1-channel images" in err and "3-channel inputs" in err
+        assert "x.repeat(3, axis=1)" in err and "--channels 3" in err
+
+    # 21.2 channels-last .npz
+    def test_channels_last_npz_is_converted_with_a_note(self, env, capsys, digits_test):
+        import numpy as np
+
+        path = env[0] / "last.npz"
+        x = digits_test.inputs[:64].numpy().transpose(0, 2, 3, 1)
+        np.savez(path, x=x, y=digits_test.targets[:64])
+        code, _, err = self.scan(env, capsys, "--data", str(path))
+        assert code == 0, err
+        assert "channels-last (N, H, W, C)" in err and "converted to channels-first" in err
+
+    # 21.3 unreadable image
+    def test_broken_image_is_named_and_can_be_skipped(self, env, capsys, digits_test):
+        folder = _write_folder(env[0] / "broken", digits_test)
+        bad = folder / "c0" / "broken.png"
+        bad.write_bytes(b"not a png at all")
+        code, _, err = self.scan(env, capsys, "--data", str(folder))
+        assert code == 2
+        assert "broken.png" in err and "--skip-unreadable" in err
+        code, _, err = self.scan(env, capsys, "--data", str(folder), "--skip-unreadable")
+        assert code == 0, err
+        assert "Skipped 1 unreadable image file" in err
+        from robustlab.data import load_dataset
+
+        desc = load_dataset(folder, skip_unreadable=True).describe()
+        assert desc["skipped_unreadable"] == 1 and desc["skipped_files"] == ["c0/broken.png"]
+
+    # 21.4 factories
+    def test_factory_needing_an_argument(self, env, capsys):
+        code, _, err = self.scan(env, capsys, "--data", "digits", model="needs_width")
+        assert code == 2
+        assert "must be callable without arguments" in err and "--model-arg width=VALUE" in err
+        code, _, err = self.scan(
+            env, capsys, "--data", "digits", "--model-arg", "width=16", model="needs_width"
+        )
+        assert code == 0, err
+        code, _, err = self.scan(
+            env, capsys, "--data", "digits", "--model-arg", "depth=3", model="needs_width"
+        )
+        assert code == 2 and "--model-arg" in err
+
+    def test_factory_raising_is_reported_as_the_factorys(self, env, capsys):
+        code, _, err = self.scan(env, capsys, "--data", "digits", model="boom", weights=False)
+        assert code == 2
+        assert "The model factory boom()" in err and "raised RuntimeError: no GPU here" in err
+
+    # 21.5 / 23.4 fractions
+    def test_epsilon_dividing_by_zero(self, env, capsys):
+        tmp_path = env[0]
+        suite = _suite(
+            tmp_path, "[{probe: attack, attack: fgsm, norm: linf, epsilon: 8/0}]", "eps.yaml"
+        )
+        code, _, err = self.scan(env, capsys, "--data", "digits", "--suite", suite)
+        assert code == 2
+        assert "'8/0' divides by zero" in err and "8/255" in err
+
+    def test_attack_api_accepts_fractions_and_warns_on_large_epsilon(self, cnn, digits_test):
+        import robustlab
+
+        x, y = digits_test.inputs[:32], digits_test.targets[:32]
+        a = robustlab.attacks.run(cnn, x, y, "fgsm", epsilon="8/255")
+        b = robustlab.attacks.fgsm(cnn, x, y, epsilon=8 / 255)
+        assert a.robust_accuracy == b.robust_accuracy
+        with pytest.warns(UserWarning, match="did you forget /255"):
+            robustlab.attacks.fgsm(cnn, x, y, epsilon=8)
+        with pytest.raises(robustlab.ConfigError, match="divides by zero"):
+            robustlab.attacks.run(cnn, x, y, "fgsm", epsilon="8/0")
+        from robustlab.validation import epsilon_label
+
+        assert epsilon_label(8 / 255) == "8/255" and epsilon_label(0.3) == "0.3"
+
+    # 21.6 checkpoints
+    def test_checkpoint_forms(self, env, capsys, cnn):
+        tmp_path = env[0]
+        sd = cnn.module.state_dict()
+        wrapped = tmp_path / "wrapped.pt"
+        torch.save({"state_dict": sd, "epoch": 3}, wrapped)
+        code, _, err = self.scan(env, capsys, "--data", "digits", "--weights", str(wrapped))
+        assert code == 0, err
+        dp = tmp_path / "dp.pt"
+        torch.save(torch.nn.DataParallel(cnn.module).state_dict(), dp)
+        code, _, err = self.scan(env, capsys, "--data", "digits", "--weights", str(dp), "--fresh")
+        assert code == 0, err
+        assert "stripped the 'module.' prefix" in err
+        whole = tmp_path / "whole.pt"
+        torch.save(cnn.module, whole)
+        code, _, err = self.scan(env, capsys, "--data", "digits", "--weights", str(whole))
+        assert code == 2
+        assert "whole pickled model" in err and "torch.save(model.state_dict()" in err
+
+    # 23.1 normalisation flags and the near-chance warning
+    def test_normalisation_flags(self, env, capsys):
+        code, _, err = self.scan(
+            env, capsys, "--data", "digits", "--mean", "0", "--std", "1", "--bounds", "0,1"
+        )
+        assert code == 0, err
+        code, _, err = self.scan(env, capsys, "--data", "digits", "--bounds", "1")
+        assert code == 2 and "--bounds takes LOW,HIGH" in err
+        code, _, err = self.scan(env, capsys, "--data", "digits", "--std", "0")
+        assert code == 2 and "std" in err and "positive" in err
+
+    def test_near_chance_accuracy_warns_about_normalisation(self, env, capsys):
+        with pytest.warns(UserWarning, match="does the model expect normalised inputs"):
+            code, _, err = self.scan(env, capsys, "--data", "digits", weights=False)
+        assert code == 0, err
+
+    # 23.2 class order
+    def test_numeric_class_folders_sort_numerically(self, tmp_path, digits_test, capsys, env):
+        from robustlab.data import ImageFolderDataset
+
+        from PIL import Image
+
+        root = tmp_path / "num"
+        for cls in ("0", "1", "2", "10"):
+            (root / cls).mkdir(parents=True)
+            Image.new("L", (8, 8)).save(root / cls / "a.png")
+        ds = ImageFolderDataset(root, size=(8, 8))
+        assert ds.class_names == ["0", "1", "2", "10"] and ds.class_order == "numeric"
+        given = ImageFolderDataset(root, classes=["10", "2", "1", "0"])
+        assert given.class_names == ["10", "2", "1", "0"]
+        with pytest.raises(robustlab_errors().DataError, match="not named: 2"):
+            ImageFolderDataset(root, classes=["10", "1", "0"])
+        folder = _write_folder(tmp_path / "numbers", digits_test, numeric=True, n=60)
+        code, out, err = self.scan(env, capsys, "--data", str(folder))
+        assert code == 0, err
+        assert "Classes in numeric folder order" in " ".join(out.split())
+
+    # 23.9 / 23.10 API parity
+    def test_scan_keywords_and_torch_datasets(self, tmp_path, cnn, digits_test):
+        import robustlab
+        from torch.utils.data import DataLoader, TensorDataset
+
+        x, y = digits_test.inputs[:40], torch.as_tensor(digits_test.targets[:40])
+        store = f"sqlite:///{tmp_path}/api.db"
+        res = robustlab.scan(
+            cnn.module,
+            TensorDataset(x, y),
+            {"name": "t", "version": 1, "probes": ["clean"]},
+            store=store,
+            device="cpu",
+            batch_size=16,
+            name="mine",
+            progress=False,
+        )
+        run = res.store.run(res.run_id)
+        assert "mine" in str(run)
+        res2 = robustlab.scan(
+            cnn.module,
+            DataLoader(TensorDataset(x, y), batch_size=8),
+            {"name": "t", "version": 1, "probes": ["clean"]},
+            store=store,
+            progress=False,
+        )
+        assert res2.metrics
+        with pytest.raises(robustlab.ConfigError, match="batch_size"):
+            robustlab.scan(cnn.module, (x, y), "quick", store=store, batch_size=0)
+
+    def test_attacks_are_callable_by_name(self):
+        import robustlab.attacks as attacks
+
+        for name in attacks.ATTACKS:
+            assert callable(getattr(attacks, name)), name
+        assert attacks.ensemble is attacks.standard
+
+
+def robustlab_errors():
+    import robustlab.errors
+
+    return robustlab.errors

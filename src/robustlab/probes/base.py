@@ -282,6 +282,8 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
         if value not in choices:
             raise ConfigError(f"The {where} must be one of {list(choices)}. Got {value!r} instead.")
         return value
+    if hint is float and isinstance(value, str) and "/" in value:
+        return _fraction(value, where)  # its own message: a zero denominator, a non-number
     try:
         if hint is bool and isinstance(value, str):
             if value.lower() not in ("true", "false", "1", "0", "yes", "no"):

@@ -67,6 +67,29 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
         yield bar
 
 
+def _configure_model(
+    model: Any, device: str | None, batch_size: int | None, name: str | None
+) -> None:
+    """Apply ``scan``'s ``device``, ``batch_size`` and ``name`` keywords to the model adapter."""
+    from robustlab.validation import check_int
+
+    if device is not None:
+        if not callable(getattr(model, "to", None)) or not hasattr(model, "module"):
+            raise ConfigError(
+                f"device={device!r} applies to torch models only; model {model.name!r} is a "
+                f"{type(model).__name__}."
+            )
+        model.to(device)
+    if batch_size is not None:
+        model.batch_size = check_int("scan()", "batch_size", batch_size)
+    if name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(
+                f"The 'name' parameter of scan() must be a non-empty string. Got {name!r}."
+            )
+        model.name = name
+
+
 def scan(
     model: Any,
     data: Any,
@@ -82,6 +105,9 @@ def scan(
     baseline: str | None = None,
     shift: Mapping[str, Any] | None = None,
     reference: Any = None,
+    device: str | None = None,
+    batch_size: int | None = None,
+    name: str | None = None,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -109,11 +135,16 @@ def scan(
             probe reports ID and OOD results and the shift metrics compare them.
         reference: A reference ("oracle") model, in any form ``model`` accepts; every probe
             also records its predictions on the same inputs, for ``reference_agreement``.
+        device: Move a torch model to ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` first (CLI
+            ``--device``).
+        batch_size: Inputs per forward call of the model.
+        name: The model's name in the store and report (its class name by default).
 
     Returns:
         The :class:`ScanResult` of the run, with its metrics table and report exporters.
     """
     model = as_model(model)
+    _configure_model(model, device, batch_size, name)
     dataset = as_dataset(data)
     if shift:
         dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
