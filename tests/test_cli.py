@@ -564,9 +564,9 @@ class TestLoadingUserModelAndData:
 
     # 23.2 class order
     def test_numeric_class_folders_sort_numerically(self, tmp_path, digits_test, capsys, env):
-        from robustlab.data import ImageFolderDataset
-
         from PIL import Image
+
+        from robustlab.data import ImageFolderDataset
 
         root = tmp_path / "num"
         for cls in ("0", "1", "2", "10"):
@@ -585,8 +585,9 @@ class TestLoadingUserModelAndData:
 
     # 23.9 / 23.10 API parity
     def test_scan_keywords_and_torch_datasets(self, tmp_path, cnn, digits_test):
-        import robustlab
         from torch.utils.data import DataLoader, TensorDataset
+
+        import robustlab
 
         x, y = digits_test.inputs[:40], torch.as_tensor(digits_test.targets[:40])
         store = f"sqlite:///{tmp_path}/api.db"

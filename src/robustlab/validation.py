@@ -139,9 +139,11 @@ def parse_fraction(value: object, where: str = "value") -> float:
     return top / bottom
 
 
-def epsilon_label(eps: float) -> str:
+def epsilon_label(eps: float | None) -> str:
     """``eps`` as ``k/255`` when it is (to float precision) a whole number of 255ths, else ``%g``."""
+    if eps is None:
+        return "None"
     k = eps * 255
     if eps > 0 and abs(k - round(k)) < 1e-6 * max(1.0, k):
         return f"{round(k)}/255"
-    return f"{eps:g}"
+    return f"{eps:.4g}"

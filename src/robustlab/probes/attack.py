@@ -25,6 +25,7 @@ from robustlab.probes.base import (
     predict_records,
 )
 from robustlab.records import Records
+from robustlab.validation import epsilon_label
 
 _OWN = (
     "attack",
@@ -284,7 +285,7 @@ class Attack(Probe):
     def label(self) -> str:
         if self.text:
             return f"{self.attack} ({self.budget} queries)"
-        return f"{self.attack} {NORM_LABELS[str(self.norm)]} ε={self.epsilon:.4g}"
+        return f"{self.attack} {NORM_LABELS[str(self.norm)]} ε={epsilon_label(self.epsilon)}"
 
 
 def _note(example: Any, budget: int) -> str:

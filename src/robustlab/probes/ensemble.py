@@ -11,6 +11,7 @@ from robustlab.models.base import Model
 from robustlab.probes._adversarial import NORM_LABELS, attack_records
 from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe
 from robustlab.records import Records
+from robustlab.validation import epsilon_label
 
 
 @PROBES.register("ensemble")
@@ -80,4 +81,4 @@ class Ensemble(Probe):
 
     @property
     def label(self) -> str:
-        return f"{self.version} ensemble {NORM_LABELS[self.norm]} ε={self.epsilon:.4g}"
+        return f"{self.version} ensemble {NORM_LABELS[self.norm]} ε={epsilon_label(self.epsilon)}"
