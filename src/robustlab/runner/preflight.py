@@ -88,6 +88,21 @@ def check_channels(model: Model, dataset: Dataset, inputs: Any) -> None:
     )
 
 
+def _explain_forward_failure(model: Model, dataset: Dataset, inputs: Any, exc: Exception) -> None:
+    """After the preflight forward pass failed: raise a DataError naming the fix when the cause is
+    the inputs' channel count; otherwise return (the caller re-raises ``exc``)."""
+    check_channels(model, dataset, inputs)
+    text = str(exc)
+    if torch.is_tensor(inputs) and inputs.ndim == 4 and "channels" in text:
+        first = text.strip().splitlines()[0]
+        raise DataError(
+            f"Model {model.name!r} rejected a batch of dataset {dataset.name!r} with shape "
+            f"{tuple(inputs.shape)}: {first}. The channel count (axis 1) does not fit the model; "
+            f"convert the images (CLI --channels 1|3, ImageFolderDataset(channels=...)) or the "
+            f"arrays to the channels the model takes."
+        ) from None
+
+
 def check_chance(model: Model, dataset: Dataset, sample_size: int = 128) -> None:
     """Warn when the model's accuracy on a sample spread over the dataset is near chance: the
     commonest cause is inputs normalised differently from training (or a wrong class order)."""
@@ -173,8 +188,11 @@ def preflight(
             check_bounds(dataset.inputs, model, where)
         sample = dataset.batch(np.arange(min(sample_size, len(dataset))))
         check_bounds(sample.inputs, model, where)
-        check_channels(model, dataset, sample.inputs)
-        model.predict_outputs(sample.inputs)  # raises on wrong shape, NaN, non-numbers
+        try:
+            model.predict_outputs(sample.inputs)  # raises on wrong shape, NaN, non-numbers
+        except Exception as exc:
+            _explain_forward_failure(model, dataset, sample.inputs, exc)
+            raise  # raises on wrong shape, NaN, non-numbers
         return
     if int(dataset.targets.min()) < 0:
         raise DataError(
@@ -185,19 +203,10 @@ def preflight(
         check_bounds(dataset.inputs, model, where)
     sample = dataset.batch(np.arange(min(sample_size, len(dataset))))
     check_bounds(sample.inputs, model, where)
-    check_channels(model, dataset, sample.inputs)
     try:
         scores = model.predict_scores(sample.inputs)  # raises on wrong shape, NaN, ...
-    except RuntimeError as exc:
-        text = str(exc)
-        if torch.is_tensor(sample.inputs) and "channels" in text:
-            first = text.strip().splitlines()[0]
-            raise DataError(
-                f"Model {model.name!r} rejected a batch of {where} with shape "
-                f"{tuple(sample.inputs.shape)}: {first}. The channel count (axis 1) does not fit "
-                f"the model; convert the images (CLI --channels 1|3, ImageFolderDataset("
-                f"channels=...)) or the arrays to the channels the model takes."
-            ) from None
+    except Exception as exc:
+        _explain_forward_failure(model, dataset, sample.inputs, exc)
         raise
     if model.num_classes is None:
         model.num_classes = int(scores.shape[1])
