@@ -511,6 +511,12 @@ class TestLoadingUserModelAndData:
         code, _, err = self.scan(env, capsys, "--data", "digits", "--suite", suite)
         assert code == 2
         assert "'8/0' divides by zero" in err and "8/255" in err
+        suite = _suite(
+            tmp_path, "[{probe: attack, attack: fgsm, norm: linf, epsilon: 8}]", "e8.yaml"
+        )
+        with pytest.warns(UserWarning, match="did you forget /255"):
+            code, _, err = self.scan(env, capsys, "--data", "digits", "--suite", suite)
+        assert code == 0, err
 
     def test_attack_api_accepts_fractions_and_warns_on_large_epsilon(self, cnn, digits_test):
         import robustlab

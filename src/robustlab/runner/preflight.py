@@ -103,6 +103,28 @@ def _explain_forward_failure(model: Model, dataset: Dataset, inputs: Any, exc: E
         ) from None
 
 
+def check_epsilons(suite: Suite, model: Model) -> None:
+    """Warn when a probe's Linf epsilon exceeds half the model's input range (``8`` for ``8/255``)."""
+    import warnings
+
+    from robustlab.validation import epsilon_label
+
+    if model.bounds is None:
+        return
+    span = float(model.bounds[1]) - float(model.bounds[0])
+    for probe in suite.probes:
+        eps = getattr(probe, "epsilon", None)
+        if getattr(probe, "norm", None) != "linf" or not isinstance(eps, (int, float)):
+            continue
+        if span > 0 and eps > 0.5 * span:
+            warnings.warn(
+                f"Probe {probe.key} of suite {suite.name!r} has Linf epsilon "
+                f"{epsilon_label(float(eps))}, more than half the input range "
+                f"{model.bounds[0]:g}..{model.bounds[1]:g}: did you forget /255 (epsilon: 8/255)?",
+                stacklevel=3,
+            )
+
+
 def check_chance(model: Model, dataset: Dataset, sample_size: int = 128) -> None:
     """Warn when the model's accuracy on a sample spread over the dataset is near chance: the
     commonest cause is inputs normalised differently from training (or a wrong class order)."""
@@ -176,6 +198,7 @@ def preflight(
     check_task(model, dataset)
     if suite is not None:
         check_metric_tasks(suite, model)
+        check_epsilons(suite, model)
     if model.modality != dataset.modality:
         raise ConfigError(
             f"Model {model.name!r} is declared for {model.modality} inputs but dataset "
