@@ -225,3 +225,67 @@ def test_tabular_standard_suite_loads() -> None:
 
     suite = load_suite("tabular-standard")
     assert len(suite.probes) >= 8
+
+
+def test_search_attack_on_trees_keeps_rows_valid_and_breaks_some() -> None:
+    from robustlab.attacks.tabular import attack_rows
+
+    bc = load_breast_cancer(as_frame=True)
+    data = TableDataset(bc.data, bc.target.to_numpy(), name="bc")
+    trees = HistGradientBoostingClassifier(max_iter=20).fit(bc.data, bc.target)
+    model = TableModel(trees, data.schema)
+    x, y = data.rows[:40], data.targets[:40]
+    res = attack_rows(model, x, y, attack="search", epsilon=0.5, generations=8, seed=0)
+    assert res.feasible.all()
+    assert data.schema.check(res.adversarial) == []
+    assert res.success.any()
+    pred = model.predict_proba(res.adversarial).numpy().argmax(1)
+    assert (pred[res.success] != y[res.success]).all()  # re-checked on a fresh forward pass
+    eps = 0.5 * data.schema.scales
+    assert (np.abs(res.adversarial - x.numpy()) <= eps + 1e-9).all()
+    again = attack_rows(model, x, y, attack="search", epsilon=0.5, generations=8, seed=0)
+    assert np.array_equal(again.adversarial, res.adversarial)
+
+
+def test_gradient_attack_on_mlp_and_regressor_relative_change() -> None:
+    torch = pytest.importorskip("torch")
+    from robustlab.attacks.tabular import attack_rows
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 3))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    s = Schema.infer(x, relations=["x0 <= 5"])
+    net = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        net.weight[:] = torch.tensor([[-1.0, -1.0, 0.0], [1.0, 1.0, 0.0]])
+        net.bias.zero_()
+    model = TableModel(net, s, num_classes=2)
+    res = attack_rows(model, x, y, attack="gradient", epsilon=1.0, seed=0)
+    assert res.feasible.all() and res.success.mean() > 0.3
+    with pytest.raises(ConfigError, match="needs a torch model"):
+        attack_rows(TableModel(lambda f: np.full((len(f), 2), 0.5), s), x, y, attack="gradient")
+    dia = load_diabetes(as_frame=True)
+    reg = GradientBoostingRegressor(n_estimators=20).fit(dia.data, dia.target)
+    rdata = TableDataset(dia.data, dia.target.to_numpy(), task="regression")
+    rmodel = TableModel(reg, rdata.schema)
+    out = attack_rows(rmodel, rdata.rows[:30], rdata.targets[:30], epsilon=0.5, tolerance=0.1)
+    clean = rmodel.predict_values(rdata.rows[:30]).numpy()
+    adv = rmodel.predict_values(out.adversarial).numpy()
+    rel = np.abs(adv - clean) / np.abs(clean)
+    assert (rel[out.success] > 0.1).all() and out.feasible.all()
+
+
+def test_tabular_attack_probe_in_a_scan() -> None:
+    wine = load_wine(as_frame=True)
+    data = TableDataset(wine.data, wine.target.to_numpy(), name="wine")
+    trees = HistGradientBoostingClassifier(max_iter=20).fit(wine.data, wine.target)
+    suite = {
+        "name": "a",
+        "probes": ["clean", {"probe": "tabular_attack", "epsilon": 0.5, "generations": 5}],
+    }
+    res = robustlab.scan(
+        TableModel(trees, data.schema), data, suite, store="sqlite://", progress=False
+    )
+    acc = {m["label"]: m["value"] for m in res.metrics if m["metric"] == "accuracy"}
+    attacked = next(v for k, v in acc.items() if "tabular_attack" in k)
+    assert attacked <= acc["clean"]
