@@ -289,3 +289,26 @@ def test_tabular_attack_probe_in_a_scan() -> None:
     acc = {m["label"]: m["value"] for m in res.metrics if m["metric"] == "accuracy"}
     attacked = next(v for k, v in acc.items() if "tabular_attack" in k)
     assert attacked <= acc["clean"]
+
+
+def test_relation_with_backticked_names() -> None:
+    from robustlab.tabular import Relation
+
+    rel = Relation.parse("`mean radius` + 2*b <= `worst radius` - 1")
+    assert dict(rel.coefs) == {"mean radius": 1.0, "b": 2.0, "worst radius": -1.0}
+    assert rel.constant == 1.0 and rel.op == "<="
+
+
+@pytest.mark.slow
+def test_tabular_demo_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from robustlab.cli import cli
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    result = CliRunner().invoke(
+        cli, ["demo", "--tabular", "--store", db, "--out", str(tmp_path / "rep"), "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "rep" / "index.html").exists()
+    assert "tabular_attack" in result.output

@@ -52,7 +52,8 @@ class Column:
 @dataclass(frozen=True)
 class Relation:
     """A linear relation ``sum(coef * column) + constant  op  0`` parsed from text such as
-    ``open_accounts <= total_accounts`` or ``a + 2*b - c >= 1``."""
+    ``open_accounts <= total_accounts`` or ``a + 2*b - c >= 1``; names with spaces go in
+    backticks: ```mean radius` <= `worst radius```."""
 
     text: str
     coefs: tuple[tuple[str, float], ...]
@@ -66,7 +67,12 @@ class Relation:
             raise ConfigError(
                 f"Relation {text!r} needs one of {', '.join(_OPS)}, e.g. 'a <= b' or 'a + b == c'."
             )
-        left, _, right = text.partition(op)
+        quoted = re.findall(r"`([^`]+)`", text)
+        alias = {f"__c{i}__": name for i, name in enumerate(quoted)}
+        body = text
+        for key, name in alias.items():
+            body = body.replace(f"`{name}`", key, 1)
+        left, _, right = body.partition(op)
         coefs: dict[str, float] = {}
         constant = 0.0
         for side, sign in ((left, 1.0), (right, -1.0)):
@@ -79,7 +85,8 @@ class Relation:
                 m = re.fullmatch(r"(?:(\d+(?:\.\d*)?)\*)?([A-Za-z_][\w.]*)", term)
                 if m:
                     c = float(m.group(1)) if m.group(1) else 1.0
-                    coefs[m.group(2)] = coefs.get(m.group(2), 0.0) + sign * s * c
+                    name = str(alias.get(m.group(2), m.group(2)))
+                    coefs[name] = coefs.get(name, 0.0) + sign * s * c
                     continue
                 try:
                     constant += sign * s * float(term)
