@@ -312,3 +312,23 @@ def test_tabular_demo_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rep" / "index.html").exists()
     assert "tabular_attack" in result.output
+
+
+def test_column_sensitivity_finds_the_column_the_model_uses() -> None:
+    from robustlab.tabular.sensitivity import column_sensitivity, fragile_rows
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"used": rng.normal(size=300), "unused": rng.normal(size=300)})
+    s = Schema.infer(df)
+    model = TableModel(
+        lambda f: np.stack([f["used"] < 0, f["used"] >= 0], axis=1).astype(float),
+        s,
+        task="classification",
+        num_classes=2,
+    )
+    sens = column_sensitivity(model, df, scale=0.5, seed=1)  # seed 0 drew the data itself
+    assert list(sens) == ["used", "unused"] and sens["unused"] == 0.0 and sens["used"] > 0.1
+    moved = df.copy()
+    moved.loc[3, "used"] += 1.0
+    (top,) = fragile_rows(df, moved, s, top=3)
+    assert top["row"] == 3 and list(top["changed"]) == ["used"]
