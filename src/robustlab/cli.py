@@ -145,6 +145,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="The text demo: MiniLM and TF-IDF review classifiers scanned with text-quick.",
 )
+@click.option(
+    "--tabular",
+    "tabular",
+    is_flag=True,
+    help="The tabular demo: a pipeline and boosted trees on breast-cancer, tabular-standard.",
+)
 @click.option("--device", default="cpu", show_default=True, help="MiniLM's device (--text).")
 @click.option(
     "--train",
@@ -159,12 +165,14 @@ def demo(
     seed: int,
     no_progress: bool,
     text: bool,
+    tabular: bool,
     device: str,
     train_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
     With --text: train MiniLM and TF-IDF sentiment classifiers on the bundled reviews instead.
+    With --tabular: a pipeline and boosted trees on breast-cancer, scanned with tabular-standard.
     With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     """
     if train_demo:
@@ -176,6 +184,22 @@ def demo(
         )
         _print_results(results)
         console.print(f"Training curves: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
+    if tabular:
+        from robustlab.demo.tabular import run_tabular_demo
+
+        console.print(
+            "Training a logistic-regression pipeline and boosted trees on breast-cancer ..."
+        )
+        results, html, js = run_tabular_demo(
+            store=store,
+            out=out,
+            suite="tabular-standard" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+        )
+        _print_results(results)
+        console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
         return
     if text:
         from robustlab.text import demo as text_demo

@@ -41,8 +41,17 @@ def _texts() -> list[str]:
     return list(TEXTS)
 
 
+def _rows() -> torch.Tensor:
+    """Tabular rows in [0, 1] (encoded, float64): seven rows, three numeric columns and a binary
+    one (inferred as categorical)."""
+    g = torch.Generator().manual_seed(5)
+    rows = torch.rand(7, 4, generator=g, dtype=torch.float64)
+    rows[:, 3] = torch.tensor([0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0], dtype=torch.float64)
+    return rows
+
+
 #: Example inputs per modality: a modality without an entry fails the test that needs it.
-INPUTS: dict[str, Callable[[], Any]] = {"image": _images, "text": _texts}
+INPUTS: dict[str, Callable[[], Any]] = {"image": _images, "text": _texts, "tabular": _rows}
 
 NAMES = PERTURBATIONS.names()
 

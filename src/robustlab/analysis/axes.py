@@ -251,6 +251,12 @@ AXES: tuple[Axis, ...] = (
     ),
     Axis("text attacks", True, "accuracy under the weakest text attack", reduce="min"),
     Axis(
+        "tabular",
+        True,
+        "mean accuracy under schema-valid tabular perturbations and attacks",
+        what="tabular probes",
+    ),
+    Axis(
         "certified",
         True,
         "weakest certified / verified accuracy (a lower bound on robust accuracy)",

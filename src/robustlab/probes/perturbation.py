@@ -115,6 +115,15 @@ def _check_texts(perturbation: Perturbation[Any], probe: Any, dataset: Dataset) 
         )
 
 
+def _run_rows(
+    perturbation: Perturbation[Any], probe: Any, model: Model, batch: Batch, seed: int
+) -> Records:
+    # Tabular rows: perturbed under the model's schema (a TableModel's), every row recorded.
+    from robustlab.tabular.runner import run_rows
+
+    return run_rows(perturbation, probe, model, batch, seed)
+
+
 #: Per perturbation class, the deprecated probe that ran its perturbations before (filled by
 #: that probe's module): ``PerturbationProbe -> that probe``, whose key the seeds derive from.
 LEGACY_PROBES: dict[type[Perturbation[Any]], Callable[[PerturbationProbe], Probe]] = {}
@@ -130,6 +139,7 @@ RUNNERS: dict[str, Runner] = {
         _run_changed_texts,
         _check_texts,
     ),
+    "tabular": Runner(EVERY_EXAMPLE_METRICS, _run_rows),
 }
 
 

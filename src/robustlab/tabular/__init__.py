@@ -1,0 +1,14 @@
+"""Tables: schema, datasets and the model adapter (``pip install robustlab[tabular]``)."""
+
+from robustlab.tabular.data import TableDataset, TableModel, as_table_model
+from robustlab.tabular.schema import Column, Relation, Schema, Violation
+
+__all__ = [
+    "Column",
+    "Relation",
+    "Schema",
+    "TableDataset",
+    "TableModel",
+    "Violation",
+    "as_table_model",
+]
