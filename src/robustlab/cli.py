@@ -95,6 +95,13 @@ def _print_results(results: list[Any]) -> None:
             err_console.print(
                 f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
             )
+        for f in res.failures:  # units whose model or probe raised; the scan went on
+            first, stop = f["examples"]
+            err_console.print(
+                f"[red]failed[/red] {markup(f['probe'])} examples {first}..{stop - 1}: "
+                f"{markup(f['error'])} (re-run the scan to retry; --fail-fast aborts instead)",
+                highlight=False,
+            )
 
 
 def _mlflow_options(f: Any) -> Any:
@@ -336,6 +343,12 @@ def train(
     type=click.IntRange(min=1),
     help="Worker processes of --backend process (default: one per CPU).",
 )
+@click.option(
+    "--fail-fast",
+    is_flag=True,
+    help="Abort the scan on the first unit whose model or probe raises, instead of recording "
+    "it as failed and going on.",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_mlflow_options
@@ -363,6 +376,7 @@ def scan(
     robust_intervention: bool,
     backend: str,
     workers: int | None,
+    fail_fast: bool,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -455,6 +469,7 @@ def scan(
                 reference=reference,
                 backend=backend,
                 workers=workers,
+                fail_fast=fail_fast,
             )
         )
     _print_results(results)
