@@ -187,3 +187,30 @@ def _suite_file(tmp_path):
     path = tmp_path / "suite.json"
     path.write_text(json.dumps({"name": "one", "probes": ["clean"]}))
     return path
+
+
+def test_one_bad_candidate_does_not_lose_the_other_texts() -> None:
+    from robustlab.attacks.text import run
+    from robustlab.models import FunctionModel
+
+    texts = ["this movie was good", "a great film", "loved it, wonderful acting"]
+
+    def predict(batch):
+        for t in batch:
+            if "movie" in t and t != texts[0]:  # any candidate derived from the first text
+                raise ValueError(f"cannot score {t!r}")
+        p = np.array(
+            [0.9 if any(w in t for w in ("good", "great", "loved")) else 0.1 for t in batch]
+        )
+        return np.stack([1 - p, p], axis=1)
+
+    model = FunctionModel(predict, modality="text", num_classes=2, name="picky")
+    result = run(model, texts, [1, 1, 1], "deepwordbug", budget=60, similarity=False)
+    first, *rest = result.examples
+    assert first.error is not None and "ValueError: cannot score" in first.error
+    assert not first.success and first.adversarial == texts[0]
+    assert all(e.error is None and e.queries > 1 for e in rest)
+    assert any("text 0: the model failed on a candidate" in n for n in result.notes)
+    assert result.examples[0].to_dict()["error"] == first.error
+    with pytest.raises(ValueError, match="cannot score"):
+        run(model, texts, [1, 1, 1], "deepwordbug", budget=60, similarity=False, fail_fast=True)
