@@ -335,13 +335,21 @@ def train(
     "--backend",
     default="local",
     show_default=True,
-    help="Where units run: local (this process) or process (a pool of worker processes).",
+    help="Where units run: local (this process), process (a pool of worker processes) or ray "
+    "(actors on a Ray cluster; pip install 'robustlab[ray]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="auto|HOST:PORT|ray://HOST:PORT",
+    help="Ray cluster of --backend ray (default: start a local Ray instance).",
 )
 @click.option(
     "--workers",
     default=None,
     type=click.IntRange(min=1),
-    help="Worker processes of --backend process (default: one per CPU).",
+    help="Worker processes of --backend process, or Ray actors of --backend ray (default: one "
+    "per CPU).",
 )
 @click.option(
     "--fail-fast",
@@ -376,6 +384,7 @@ def scan(
     robust_intervention: bool,
     backend: str,
     workers: int | None,
+    address: str | None,
     fail_fast: bool,
     fresh: bool,
     no_progress: bool,
@@ -393,6 +402,16 @@ def scan(
 
         require_mlflow()
 
+    runner: Any = backend
+    if address is not None:  # the Ray cluster to run on (one backend for every model)
+        if backend != "ray":
+            raise robustlab.ConfigError(
+                f"--address names a Ray cluster and applies to --backend ray, not "
+                f"{backend!r}. Add --backend ray or drop --address."
+            )
+        from robustlab.runner.ray_backend import RayBackend
+
+        runner, workers = RayBackend(workers=workers, address=address), None
     kwargs: dict[str, Any] = {}
     if image_size:
         try:
@@ -467,7 +486,7 @@ def scan(
                 baseline=baseline,
                 shift=shifted or None,
                 reference=reference,
-                backend=backend,
+                backend=runner,
                 workers=workers,
                 fail_fast=fail_fast,
             )

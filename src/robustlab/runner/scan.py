@@ -97,9 +97,11 @@ def scan(
         shard_size: Examples per unit; a unit is what a resumed scan skips or redoes.
         backend: Execution backend: ``local`` (in this process), ``process`` (a pool of
             worker processes; the model, data and probes must pickle, see
-            :class:`~robustlab.runner.backends.ProcessBackend`) or a backend instance. Every
-            backend computes the same records.
-        workers: Worker processes of the ``process`` backend (default: one per CPU).
+            :class:`~robustlab.runner.backends.ProcessBackend`), ``ray`` (actors on a Ray
+            cluster, see :class:`~robustlab.runner.ray_backend.RayBackend`) or a backend
+            instance. Every backend computes the same records.
+        workers: Worker processes of the ``process`` backend, or actors of the ``ray`` one
+            (default: one per CPU).
         resume: Continue the newest run with the same model, data, suite, seed and sharding
             instead of starting anew; finished units are not recomputed.
         progress: Show progress bars.
