@@ -45,3 +45,16 @@ def test_compressed_archive_is_refused_with_the_fix(tmp_path) -> None:
 def test_memmap_dataset_checks_its_inputs() -> None:
     with pytest.raises(DataError, match="4 inputs but 3 targets"):
         MemmapDataset(np.zeros((4, 2)), [0, 1, 0], modality="tabular")
+
+
+def test_large_npz_data_is_memory_mapped(tmp_path, monkeypatch) -> None:
+    from robustlab.data import streaming
+    from robustlab.data.loading import as_dataset
+
+    path = tmp_path / "big.npz"
+    np.savez(path, x=np.ones((6, 1, 4, 4), dtype=np.float32), y=np.arange(6) % 2)
+    assert not isinstance(as_dataset(str(path)), MemmapDataset)  # small: read in memory
+    monkeypatch.setattr(streaming, "STREAM_BYTES", 0)
+    assert isinstance(as_dataset(str(path)), MemmapDataset)
+    np.savez(path, x=np.array(["a text", "another"]), y=np.array([0, 1]))
+    assert not isinstance(as_dataset(str(path)), MemmapDataset)  # texts are read

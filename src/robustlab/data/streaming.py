@@ -20,7 +20,7 @@ import torch
 from robustlab.data.base import Dataset
 from robustlab.errors import DataError
 
-__all__ = ["MemmapDataset", "load_npz_mmap", "npz_member_mmap"]
+__all__ = ["STREAM_BYTES", "MemmapDataset", "load_npz_mmap", "npz_member_mmap", "streams"]
 
 #: Examples converted at a time when hashing or scanning the whole array.
 CHUNK = 2048
@@ -190,3 +190,27 @@ def load_npz_mmap(
         modality=modality,
         task=task,
     )
+
+
+#: ``.npz`` files at least this large whose inputs are stored uncompressed are memory-mapped by
+#: :func:`~robustlab.data.as_dataset` (``--data FILE.npz``) instead of read into memory.
+STREAM_BYTES = 256 * 2**20
+
+
+def streams(path: str | Path) -> bool:
+    """Whether ``--data path`` is memory-mapped: a large ``.npz`` with uncompressed inputs."""
+    p = Path(path)
+    try:
+        if p.stat().st_size < STREAM_BYTES:
+            return False
+        with zipfile.ZipFile(p) as zf:
+            names = {i.filename.removesuffix(".npy"): i for i in zf.infolist()}
+    except (OSError, zipfile.BadZipFile):
+        return False
+    key = next((k for k in _INPUT_KEYS if k in names), None)
+    if key is None or names[key].compress_type != zipfile.ZIP_STORED:
+        return False
+    try:
+        return npz_member_mmap(p, key).dtype.kind in "fiu"  # not texts
+    except (DataError, ValueError, OSError):
+        return False
