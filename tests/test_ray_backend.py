@@ -165,3 +165,15 @@ def test_driver_stopped_mid_scan_resumes_from_the_store(
     assert len(after) == 8
     assert all(u["finished_at"] == kept[u["id"]] for u in after if u["id"] in kept)
     assert resumed.metrics == reference.metrics
+
+
+def test_cli_address_needs_the_ray_backend() -> None:
+    from click.testing import CliRunner
+
+    from robustlab.cli import cli
+
+    res = CliRunner().invoke(
+        cli, ["scan", "--model", "digits-cnn", "--data", "digits", "--address", "auto"]
+    )
+    assert res.exit_code != 0
+    assert "--address names a Ray cluster" in str(res.exception) + res.output
