@@ -405,6 +405,7 @@ def test_a_failing_unit_stops_the_pool_and_says_where(cnn, data40, tmp_path, kil
             progress=False,
             backend="process",
             workers=2,
+            fail_fast=True,  # else a unit's error is recorded and the scan goes on
         )
     if not kill:
         assert "while running clean shard 2" in "".join(getattr(info.value, "__notes__", []))

@@ -96,6 +96,13 @@ def _print_results(results: list[Any]) -> None:
             err_console.print(
                 f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
             )
+        for f in res.failures:  # units whose model or probe raised; the scan went on
+            first, stop = f["examples"]
+            err_console.print(
+                f"[red]failed[/red] {markup(f['probe'])} examples {first}..{stop - 1}: "
+                f"{markup(f['error'])} (re-run the scan to retry; --fail-fast aborts instead)",
+                highlight=False,
+            )
 
 
 def _mlflow_options(f: Any) -> Any:
@@ -397,13 +404,27 @@ def train(
     "--backend",
     default="local",
     show_default=True,
-    help="Where units run: local (this process) or process (a pool of worker processes).",
+    help="Where units run: local (this process), process (a pool of worker processes) or ray "
+    "(actors on a Ray cluster; pip install 'robustlab[ray]').",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="auto|HOST:PORT|ray://HOST:PORT",
+    help="Ray cluster of --backend ray (default: start a local Ray instance).",
 )
 @click.option(
     "--workers",
     default=None,
     type=click.IntRange(min=1),
-    help="Worker processes of --backend process (default: one per CPU).",
+    help="Worker processes of --backend process, or Ray actors of --backend ray (default: one "
+    "per CPU).",
+)
+@click.option(
+    "--fail-fast",
+    is_flag=True,
+    help="Abort the scan on the first unit whose model or probe raises, instead of recording "
+    "it as failed and going on.",
 )
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
@@ -440,6 +461,8 @@ def scan(
     robust_intervention: bool,
     backend: str,
     workers: int | None,
+    address: str | None,
+    fail_fast: bool,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -456,6 +479,16 @@ def scan(
 
         require_mlflow()
 
+    runner: Any = backend
+    if address is not None:  # the Ray cluster to run on (one backend for every model)
+        if backend != "ray":
+            raise robustlab.ConfigError(
+                f"--address names a Ray cluster and applies to --backend ray, not "
+                f"{backend!r}. Add --backend ray or drop --address."
+            )
+        from robustlab.runner.ray_backend import RayBackend
+
+        runner, workers = RayBackend(workers=workers, address=address), None
     kwargs: dict[str, Any] = {}
     if image_size:
         try:
@@ -568,8 +601,9 @@ def scan(
                 baseline=baseline,
                 shift=shifted or None,
                 reference=reference,
-                backend=backend,
+                backend=runner,
                 workers=workers,
+                fail_fast=fail_fast,
             )
         )
     _print_results(results)

@@ -77,6 +77,12 @@ class ScanResult:
         }
 
     @property
+    def failures(self) -> list[dict[str, Any]]:
+        """Units whose model or probe raised: probe key and label, shard, example range
+        ``[start, stop)`` and error message. Re-running the scan tries them again."""
+        return list(self._doc()["runs"][0].get("failures") or [])
+
+    @property
     def warnings(self) -> list[dict[str, Any]]:
         return self._doc()["runs"][0]["warnings"]
 
@@ -122,6 +128,11 @@ class ScanResult:
             lines.append(f"  {key:<32} skipped: {reason}")
         for name, reason in self.undefined_summaries.items():
             lines.append(f"  {name:<32} undefined: {reason}")
+        for f in self.failures:
+            lines.append(
+                f"  {f['probe']:<32} failed on examples {f['examples'][0]}..{f['examples'][1] - 1}: "
+                f"{f['error']}"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -64,7 +64,9 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
     if p.is_dir():
         return ImageFolderDataset(p, **kwargs)
     if p.suffix == ".npz":
-        return load_npz(p, **kwargs)
+        from robustlab.data.streaming import load_npz_mmap, streams
+
+        return load_npz_mmap(p, **kwargs) if streams(p) else load_npz(p, **kwargs)
     if p.suffix in TABLE_SUFFIXES:
         if "size" in kwargs:
             raise DataError(f"--image-size applies to image folders, not to the text table {s!r}.")

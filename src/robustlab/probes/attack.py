@@ -262,6 +262,18 @@ class Attack(Probe):
         )
         records.queries = result.queries.astype(np.float64)
         records.similarity = np.where(ok, result.similarity, np.nan)
+        failed = [i for i, ex in enumerate(result.examples) if ex.error is not None]
+        if failed:  # the attack stopped on these texts; the others were attacked
+            records.warnings.append(
+                {
+                    "code": "attack_model_errors",
+                    "message": f"The model failed on a candidate of {len(failed)} of "
+                    f"{len(result.examples)} texts (example "
+                    f"{batch.ids[failed[0]]}: {result.examples[failed[0]].error}); their attack "
+                    f"stopped there and they count as not broken.",
+                    "advice": "Fix the model on such inputs and re-run the scan with --fresh.",
+                }
+            )
         for pos in artifacts.pick_examples(list(ok)):
             ex = result.examples[pos]
             records.artifacts.append(

@@ -42,6 +42,9 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
         if u["status"] == "skipped":
             p["status"] = "skipped"
             p["reason"] = u["info"].get("reason", "")
+        elif u["status"] == "failed":  # its model or probe raised; listed under "failures"
+            p.setdefault("status", "done")
+            p["failed_units"] = p.get("failed_units", 0) + 1
         else:
             p["status"] = "done"
             p["units"] += 1
@@ -92,6 +95,18 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
         # summaries that apply to the run but have no value, with the reason (like skipped probes)
         "undefined_summaries": dict(run["environment"].get(UNDEFINED_SUMMARIES) or {}),
         "warnings": warnings,
+        # units whose model or probe raised (resuming the run tries them again)
+        "failures": [
+            {
+                "probe": u["probe_key"],
+                "label": u["info"].get("label", u["probe_key"]),
+                "shard": u["shard"],
+                "examples": [u["start"], u["stop"]],
+                "error": u["info"].get("error", ""),
+            }
+            for u in units
+            if u["status"] == "failed"
+        ],
     }
 
 

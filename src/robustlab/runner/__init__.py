@@ -3,6 +3,7 @@
 from robustlab.runner.backends import BACKENDS, Backend, LocalBackend, ProcessBackend
 from robustlab.runner.jobs import Finished, Source, Workload, run_job
 from robustlab.runner.plan import Unit, plan_units
+from robustlab.runner.ray_backend import RayBackend
 from robustlab.runner.scan import scan
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "Finished",
     "LocalBackend",
     "ProcessBackend",
+    "RayBackend",
     "Source",
     "Unit",
     "Workload",

@@ -1,6 +1,11 @@
 """Execution backends: where units run. ``local`` runs them in this process, ``process`` in a pool
 of worker processes on this machine; both compute the same records. A backend only runs units:
-the scan writes each finished unit to the store, in the calling process, as it arrives."""
+the scan writes each finished unit to the store, in the calling process, as it arrives.
+
+Errors are isolated per unit (:func:`~robustlab.runner.jobs.attempt_job`): a unit whose model or
+probe raises comes back as a failed :class:`Finished` with the message, and the other units run
+on, unless the workload says ``fail_fast``. A worker process that dies is not a unit's error:
+the backend stops and the scan resumes from the store."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from typing import Any, Protocol
 from robustlab.errors import ConfigError, RobustLabError
 from robustlab.probes.base import Probe
 from robustlab.registry import Registry
-from robustlab.runner.jobs import Finished, Workload, check_portable, run_job
+from robustlab.runner.jobs import Finished, Workload, attempt_job, check_portable
 from robustlab.runner.plan import Unit
 
 __all__ = ["BACKENDS", "Backend", "LocalBackend", "ProcessBackend"]
@@ -52,7 +57,7 @@ class LocalBackend:
 
     def execute(self, workload: Workload, units: Sequence[Unit]) -> Iterator[Finished]:
         for unit in units:
-            yield Finished(unit, *run_job(unit, workload))
+            yield attempt_job(unit, workload)
 
 
 START_METHODS = ("spawn", "forkserver")
@@ -145,9 +150,9 @@ class ProcessBackend:
                     if kind != "done":  # "error" (its unit failed) or "failed" (its start-up)
                         raise _remote_error(data, None if index is None else units[index])
                     remaining -= 1
-                    records, seconds = data
+                    records, seconds, error = data
                     worker.assign(pending, units)
-                    yield Finished(units[index], records, seconds)
+                    yield Finished(units[index], records, seconds, error)
         finally:
             for worker in pool:
                 worker.stop(graceful=remaining == 0)
@@ -274,11 +279,11 @@ def _worker(payload: bytes, threads: int, conn: Any) -> None:
             return
         index, unit = item
         try:
-            records, seconds = run_job(unit, workload)
+            done = attempt_job(unit, workload)  # a unit's own error comes back as its result
         except BaseException as exc:
             conn.send(("error", index, _portable_error(exc, pid)))
             return
-        conn.send(("done", index, (records, seconds)))
+        conn.send(("done", index, (done.records, done.seconds, done.error)))
 
 
 def _portable_error(exc: BaseException, pid: int) -> tuple[Any, str, int]:

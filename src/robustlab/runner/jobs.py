@@ -40,7 +40,16 @@ from robustlab.records import Records
 from robustlab.runner.plan import Unit, portable_spec, rebuild_probe
 from robustlab.runner.preflight import check_bounds
 
-__all__ = ["Finished", "Source", "Workload", "check_portable", "run_job", "seeded"]
+__all__ = [
+    "Finished",
+    "Source",
+    "Workload",
+    "attempt_job",
+    "check_portable",
+    "describe_error",
+    "run_job",
+    "seeded",
+]
 
 #: Model attributes a rebuilt model takes over from the one the scan was given (set after
 #: loading, e.g. ``num_classes`` inferred by the preflight checks or ``--trained-on``).
@@ -61,11 +70,17 @@ _DATASET_FIX = (
 
 @dataclass
 class Finished:
-    """A unit that ran: its records and the seconds its probe took."""
+    """A unit that ran: its records and the seconds its probe took, or, for a unit that failed
+    (its model or probe raised, e.g. on NaN scores), no records and the error's message."""
 
     unit: Unit
-    records: Records
+    records: Records | None
     seconds: float
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 class Source:
@@ -270,6 +285,8 @@ class Workload:
     dataset: Source
     reference: Source | None = None
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: Raise a unit's error (abort the scan) instead of recording the unit as failed.
+    fail_fast: bool = False
 
     @property
     def sources(self) -> list[Source]:
@@ -281,7 +298,7 @@ class Workload:
             source.get()
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_received, (self.model, self.dataset, self.reference, self.key))
+        return (_received, (self.model, self.dataset, self.reference, self.key, self.fail_fast))
 
 
 #: The workload this process last received: receiving it again (a backend that sends it with
@@ -289,10 +306,12 @@ class Workload:
 _LAST_RECEIVED: list[Workload] = []
 
 
-def _received(model: Source, dataset: Source, reference: Source | None, key: str) -> Workload:
+def _received(
+    model: Source, dataset: Source, reference: Source | None, key: str, fail_fast: bool = False
+) -> Workload:
     if _LAST_RECEIVED and _LAST_RECEIVED[0].key == key:
         return _LAST_RECEIVED[0]
-    workload = Workload(model, dataset, reference, key)
+    workload = Workload(model, dataset, reference, key, fail_fast)
     _LAST_RECEIVED[:] = [workload]
     return workload
 
@@ -359,3 +378,27 @@ def run_job(unit: Unit, workload: Workload) -> tuple[Records, float]:
             exc.__notes__ = [*getattr(exc, "__notes__", []), note]  # type: ignore[attr-defined]
             raise
         return records, time.perf_counter() - began
+
+
+def describe_error(exc: BaseException) -> str:
+    """One unit's error as stored and shown: its type, message and notes (which probe, which
+    examples)."""
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    notes = [str(n) for n in getattr(exc, "__notes__", [])]
+    return "; ".join([text, *notes])
+
+
+def attempt_job(unit: Unit, workload: Workload) -> Finished:
+    """Run one unit with its error isolated: an exception the model or probe raises (NaN scores,
+    a bad input) makes a failed :class:`Finished` carrying the message, so the rest of the scan
+    goes on, unless ``workload.fail_fast``. Configuration errors (the model or dataset cannot be
+    rebuilt), Ctrl-C and exits are never isolated: they would fail every unit the same way."""
+    began = time.perf_counter()
+    try:
+        return Finished(unit, *run_job(unit, workload))
+    except ConfigError:
+        raise
+    except Exception as exc:
+        if workload.fail_fast:
+            raise
+        return Finished(unit, None, time.perf_counter() - began, describe_error(exc))

@@ -22,7 +22,7 @@ from robustlab.probes.base import NotApplicable, Probe
 from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
 from robustlab.runner.environment import environment
-from robustlab.runner.jobs import Source, Workload
+from robustlab.runner.jobs import Finished, Source, Workload
 from robustlab.runner.liveness import OWNER, Heartbeat, owner_note, sigterm_interrupts
 from robustlab.runner.plan import plan_units
 from robustlab.runner.preflight import preflight
@@ -108,6 +108,7 @@ def scan(
     device: str | None = None,
     batch_size: int | None = None,
     name: str | None = None,
+    fail_fast: bool = False,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -122,9 +123,11 @@ def scan(
         shard_size: Examples per unit; a unit is what a resumed scan skips or redoes.
         backend: Execution backend: ``local`` (in this process), ``process`` (a pool of
             worker processes; the model, data and probes must pickle, see
-            :class:`~robustlab.runner.backends.ProcessBackend`) or a backend instance. Every
-            backend computes the same records.
-        workers: Worker processes of the ``process`` backend (default: one per CPU).
+            :class:`~robustlab.runner.backends.ProcessBackend`), ``ray`` (actors on a Ray
+            cluster, see :class:`~robustlab.runner.ray_backend.RayBackend`) or a backend
+            instance. Every backend computes the same records.
+        workers: Worker processes of the ``process`` backend, or actors of the ``ray`` one
+            (default: one per CPU).
         resume: Continue the newest run with the same model, data, suite, seed and sharding
             instead of starting anew; finished units are not recomputed.
         progress: Show progress bars.
@@ -139,6 +142,10 @@ def scan(
             ``--device``).
         batch_size: Inputs per forward call of the model.
         name: The model's name in the store and report (its class name by default).
+        fail_fast: Abort the scan on the first unit whose model or probe raises (e.g. NaN
+            scores). By default such a unit is stored as failed with its error message, the
+            rest of the scan completes (metrics use the units that ran) and resuming the run
+            tries the failed units again; see :attr:`ScanResult.failures`.
 
     Returns:
         The :class:`ScanResult` of the run, with its metrics table and report exporters.
@@ -180,6 +187,7 @@ def scan(
         None
         if oracle is None
         else Source.of_model(oracle, role="reference model", fingerprint=oracle_fp),
+        fail_fast=fail_fast,
     )
     runner.prepare(workload, probes)  # e.g. everything pickles, before a run exists
     run_key = _run_key(model_fp + oracle_fp, data_fp, suite, seed, shard_size)
@@ -210,6 +218,7 @@ def scan(
 
         try:
             heartbeat = Heartbeat(db, run_id)  # this process owns the run
+            db.discard_failed_units(run_id)  # failed units are tried again
             done = db.finished_units(run_id)
             for probe in suite.probes:
                 if probe.key in skipped and (probe.key, -1) not in done:
@@ -249,6 +258,13 @@ def scan(
                             )
                 for finished in finished_units:
                     u = finished.unit
+                    if finished.failed:
+                        _write_failed(db, run_id, finished)
+                        heartbeat.beat()
+                        if bar is not None:
+                            bar.advance(tasks[u.probe.key])
+                        continue
+                    assert finished.records is not None
                     db.write_unit(
                         run_id,
                         probe_key=u.probe.key,
@@ -286,6 +302,39 @@ def scan(
             db.set_status(run_id, "failed")
             raise
     return ScanResult(db, run_id)
+
+
+def _write_failed(db: Store, run_id: str, finished: Finished) -> None:
+    """Store a unit whose model or probe raised: no records, its error under ``info``."""
+    u = finished.unit
+    db.write_unit(
+        run_id,
+        probe_key=u.probe.key,
+        probe_spec=u.probe.spec,
+        shard=u.shard,
+        start=u.start,
+        stop=u.stop,
+        records=None,
+        seconds=finished.seconds,
+        status="failed",
+        info={
+            "label": u.probe.label,
+            "kind": u.probe.kind,
+            "axis": u.probe.resolved_axis(),
+            "covers_batch": u.probe.covers_batch,
+            "seed": str(u.seed),
+            "error": finished.error,
+        },
+    )
+
+
+def _failed_units(db: Store, run_id: str) -> dict[str, int]:
+    """How many units of each probe failed."""
+    counts: dict[str, int] = {}
+    for unit in db.units(run_id):
+        if unit["status"] == "failed":
+            counts[unit["probe_key"]] = counts.get(unit["probe_key"], 0) + 1
+    return counts
 
 
 def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:
@@ -338,9 +387,14 @@ def _metric_rows(
     heartbeat: Heartbeat | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
+    failed = _failed_units(db, run_id)
+    done = {u["probe_key"] for u in db.units(run_id) if u["status"] == "done"}
     for probe in probes:
         if heartbeat is not None:
             heartbeat.beat()
+        if probe.key not in done:  # every unit of it failed: nothing to measure
+            continue
+        extra = {"failed_units": failed[probe.key]} if probe.key in failed else None
         every = db.load_records(run_id, probe.key)
         ident = every.in_distribution()
         for name in _metric_names(suite, probe, every.task):
@@ -351,7 +405,7 @@ def _metric_rows(
             est = metric.compute(records, seed=derive_seed(seed, probe.seed_key, name))
             if not all(math.isfinite(v) for v in (est.value, est.ci_low, est.ci_high)):
                 raise RobustLabError(f"Metric {name!r} of {probe.key} is not finite: {est}.")
-            rows.append(_metric_row(probe.key, name, est, metric.higher_is_better))
+            rows.append(_metric_row(probe.key, name, est, metric.higher_is_better, extra))
     return rows
 
 
@@ -388,6 +442,8 @@ def probe_errors(db: Store, run_id: str) -> list[ProbeErrors]:
     specs = db.run(run_id)["suite_spec"].get("probes", [])
     order = {json.dumps(spec, sort_keys=True): i for i, spec in enumerate(specs)}
     units = db.units(run_id)
+    # a probe with a failed unit covers fewer examples than the others: left out of summaries
+    seen.update(u["probe_key"] for u in units if u["status"] == "failed")
     units.sort(key=lambda u: order.get(json.dumps(u["probe_spec"], sort_keys=True), len(order)))
     for unit in units:
         key = unit["probe_key"]

@@ -243,6 +243,15 @@ class Store:
             rows = conn.execute(select(t.units).where(t.units.c.run_id == run_id))
             return {(r.probe_key, r.shard): dict(r._mapping) for r in rows}
 
+    def discard_failed_units(self, run_id: str) -> int:
+        """Delete a run's units stored as ``failed`` (they hold no records), so that resuming
+        the run tries them again; returns how many there were."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                delete(t.units).where(t.units.c.run_id == run_id, t.units.c.status == "failed")
+            )
+        return int(res.rowcount or 0)
+
     def write_unit(
         self,
         run_id: str,

@@ -303,6 +303,7 @@ class TextAttack(Attack, ABC):
         similarity: bool = True,
         threat: EditBudget | None = None,
         criterion: Criterion | str | None = None,
+        fail_fast: bool = False,
     ) -> TextAttackResult:
         """Attack each text within ``budget`` queries; see :func:`robustlab.attacks.text.run`."""
         from robustlab.attacks.text._run import attack_texts
@@ -318,6 +319,7 @@ class TextAttack(Attack, ABC):
             similarity=similarity,
             threat=threat,
             criterion=criterion,
+            fail_fast=fail_fast,
         )
 
 

@@ -45,6 +45,8 @@ class TextAdversarial:
         words_perturbed: Fraction of the original's words that were changed.
         similarity: MiniLM cosine similarity of ``adversarial`` to ``original`` for successes (the
             least similar 128-word window holding an edit), NaN otherwise.
+        error: Where the model raised (or returned NaN) on one of the attack's candidates, the
+            error's message: the attack stopped on this text, which counts as not broken.
     """
 
     original: str
@@ -58,6 +60,7 @@ class TextAdversarial:
     edits: tuple[Edit, ...] = ()
     words_perturbed: float = 0.0
     similarity: float = float("nan")
+    error: str | None = None
 
     @property
     def clean_correct(self) -> bool:
@@ -76,6 +79,7 @@ class TextAdversarial:
             "edits": [e.to_dict() for e in self.edits],
             "words_perturbed": self.words_perturbed,
             "similarity": None if np.isnan(self.similarity) else self.similarity,
+            **({"error": self.error} if self.error is not None else {}),
         }
 
 

@@ -127,6 +127,7 @@ def run(
     similarity: bool = True,
     threat: EditBudget | None = None,
     criterion: Criterion | str | None = None,
+    fail_fast: bool = False,
     **params: Any,
 ) -> TextAttackResult:
     """Run the registered text attack ``attack`` on each text, within ``budget`` queries per text.
@@ -155,6 +156,9 @@ def run(
             says so). Default: unconstrained.
         criterion: What counts as broken (a :class:`~robustlab.tasks.Criterion` or a name);
             default the model's task's (misclassification).
+        fail_fast: Raise when the model fails (raises, or returns NaN) on a candidate text;
+            by default that text's attack stops there, it counts as not broken, its
+            ``error`` holds the message, a note says so, and the other texts are attacked.
         **params: The attack's own parameters (its dataclass fields).
 
     Returns:
@@ -178,6 +182,7 @@ def run(
         similarity=similarity,
         threat=threat,
         criterion=criterion,
+        fail_fast=fail_fast,
     )
 
 
@@ -193,6 +198,7 @@ def attack_texts(
     similarity: bool = True,
     threat: EditBudget | None = None,
     criterion: Criterion | str | None = None,
+    fail_fast: bool = False,
 ) -> TextAttackResult:
     """The pipeline of :func:`run` for a built text attack ``atk``."""
     start = time.perf_counter()
@@ -226,6 +232,7 @@ def attack_texts(
     items = _check_texts(texts, max_chars)
     ys = _check_targets(targets, len(items))
     clean = model.predict_proba(items).numpy().astype(np.float64)
+    notes: list[str] = []
     if clean.ndim != 2 or clean.shape[1] < 2:
         raise ModelError(
             f"Model {model.name!r} returns one score per text; text attacks need class "
@@ -238,6 +245,7 @@ def attack_texts(
             f"(0..{clean.shape[1] - 1})."
         )
     found: list[tuple[Tokenized, list[str] | None, int, bool]] = []
+    errors: dict[int, str] = {}  # text -> the model's error on one of its candidates
     for i, (text, y) in enumerate(zip(items, ys, strict=True)):
         oracle = QueryCounter(model, budget, goal, threat)
         oracle.paid(text, clean[i])
@@ -249,6 +257,14 @@ def attack_texts(
                 words = atk._attack(oracle, tokens, y, clean[i], np.random.default_rng([seed, i]))
             except BudgetExhausted:
                 words = None
+            except ConfigError:
+                raise
+            except Exception as exc:  # one bad candidate must not lose the other texts
+                if fail_fast:
+                    raise
+                words = None
+                errors[i] = f"{type(exc).__name__}: {exc}"
+                notes.append(f"text {i}: the model failed on a candidate ({errors[i]}); not broken")
         if oracle.used > oracle.budget:  # the counter refuses this; a broken counter must not pass
             raise AssertionError(f"{attack} spent {oracle.used} queries of {oracle.budget}")
         found.append((tokens, words, oracle.used, skipped))
@@ -259,7 +275,6 @@ def attack_texts(
     fresh_broken = goal.broken(
         torch.from_numpy(fresh_probs), torch.as_tensor(ys, dtype=torch.long)
     ).numpy()
-    notes = []
     examples: list[TextAdversarial] = []
     pairs: list[list[tuple[str, str]]] = []
     for i, ((tokens, words, used, skipped), y) in enumerate(zip(found, ys, strict=True)):
@@ -298,6 +313,7 @@ def attack_texts(
                     False,
                     skipped,
                     used,
+                    error=errors.get(i),
                 )
             )
     if similarity and pairs:
