@@ -91,6 +91,10 @@ def _print_results(results: list[Any]) -> None:
             console.print(
                 f"  {markup(name)}: [dim]undefined[/dim] ({markup(reason)})", highlight=False
             )
+        for name, reason in res.undefined_metrics.items():
+            console.print(
+                f"  {markup(name)}: [dim]not computed[/dim] ({markup(reason)})", highlight=False
+            )
         for w in res.warnings:
             err_console.print(
                 f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
@@ -336,6 +340,13 @@ def train(
     type=click.IntRange(min=1),
     help="Worker processes of --backend process (default: one per CPU).",
 )
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Torch threads during the scan (default: torch's); 1 is often fastest on a small, "
+    "loaded machine.",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_mlflow_options
@@ -363,6 +374,7 @@ def scan(
     robust_intervention: bool,
     backend: str,
     workers: int | None,
+    threads: int | None,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -455,6 +467,7 @@ def scan(
                 reference=reference,
                 backend=backend,
                 workers=workers,
+                threads=threads,
             )
         )
     _print_results(results)
