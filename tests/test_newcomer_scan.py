@@ -97,3 +97,36 @@ def test_threads_are_set_during_the_scan_and_restored(tmp_path, monkeypatch) -> 
 def test_cli_has_threads_option() -> None:
     out = CliRunner().invoke(cli, ["scan", "--help"])
     assert "--threads" in out.output
+
+
+def test_cli_browses_a_read_only_store_without_writing_it(tmp_path) -> None:
+    """Issue 23 item 12: runs, report and leaderboard open an archived store read-only."""
+    import os
+    import stat
+
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    db = folder / "s.db"
+    model = TorchModel(_module(), modality="tabular", bounds=None, name="tiny")
+    res = robustlab.scan(model, _tiny_data(), CLEAN, store=str(db), progress=False)
+    run_id = res.run_id
+    res.store.close()  # checkpoints the write-ahead log into the file
+    before, files = db.read_bytes(), sorted(os.listdir(folder))
+    db.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
+    try:
+        runner = CliRunner()
+        for args in (
+            ["runs", "--store", str(db)],
+            ["report", run_id, "--store", str(db), "--out", str(tmp_path / "rep")],
+            ["leaderboard", "--store", str(db)],
+        ):
+            out = runner.invoke(cli, args)
+            assert out.exit_code == 0, (args, out.output)
+        assert "tiny" in runner.invoke(cli, ["runs", "--store", str(db)]).output
+        # SQLite may add its -wal/-shm index where it can (root ignores the mode bits), nothing else
+        assert set(os.listdir(folder)) - {"s.db-wal", "s.db-shm"} == set(files)
+        assert db.read_bytes() == before
+    finally:
+        folder.chmod(stat.S_IRWXU)
+        db.chmod(stat.S_IRUSR | stat.S_IWUSR)
