@@ -130,3 +130,14 @@ def test_cli_browses_a_read_only_store_without_writing_it(tmp_path) -> None:
     finally:
         folder.chmod(stat.S_IRWXU)
         db.chmod(stat.S_IRUSR | stat.S_IWUSR)
+
+
+def test_resume_says_how_much_was_done(tmp_path, capsys) -> None:
+    """Issue 23 item 7: a resumed scan states the units already done."""
+    model = TorchModel(_module(), modality="tabular", bounds=None)
+    store = str(tmp_path / "s.db")
+    first = robustlab.scan(model, _tiny_data(), CLEAN, store=store, shard_size=10, progress=False)
+    capsys.readouterr()
+    again = robustlab.scan(model, _tiny_data(), CLEAN, store=store, shard_size=10, progress=True)
+    assert again.run_id == first.run_id
+    assert "4 of 4 units already done, 0 to go" in capsys.readouterr().err

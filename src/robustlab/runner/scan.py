@@ -258,6 +258,14 @@ def _scan(
                     )
             units = plan_units(probes, len(dataset), shard_size, seed)
             todo = [u for u in units if u.key not in done]
+            if progress and len(todo) < len(units):
+                import sys
+
+                print(
+                    f"Resuming run {run_id}: {len(units) - len(todo)} of {len(units)} units "
+                    f"already done, {len(todo)} to go (pass resume=False / --fresh to start anew).",
+                    file=sys.stderr,
+                )
 
             with (
                 _progress(progress and bool(todo), len(todo)) as bar,
