@@ -92,6 +92,10 @@ def _print_results(results: list[Any]) -> None:
             console.print(
                 f"  {markup(name)}: [dim]undefined[/dim] ({markup(reason)})", highlight=False
             )
+        for name, reason in res.undefined_metrics.items():
+            console.print(
+                f"  {markup(name)}: [dim]not computed[/dim] ({markup(reason)})", highlight=False
+            )
         for w in res.warnings:
             err_console.print(
                 f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
@@ -426,6 +430,13 @@ def train(
     help="Abort the scan on the first unit whose model or probe raises, instead of recording "
     "it as failed and going on.",
 )
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(min=1),
+    help="Torch threads during the scan (default: torch's); 1 is often fastest on a small, "
+    "loaded machine.",
+)
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
 @click.option("--no-progress", is_flag=True, help="Hide progress bars.")
 @_mlflow_options
@@ -463,6 +474,7 @@ def scan(
     workers: int | None,
     address: str | None,
     fail_fast: bool,
+    threads: int | None,
     fresh: bool,
     no_progress: bool,
     mlflow: bool,
@@ -604,6 +616,7 @@ def scan(
                 backend=runner,
                 workers=workers,
                 fail_fast=fail_fast,
+                threads=threads,
             )
         )
     _print_results(results)

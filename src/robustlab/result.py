@@ -70,6 +70,12 @@ class ScanResult:
         return dict(self._doc()["runs"][0].get("undefined_summaries") or {})
 
     @property
+    def undefined_metrics(self) -> dict[str, str]:
+        """Metrics the suite names that no probe could compute (e.g. worst_group_accuracy
+        without a group column), with the reason."""
+        return dict(self._doc()["runs"][0].get("undefined_metrics") or {})
+
+    @property
     def summaries(self) -> dict[str, float]:
         """Cross-probe summaries (mean corruption accuracy, mCE, worst-case robust accuracy)."""
         return {
@@ -133,6 +139,8 @@ class ScanResult:
                 f"  {f['probe']:<32} failed on examples {f['examples'][0]}..{f['examples'][1] - 1}: "
                 f"{f['error']}"
             )
+        for name, reason in self.undefined_metrics.items():
+            lines.append(f"  {name:<32} not computed: {reason}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

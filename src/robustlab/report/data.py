@@ -94,6 +94,7 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
         "metrics": metrics,
         # summaries that apply to the run but have no value, with the reason (like skipped probes)
         "undefined_summaries": dict(run["environment"].get(UNDEFINED_SUMMARIES) or {}),
+        "undefined_metrics": dict(run["environment"].get("undefined_metrics") or {}),
         "warnings": warnings,
         # units whose model or probe raised (resuming the run tries them again)
         "failures": [

@@ -323,6 +323,7 @@ def run_metadata(run: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("Command", " ".join(map(str, argv))))
     env.pop("started_at", None)  # the run's own start time is shown above
     env.pop("undefined_summaries", None)  # shown in the summaries table
+    env.pop("undefined_metrics", None)  # shown above the metrics table
     owner = env.pop("owner", None)
     if isinstance(owner, dict):
         rows.append(

@@ -109,6 +109,7 @@ def scan(
     batch_size: int | None = None,
     name: str | None = None,
     fail_fast: bool = False,
+    threads: int | None = None,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -146,12 +147,76 @@ def scan(
             scores). By default such a unit is stored as failed with its error message, the
             rest of the scan completes (metrics use the units that ran) and resuming the run
             tries the failed units again; see :attr:`ScanResult.failures`.
+        threads: Torch intra-op threads while the scan runs (``torch.set_num_threads``; the
+            previous count is restored afterwards). Default: torch's own. On a small, loaded
+            machine ``threads=1`` is often much faster (see README, Running).
 
     Returns:
         The :class:`ScanResult` of the run, with its metrics table and report exporters.
     """
+    with _threads(threads):
+        return _scan(
+            model,
+            data,
+            suite,
+            store=store,
+            seed=seed,
+            shard_size=shard_size,
+            backend=backend,
+            workers=workers,
+            resume=resume,
+            progress=progress,
+            baseline=baseline,
+            shift=shift,
+            reference=reference,
+            device=device,
+            batch_size=batch_size,
+            name=name,
+            fail_fast=fail_fast,
+        )
+
+
+@contextmanager
+def _threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch threads (None: leave torch's setting), then restore it."""
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigError(f"threads must be a positive integer (e.g. threads=1). Got {threads!r}.")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _scan(
+    model: Any,
+    data: Any,
+    suite: str | Suite | dict[str, Any],
+    *,
+    store: str | Store | None,
+    seed: int,
+    shard_size: int,
+    backend: str | Backend,
+    workers: int | None,
+    resume: bool,
+    progress: bool,
+    baseline: str | None,
+    shift: Mapping[str, Any] | None,
+    reference: Any,
+    device: str | None,
+    batch_size: int | None,
+    name: str | None,
+    fail_fast: bool,
+) -> ScanResult:
     model = as_model(model)
     _configure_model(model, device, batch_size, name)
+    _check_train_mode(model)
     dataset = as_dataset(data)
     if shift:
         dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
@@ -241,6 +306,14 @@ def scan(
                     )
             units = plan_units(probes, len(dataset), shard_size, seed)
             todo = [u for u in units if u.key not in done]
+            if progress and len(todo) < len(units):
+                import sys
+
+                print(
+                    f"Resuming run {run_id}: {len(units) - len(todo)} of {len(units)} units "
+                    f"already done, {len(todo)} to go (pass resume=False / --fresh to start anew).",
+                    file=sys.stderr,
+                )
 
             with (
                 _progress(progress and bool(todo), len(todo)) as bar,
@@ -292,8 +365,12 @@ def scan(
             heartbeat.beat(force=True)
             summaries, undefined = _summary_rows(db, run_id, baseline_id, seed)
             db.write_metrics(run_id, rows + summaries)
+            missing = _undefined_metrics(suite, probes, rows)
             # an empty mapping clears the notes of an earlier pass over the same run
-            db.update_environment(run_id, {UNDEFINED_SUMMARIES: undefined or None})
+            db.update_environment(
+                run_id,
+                {UNDEFINED_SUMMARIES: undefined or None, UNDEFINED_METRICS: missing or None},
+            )
             db.set_status(run_id, "complete")
         except KeyboardInterrupt:
             db.set_status(run_id, "interrupted")
@@ -335,6 +412,69 @@ def _failed_units(db: Store, run_id: str) -> dict[str, int]:
         if unit["status"] == "failed":
             counts[unit["probe_key"]] = counts.get(unit["probe_key"], 0) + 1
     return counts
+
+
+def _check_train_mode(model: Any) -> None:
+    """Warn about (and leave) train mode: dropout and batch-norm statistics make predictions
+    random, which hides adversarial examples and raises robust accuracy."""
+    import warnings
+
+    module = getattr(model, "module", None)
+    if not getattr(model, "training", False) or module is None:
+        return
+    from torch import nn
+
+    layers = sorted(
+        {
+            type(m).__name__
+            for m in module.modules()
+            if isinstance(m, nn.modules.dropout._DropoutNd | nn.modules.batchnorm._BatchNorm)
+        }
+    )
+    if not layers:
+        return
+    module.eval()
+    warnings.warn(
+        f"Model {model.name!r} was in train mode ({', '.join(layers)} active): random dropout "
+        f"and batch statistics raise attack robust accuracy and make results irreproducible. "
+        f"RobustLab put it in eval mode (module.eval()) for the scan; call module.eval() "
+        f"yourself to silence this warning.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+#: Key of the run's ``environment`` holding the suite's metrics computed for no probe, each
+#: with its reason (shown by the CLI, ScanResult and the report, never dropped silently).
+UNDEFINED_METRICS = "undefined_metrics"
+
+
+def _undefined_metrics(
+    suite: Suite, probes: list[Probe], rows: list[dict[str, Any]]
+) -> dict[str, str]:
+    """The metrics the suite names that no probe's records could measure, with the reason."""
+    if suite.metrics is None:
+        return {}
+    computed = {r["metric"] for r in rows}
+    out: dict[str, str] = {}
+    for name in suite.metrics:
+        if name in computed:
+            continue
+        axis = getattr(METRICS.get(name), "axis", None)
+        if axis == "subgroups":
+            out[name] = (
+                "the records hold fewer than two groups: the data has no group column (with "
+                "--shift/shift=, the in-distribution set's groups are used; add a group column "
+                "or a --slice function)"
+            )
+        elif not probes:
+            out[name] = "no probe of the suite applies to this model and data"
+        else:
+            out[name] = (
+                f"no probe's records support it (its axis: {axis or 'any'}); add a probe it "
+                f"measures or drop it from the suite's metrics"
+            )
+    return out
 
 
 def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:
