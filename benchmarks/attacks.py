@@ -243,6 +243,100 @@ def _median(rows: list[dict], key: str) -> float:
     return float(statistics.median(r[key] for r in rows))
 
 
+FAST_SETTINGS = [("linf", 0.1), ("linf", 0.2), ("l2", 0.5), ("l2", 1.0)]
+
+
+class _PassCounter(nn.Module):
+    """Counts per-example forward passes, and backward ones (inputs that need a gradient)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net, self.forward_rows, self.backward_rows = net, 0, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.forward_rows += len(x)
+        if torch.is_grad_enabled() and x.requires_grad:
+            self.backward_rows += len(x)
+        return self.net(x)
+
+
+def fast_vs_reference(n: int, out: str) -> None:
+    """``fast`` against the reference-exact ``standard`` configuration (AutoAttack's published
+    one) on the same points: robust accuracy, wall time and forward/backward passes."""
+    from robustlab.attacks import standard
+    from robustlab.models import TorchModel
+
+    torch.set_num_threads(THREADS)
+    x, y = digits()
+    x, y = x[N_TRAIN : N_TRAIN + n], y[N_TRAIN : N_TRAIN + n]
+    rows, ratios = [], []
+    print(
+        "| model | norm | eps | clean | robust fast / ref | wall fast / ref (s) | ratio | "
+        "fwd+bwd passes fast / ref | audit gain pp |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for label, adversarial in [("standard-trained", False), ("adv-trained", True)]:
+        net = train(adversarial)
+        for norm, eps in FAST_SETTINGS:
+            got = {}
+            for version in ("fast", "standard"):
+                counter = _PassCounter(net).eval()
+                model = TorchModel(counter, num_classes=10)
+                t0 = time.perf_counter()
+                r = standard(model, x, y, norm=norm, epsilon=eps, seed=0, version=version)
+                got[version] = (
+                    r,
+                    time.perf_counter() - t0,
+                    counter.forward_rows,
+                    counter.backward_rows,
+                )
+            (fr, ft, ff, fb), (sr, st, sf, sb) = got["fast"], got["standard"]
+            ratio = ft / st
+            ratios.append(ratio)
+            row = {
+                "model": label,
+                "norm": norm,
+                "epsilon": eps,
+                "clean_accuracy": fr.clean_accuracy,
+                "robust_fast": fr.robust_accuracy,
+                "robust_reference": sr.robust_accuracy,
+                "robust_ok": fr.robust_accuracy <= sr.robust_accuracy + 0.003,
+                "wall_fast_s": round(ft, 2),
+                "wall_reference_s": round(st, 2),
+                "wall_ratio": round(ratio, 3),
+                "passes_fast": {"forward": ff, "backward": fb},
+                "passes_reference": {"forward": sf, "backward": sb},
+                "fast_per_attack": fr.per_attack,
+                "audit_gain_pp": fr.params["audit_gain_pp"],
+                "escalated": fr.params["escalated"],
+            }
+            rows.append(row)
+            print(
+                f"| {label} | {norm} | {eps} | {fr.clean_accuracy:.3f} | "
+                f"{fr.robust_accuracy:.3f} / {sr.robust_accuracy:.3f} | {ft:.1f} / {st:.1f} | "
+                f"{ratio:.2f} | {ff}+{fb} / {sf}+{sb} | {fr.params['audit_gain_pp']:.2f} |"
+            )
+    geo = float(torch.tensor(ratios).log().mean().exp())
+    ok = all(r["robust_ok"] for r in rows)
+    print(f"geometric-mean time ratio {geo:.3f} (target <= 0.25); robust within +0.3 pp: {ok}")
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(
+        json.dumps(
+            {
+                "benchmark": "attacks-fast",
+                "n": n,
+                "threads": THREADS,
+                "platform": platform.platform(),
+                "geomean_time_ratio": geo,
+                "robust_ok": ok,
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="test points per setting")
@@ -253,7 +347,13 @@ def main() -> None:
         "--one", nargs=5, metavar=("WEIGHTS", "TOOL", "NORM", "EPS", "N"), help=argparse.SUPPRESS
     )
     parser.add_argument("--pgd", metavar="WEIGHTS", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--fast", action="store_true", help="compare version='fast' with the reference standard"
+    )
     args = parser.parse_args()
+    if args.fast:
+        fast_vs_reference(args.n, str(Path(args.out).with_name("attacks_fast.json")))
+        return
     if args.one:
         w, tool, norm, eps, n = args.one
         print(json.dumps(run_one(w, tool, norm, float(eps), int(n))))

@@ -180,4 +180,4 @@ def test_user_errors_have_actionable_messages(mlp, batch):
     with pytest.raises(ConfigError, match="bounds=\\(low, high\\)"):
         run(unbounded, x, y, "square", epsilon=0.1)
     with pytest.raises(ConfigError, match="'version' parameter of standard"):
-        standard(mlp, x, y, epsilon=0.1, version="fast")
+        standard(mlp, x, y, epsilon=0.1, version="fastest")

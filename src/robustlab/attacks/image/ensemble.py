@@ -21,6 +21,7 @@ from robustlab.attacks.image._result import AttackResult, AttackWarning
 from robustlab.attacks.image.apgd import APGD
 from robustlab.attacks.image.checks import cheap_checks, check_square_vs_whitebox
 from robustlab.attacks.image.fab import FAB
+from robustlab.attacks.image.fast import check_audit_fraction, fast
 from robustlab.attacks.image.hop_skip_jump import HopSkipJump
 from robustlab.attacks.image.square import Square
 from robustlab.errors import ConfigError
@@ -29,7 +30,7 @@ from robustlab.tasks.base import Criterion
 
 __all__ = ["VERSIONS", "ensemble_plan", "standard"]
 
-VERSIONS = ("standard", "rand")
+VERSIONS = ("standard", "rand", "fast")
 
 
 def ensemble_plan(version: str, model: Model) -> list[tuple[str, ImageAttack]]:
@@ -69,6 +70,7 @@ def standard(
     bounds: tuple[float, float] | None = None,
     checks: bool = True,
     criterion: Criterion | str | None = None,
+    audit_fraction: float = 0.2,
 ) -> AttackResult:
     """Robust accuracy under AutoAttack's ensemble: each attack runs only on the points all the
     previous ones failed to break, so the result is the per-example worst case.
@@ -84,13 +86,17 @@ def standard(
         targets: True class indices ``(N,)``.
         norm: ``linf`` or ``l2``.
         epsilon: Perturbation budget.
-        version: ``standard``, or ``rand`` for randomized models (expectation over
-            transformation).
+        version: ``standard``, ``rand`` for randomized models (expectation over
+            transformation), or ``fast``: a budgeted sequence (margin-loss APGD, MALT-ranked
+            targets, a round on the points nearest the boundary, FAB-T/Square audits on a subset)
+            that escalates to ``standard`` when the audits gain more than 0.2 pp; its params
+            record the stage that broke each point and the passes spent.
         seed: Seed given to every attack.
         bounds: Valid input range overriding ``model.bounds``.
         checks: Run the cheap honest-evaluation checks and attach their warnings.
         criterion: What counts as broken (default: the model's task's, misclassification); with
             another criterion each attack ascends its margin (see the attacks).
+        audit_fraction: For ``fast``, the share in (0, 1] of still-robust points audited.
 
     Returns:
         An :class:`AttackResult` whose ``per_attack`` maps each attack's label to the number of
@@ -103,6 +109,7 @@ def standard(
     check_choice(owner, "norm", norm, ("linf", "l2"))
     eps = check_epsilon(owner, epsilon, required=True)
     seed = check_seed(owner, seed)
+    fraction = check_audit_fraction(owner, audit_fraction)
     if not isinstance(model, Model):
         raise ConfigError(
             f"The 'model' parameter of {owner} must be a robustlab Model. Got "
@@ -115,6 +122,8 @@ def standard(
     warnings: list[AttackWarning] = []
     if checks:
         warnings += cheap_checks(model, x, y, version=version, bounds=low_high)
+    if version == "fast" and "gradients" in model.capabilities:
+        return _fast_or_escalate(model, x, y, norm, eps, seed, low_high, goal, fraction, warnings)
     plan = ensemble_plan(version, model)
     if "gradients" not in model.capabilities:
         warnings.append(
@@ -179,3 +188,55 @@ def standard(
         elapsed_s=time.perf_counter() - start,
         criterion=goal.spec,
     )
+
+
+def _fast_or_escalate(
+    model: Model,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    norm: str,
+    eps: float | None,
+    seed: int,
+    low_high: tuple[float, float],
+    goal: Criterion,
+    fraction: float,
+    warnings: list[AttackWarning],
+) -> AttackResult:
+    """The ``fast`` version; when its audits fire, the per-example worst case of it and the full
+    ``standard`` run."""
+    assert eps is not None
+    start = time.perf_counter()
+    result, escalate = fast(
+        model,
+        x,
+        y,
+        norm=norm,
+        epsilon=eps,
+        seed=seed,
+        bounds=low_high,
+        goal=goal,
+        audit_fraction=fraction,
+    )
+    result.warnings[:0] = warnings
+    if escalate:
+        full = standard(
+            model,
+            x,
+            y,
+            norm=norm,
+            epsilon=eps,
+            seed=seed,
+            bounds=low_high,
+            checks=False,
+            criterion=goal,
+        )
+        extra = full.success & ~result.success
+        result.adversarial[extra] = full.adversarial[extra]
+        result.success = result.success | full.success
+        result.norms = lp_norm(result.adversarial - x, norm)
+        result.per_attack["standard-escalation"] = int(extra.sum())
+        stages = result.params["stage"]
+        for i in extra.nonzero().squeeze(1).tolist():
+            stages[i] = "standard-escalation"
+    result.elapsed_s = time.perf_counter() - start
+    return result
