@@ -90,3 +90,32 @@ def test_text_axis_averages_paired_accuracies(store_url) -> None:
     axis = next(a for a in run["scorecard"] if a["axis"] == "text perturbations")
     assert axis["value"] == pytest.approx(row["perturbed_accuracy"])
     assert "paired" in axis["note"]
+
+
+@pytest.mark.slow  # ~45 s: a text attack over the reviews test set
+def test_paired_drops_and_attack_metrics_are_shown(store_url, tmp_path) -> None:
+    from robustlab.report import write_report
+    from robustlab.report.exports import markdown_summary
+
+    result = robustlab.scan(
+        tfidf(),
+        reviews("test"),
+        {
+            "name": "t",
+            "probes": [
+                "clean",
+                {"probe": "perturbation", "perturbation": "typo_swap", "rate": 0.3},
+                {"probe": "attack", "attack": "deepwordbug", "budget": 40},
+            ],
+        },
+        store=store_url,
+        progress=False,
+    )
+    doc = collect(result.store, [result.run_id])
+    text = markdown_summary(doc)
+    assert "### Paired drops (same examples as clean)" in text
+    assert "### Attack metrics" in text and "attack_success_rate" in text
+    html_path, _ = write_report(result.store, [result.run_id], tmp_path / "r")
+    html = html_path.read_text()
+    assert "drops against clean accuracy on the same examples" in html
+    assert "attack metrics" in html and "queries_per_success" in html
