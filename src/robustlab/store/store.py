@@ -39,7 +39,9 @@ RUN_DATASET_NAME = "dataset_name"
 
 def _own_dataset_name(run: dict[str, Any]) -> dict[str, Any]:
     """``run`` with the dataset name it was scanned under, not the shared row's latest name."""
-    name = (run.get("environment") or {}).get(RUN_DATASET_NAME)
+    env = dict(run.get("environment") or {})
+    name = env.pop(RUN_DATASET_NAME, None)
+    run["environment"] = env  # the name is shown as the dataset's, not as a free-form note
     if isinstance(name, str) and name != run.get("dataset_name"):
         run["dataset_name"] = name
         run["dataset_spec"] = {**dict(run.get("dataset_spec") or {}), "name": name}
