@@ -69,16 +69,38 @@ def _print_results(results: list[Any]) -> None:
         table.add_column("95% CI", justify="right")
         table.add_column("nll", justify="right")
         nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
+        # attack success rate, queries per success, words perturbed, similarity, consistency
+        short = {
+            "attack_success_rate": "ASR",
+            "queries_per_success": "q/success",
+            "words_perturbed": "words",
+            "adversarial_similarity": "sim",
+            "consistency": "consistency",
+        }
+        attack: dict[str, list[str]] = {}
+        for r in res.table():
+            if r["metric"] in short and r["value"] == r["value"]:  # not NaN
+                attack.setdefault(r["probe_key"], []).append(
+                    f"{short[r['metric']]} {r['value']:.{1 if r['metric'] == 'queries_per_success' else 3}f}"
+                )
+        if attack:
+            table.add_column("attack", justify="left")
         for r in res.table("accuracy"):
             table.add_row(
                 safe_text(r["label"]),
                 f"{r['value']:.4f}",
                 f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 f"{nll[r['probe_key']]:.3f}" if r["probe_key"] in nll else "–",
+                *([" · ".join(attack.get(r["probe_key"], [])) or "–"] if attack else []),
             )
         for key, reason in res.skipped.items():
             table.add_row(
-                f"[dim]{markup(key)}[/dim]", "[dim]skipped[/dim]", "", "", end_section=False
+                f"[dim]{markup(key)}[/dim]",
+                "[dim]skipped[/dim]",
+                "",
+                "",
+                *([""] if attack else []),
+                end_section=False,
             )
             err_console.print(f"[yellow]skipped[/yellow] {markup(key)}: {markup(reason)}")
         console.print(table)

@@ -8,7 +8,7 @@ from typing import Any
 from robustlab.analysis.axes import scorecard
 from robustlab.analysis.compare import compare_runs
 from robustlab.analysis.curves import robustness_curves, severity_curves
-from robustlab.analysis.drops import domain_drops
+from robustlab.analysis.drops import domain_drops, perturbation_drops
 from robustlab.analysis.effective import effective_robustness
 from robustlab.analysis.result import (
     Analysis,
@@ -27,7 +27,12 @@ __all__ = ["analyse", "analyse_run", "training_domains"]
 
 
 def analyse_run(store: Store, run: dict[str, Any]) -> RunAnalysis:
-    """The per-run analyses of a report run document (:func:`robustlab.report.data.run_data`)."""
+    """The per-run analyses of a report run document (:func:`robustlab.report.data.run_data`).
+
+    Adds the run's paired perturbation drops to the document as ``paired_drops`` (the text
+    axis of the scorecard averages them)."""
+    if "paired_drops" not in run:
+        run["paired_drops"] = perturbation_drops(store, run)
     return RunAnalysis(
         run_id=run["id"],
         scorecard=tuple(AxisScore.from_dict(r) for r in scorecard(run)),

@@ -352,6 +352,13 @@ def scorecard(run: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Headline number per robustness axis of a run document (:func:`axis_scores` of its
     metrics), then mCE when the run has a corruption baseline."""
     rows = axis_scores(run["metrics"], run.get("probes"))
+    paired = [d for d in run.get("paired_drops") or () if d.get("axis") == "text perturbations"]
+    for row in rows:
+        if row["axis"] == "text perturbations" and paired:
+            # the changed-only accuracies are measured on different subsets: average the
+            # accuracies paired with clean accuracy on the same examples instead
+            row["value"] = sum(float(d["perturbed_accuracy"]) for d in paired) / len(paired)
+            row["note"] = f"mean of {len(paired)} transformations, paired with clean"
     mce = _summary(list(run["metrics"]), "mce")
     if mce is not None:
         base = (mce.get("details") or {}).get("baseline", "")

@@ -1,4 +1,9 @@
-"""Source Drop and Target Drop of a shift scan, against models trained on the target domains.
+"""Drops against clean accuracy: paired perturbation drops, and the Source Drop and Target Drop
+of a shift scan against models trained on the target domains.
+
+A perturbation's paired drop compares clean and perturbed accuracy on the same examples; for
+a probe that records only the examples it changed (text transformations), an unrecorded example
+keeps its clean prediction, so it counts as unchanged.
 
 The Source Drop measures the loss from the model's own in-domain accuracy; the Target Drop
 measures it from what a model *trained on the target domain* reaches there, so a shift to a
@@ -15,7 +20,7 @@ from robustlab.errors import DataError, StoreError
 from robustlab.records import ID_DOMAIN, Records
 from robustlab.store import Store
 
-__all__ = ["domain_drops", "drops_of"]
+__all__ = ["domain_drops", "drops_of", "paired_drop", "perturbation_drops"]
 
 RESAMPLES = 1000
 
@@ -160,3 +165,110 @@ def domain_drops(store: Store, run: dict[str, Any], *, probe: str = "clean") -> 
             )
         rows.append(row)
     return {"defined": True, "source_domain": source_domain, "domains": rows}
+
+
+#: Axes whose probes perturb the clean examples, so their accuracy pairs with clean accuracy.
+PAIRED_AXES = ("corruptions", "adversarial", "text perturbations", "text attacks", "stability")
+
+
+def paired_drop(
+    clean: Records,
+    perturbed: Records,
+    *,
+    fill_unrecorded: bool = False,
+    level: float = 0.95,
+) -> dict[str, Any] | None:
+    """Paired accuracy drop ``clean - perturbed`` on the same examples (matched by id), with a
+    normal interval for the mean of paired differences, and the performance drop rate
+    ``1 - perturbed / clean`` with a delta-method interval.
+
+    ``fill_unrecorded``: the probe recorded only the examples it changed, so a clean example
+    missing from ``perturbed`` keeps its clean outcome (difference 0); otherwise only the
+    examples in both are paired. The changed-only accuracy (the probe's own records) is kept as
+    ``changed_accuracy``.
+
+    References:
+        Scheffé, The Analysis of Variance, 1959 (paired differences);
+        Wang et al., Measure and Improve Robustness in NLP Models: A Survey, 2022 (drop rate).
+    """
+    from scipy.stats import norm
+
+    c_ids = [str(i) for i in clean.example_id]
+    c_correct = clean.correct.astype(np.float64)
+    p_map: dict[str, list[float]] = {}
+    for i, ok in zip(perturbed.example_id, perturbed.correct.astype(np.float64)):
+        p_map.setdefault(str(i), []).append(float(ok))
+    c_vals, p_vals = [], []
+    for i, ok in zip(c_ids, c_correct):
+        if i in p_map:
+            c_vals.append(ok)
+            p_vals.append(float(np.mean(p_map[i])))  # several records of one example: their mean
+        elif fill_unrecorded:
+            c_vals.append(ok)
+            p_vals.append(ok)
+    n = len(c_vals)
+    if n == 0:
+        return None
+    c, p = np.asarray(c_vals), np.asarray(p_vals)
+    d = c - p
+    z = float(norm.ppf(0.5 + level / 2))
+    mean_d = float(d.mean())
+    se_d = float(d.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    acc_c, acc_p = float(c.mean()), float(p.mean())
+    out: dict[str, Any] = {
+        "n": n,
+        "clean_accuracy": acc_c,
+        "perturbed_accuracy": acc_p,
+        "drop": mean_d,
+        "drop_ci_low": mean_d - z * se_d,
+        "drop_ci_high": mean_d + z * se_d,
+        "drop_rate": None,
+        "drop_rate_ci_low": None,
+        "drop_rate_ci_high": None,
+        "changed_n": len(perturbed),
+        "changed_accuracy": float(perturbed.correct.mean()) if len(perturbed) else None,
+    }
+    if acc_c > 0:
+        rate = 1.0 - acc_p / acc_c
+        # delta method for the ratio of the paired means p / c
+        g = np.array([acc_p / acc_c**2, -1.0 / acc_c])
+        cov = np.cov(np.vstack([c, p])) / n if n > 1 else np.full((2, 2), np.nan)
+        se_r = float(np.sqrt(max(float(g @ cov @ g), 0.0)))
+        out.update(
+            drop_rate=rate, drop_rate_ci_low=rate - z * se_r, drop_rate_ci_high=rate + z * se_r
+        )
+    return out
+
+
+def perturbation_drops(store: Store, run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The paired drop (:func:`paired_drop`) of every done perturbation probe of ``run`` (a report
+    run document) against its clean probe, one row per probe with ``probe_key``, ``label`` and
+    ``axis``; empty without clean records."""
+    try:
+        clean = store.load_records(run["id"], "clean")
+    except StoreError:
+        return []
+    covers = {
+        u["probe_key"]: bool(u["info"].get("covers_batch", True)) for u in store.units(run["id"])
+    }
+    rows = []
+    for probe in run.get("probes", []):
+        if probe.get("status") != "done" or probe.get("axis") not in PAIRED_AXES:
+            continue
+        try:
+            records = store.load_records(run["id"], probe["key"])
+        except StoreError:
+            continue
+        if "correct" not in records.fields:
+            continue
+        row = paired_drop(clean, records, fill_unrecorded=not covers.get(probe["key"], True))
+        if row is not None:
+            rows.append(
+                {
+                    "probe_key": probe["key"],
+                    "label": probe.get("label"),
+                    "axis": probe["axis"],
+                    **row,
+                }
+            )
+    return rows

@@ -128,6 +128,57 @@ def _iso_full(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
+#: Attack metrics shown in their own table (computed per attack probe).
+ATTACK_METRICS = (
+    "attack_success_rate",
+    "queries_per_success",
+    "words_perturbed",
+    "adversarial_similarity",
+    "consistency",
+)
+
+
+def _markdown_paired(run: Mapping[str, Any]) -> list[str]:
+    """The paired drops (clean vs perturbed on the same examples) as a Markdown table."""
+    md = markdown_text
+    rows = run.get("paired_drops") or []
+    if not rows:
+        return []
+    out = [
+        "",
+        "### Paired drops (same examples as clean)",
+        "",
+        "| probe | n | clean | perturbed | drop | 95% CI | drop rate | changed-only acc. (n) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for d in rows:
+        ci = {"ci_low": d["drop_ci_low"], "ci_high": d["drop_ci_high"]}
+        changed = _num(d.get("changed_accuracy")) if d.get("changed_accuracy") is not None else "–"
+        out.append(
+            f"| {md(d.get('label') or d['probe_key'])} | {d['n']} | {_num(d['clean_accuracy'])} | "
+            f"{_num(d['perturbed_accuracy'])} | {_num(d['drop'])} | {_interval(ci)} | "
+            f"{_num(d['drop_rate']) if d.get('drop_rate') is not None else '–'} | "
+            f"{changed} ({d.get('changed_n', '?')}) |"
+        )
+    return out
+
+
+def _markdown_attack(run: Mapping[str, Any]) -> list[str]:
+    """Attack success rate, queries per success, words perturbed, similarity and consistency."""
+    md = markdown_text
+    rows = [m for m in run["metrics"] if m["metric"] in ATTACK_METRICS]
+    if not rows:
+        return []
+    out = ["", "### Attack metrics", "", "| probe | metric | value | 95% CI | n |"]
+    out.append("|---|---|---:|---:|---:|")
+    for m in rows:
+        out.append(
+            f"| {md(m.get('label', m['probe_key']))} | {md(m['metric'])} | {_num(m['value'])} | "
+            f"{_interval(m)} | {m['n']} |"
+        )
+    return out
+
+
 def _stored(db: Store, run_id: str) -> dict[str, Any]:
     run = db.run(run_id)
     units = []
@@ -438,6 +489,7 @@ def markdown_summary(doc: Mapping[str, Any]) -> str:
                     f"| {md(m.get('label', m['probe_key']))} | {md(m.get('kind', ''))} | "
                     f"{_num(m['value'])} | {_interval(m)} | {m['n']} |"
                 )
+        lines += _markdown_paired(run) + _markdown_attack(run)
         summaries = [m for m in run["metrics"] if m["probe_key"] == SUMMARY_KEY]
         undefined = run.get("undefined_summaries") or {}
         if summaries or undefined:

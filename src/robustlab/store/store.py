@@ -33,6 +33,21 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+#: The run-metadata (``environment``) key holding the dataset name the run was scanned under.
+RUN_DATASET_NAME = "dataset_name"
+
+
+def _own_dataset_name(run: dict[str, Any]) -> dict[str, Any]:
+    """``run`` with the dataset name it was scanned under, not the shared row's latest name."""
+    env = dict(run.get("environment") or {})
+    name = env.pop(RUN_DATASET_NAME, None)
+    run["environment"] = env  # the name is shown as the dataset's, not as a free-form note
+    if isinstance(name, str) and name != run.get("dataset_name"):
+        run["dataset_name"] = name
+        run["dataset_spec"] = {**dict(run.get("dataset_spec") or {}), "name": name}
+    return run
+
+
 class Store:
     """A SQLAlchemy-backed store: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by URL.
 
@@ -141,6 +156,13 @@ class Store:
         run_id = uuid.uuid4().hex[:12]
         now = _now()
         with self.engine.begin() as conn:
+            # datasets with the same content share one row whose name follows the latest scan:
+            # keep the name this run was given in its own metadata (issue 19, item 17)
+            name = conn.execute(
+                select(t.datasets.c.name).where(t.datasets.c.id == dataset_id)
+            ).scalar()
+            if name is not None and RUN_DATASET_NAME not in environment:
+                environment = {**environment, RUN_DATASET_NAME: name}
             conn.execute(
                 insert(t.runs).values(
                     id=run_id,
@@ -231,7 +253,7 @@ class Store:
         if run_id is not None:
             q = q.where(t.runs.c.id == run_id)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return [_own_dataset_name(dict(r._mapping)) for r in conn.execute(q)]
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run by its id or a unique prefix of it."""
