@@ -113,3 +113,13 @@ def test_demo_train_trains_scans_and_writes_the_page(tmp_path, capsys):
     by = {r["recipe"]: r for r in summary["runs"]}
     assert by["pgd_at"]["pgd_accuracy"] > by["standard"]["pgd_accuracy"] + 0.1
     assert len(open_store(store).runs()) == 2
+
+
+def test_list_recipes_shows_every_registered_recipe(capsys):
+    from robustlab.training import RECIPES
+
+    code, out, _ = run_cli(["list", "recipes"], capsys)
+    assert code == 0
+    assert set(RECIPES.names()) >= {"standard", "pgd_at", "trades", "augmix"}
+    for name in RECIPES.names():
+        assert name in out
