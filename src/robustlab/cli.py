@@ -250,6 +250,8 @@ def train(
         )
     for name, path in done["paths"].items():
         console.print(f"{name}: {markup(str(path))}")
+    if "training_run_id" in done:
+        console.print(f"training run stored: {markup(done['training_run_id'])}")
     if "scan" in done:
         _print_results([done["scan"]])
 
