@@ -82,6 +82,13 @@ def test_train_writes_weights_log_page_and_scans_into_the_store(tmp_path, capsys
     )
     (checkpoint,) = run["checkpoints"]
     assert checkpoint["run_id"] == runs[0]["id"] and checkpoint["step"] == entries[-1]["step"]
+    from robustlab.report import write_report
+
+    html, js = write_report(db, [runs[0]["id"]], tmp_path / "report")
+    page = html.read_text()
+    assert "Training curves" in page and "recipe trades" in page
+    assert page.count("<svg") >= 2
+    assert json.loads(js.read_text())["training"][0]["id"] == stored["id"]
 
 
 def test_train_check_refuses_a_mistyped_key_with_a_suggestion(tmp_path, capsys):

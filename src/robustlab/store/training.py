@@ -19,7 +19,7 @@ from robustlab.errors import StoreError
 from robustlab.store import schema as t
 from robustlab.store.store import Store
 
-__all__ = ["load_training_run", "save_training_run", "training_runs"]
+__all__ = ["load_training_run", "save_training_run", "training_runs", "training_runs_of_scans"]
 
 
 def _json(value: Any) -> Any:
@@ -139,3 +139,17 @@ def load_training_run(store: Store, run_id: str) -> dict[str, Any]:
         else:
             out["steps"].append(item)
     return out
+
+
+def training_runs_of_scans(store: Store, scan_run_ids: Sequence[str]) -> list[str]:
+    """Ids of the training runs with a checkpoint scanned as one of ``scan_run_ids``."""
+    ts = t.training_steps
+    if not scan_run_ids:
+        return []
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            select(ts.c.training_run_id)
+            .where(ts.c.kind == "checkpoint", ts.c.scan_run_id.in_(list(scan_run_ids)))
+            .distinct()
+        ).scalars()
+        return sorted(str(r) for r in found)
