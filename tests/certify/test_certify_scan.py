@@ -77,3 +77,43 @@ def test_certified_suite_is_built_in() -> None:
     assert {"certify_smoothing", "verify_bounds", "ensemble", "clean"} <= names
     sigmas = sorted(p.sigma for p in suite.probes if p.name == "certify_smoothing")
     assert sigmas == [0.12, 0.25, 0.5]
+
+
+@pytest.mark.slow
+def test_demo_certify_writes_the_gap_chart(tmp_path, capsys) -> None:
+    from robustlab.cli import main
+
+    store = f"sqlite:///{tmp_path / 'demo.db'}"
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--certify", "--store", store, "--out", str(tmp_path), "--no-progress"])
+        raise SystemExit(0)
+    assert not exc.value.code
+    page = next(tmp_path.glob("*.html")).read_text()
+    assert "Certified gap" in page
+    db = robustlab.open_store(store)
+    (run,) = db.runs()
+    from robustlab.analysis import analyse
+
+    analysis = analyse(db, [run_data(db, run["id"])])
+    gap = analysis.runs[0].certified_gap
+    assert gap and all(p.consistent for p in gap)
+    assert all(p.certified <= (p.attack if p.attack is not None else 1.0) <= p.clean for p in gap)
+
+
+def test_the_analysis_carries_the_gap(cnn, small_digits, store_url) -> None:
+    from robustlab.analysis import Analysis, analyse
+
+    data = ArrayDataset(
+        small_digits.inputs[:10], small_digits.targets[:10], ids=small_digits.ids[:10]
+    )
+    result = robustlab.scan(cnn, data, SUITE, store=store_url, shard_size=10, progress=False)
+    run = run_data(result.store, result.run_id)
+    analysis = analyse(result.store, [run])
+    gap = analysis.runs[0].certified_gap
+    assert [p.to_dict() for p in gap] == [
+        {**p, "probe_key": str(p["probe_key"]), "label": str(p["label"])}
+        for p in certified_gap(run)
+    ]
+    assert len(gap) == 3
+    again = Analysis.from_json(analysis.to_json())
+    assert again.runs[0].certified_gap == gap

@@ -67,8 +67,28 @@ def test_train_writes_weights_log_page_and_scans_into_the_store(tmp_path, capsys
     state = torch.load(out / "weights.pt", weights_only=True)
     assert set(state) == {"1.weight", "1.bias", "3.weight", "3.bias"}
     assert "<svg" in (out / "monitor.html").read_text()
-    runs = open_store(store).runs()
+    db = open_store(store)
+    runs = db.runs()
     assert len(runs) == 1 and runs[0]["model_name"] == "trained-trades"
+    from robustlab.store.training import load_training_run, training_runs
+
+    (stored,) = training_runs(db)
+    assert stored["recipe"] == "trades"
+    run = load_training_run(db, stored["id"])
+    assert [s["step"] for s in run["steps"]] == [e["step"] for e in entries]
+    assert run["steps"][-1]["pgd_accuracy"] == pytest.approx(entries[-1]["pgd_accuracy"])
+    assert run["history"] == log["history"] and run["events"] == json.loads(
+        json.dumps(log["events"])
+    )
+    (checkpoint,) = run["checkpoints"]
+    assert checkpoint["run_id"] == runs[0]["id"] and checkpoint["step"] == entries[-1]["step"]
+    from robustlab.report import write_report
+
+    html, js = write_report(db, [runs[0]["id"]], tmp_path / "report")
+    page = html.read_text()
+    assert "Training curves" in page and "recipe trades" in page
+    assert page.count("<svg") >= 2
+    assert json.loads(js.read_text())["training"][0]["id"] == stored["id"]
 
 
 def test_train_check_refuses_a_mistyped_key_with_a_suggestion(tmp_path, capsys):
@@ -113,3 +133,13 @@ def test_demo_train_trains_scans_and_writes_the_page(tmp_path, capsys):
     by = {r["recipe"]: r for r in summary["runs"]}
     assert by["pgd_at"]["pgd_accuracy"] > by["standard"]["pgd_accuracy"] + 0.1
     assert len(open_store(store).runs()) == 2
+
+
+def test_list_recipes_shows_every_registered_recipe(capsys):
+    from robustlab.training import RECIPES
+
+    code, out, _ = run_cli(["list", "recipes"], capsys)
+    assert code == 0
+    assert set(RECIPES.names()) >= {"standard", "pgd_at", "trades", "augmix"}
+    for name in RECIPES.names():
+        assert name in out

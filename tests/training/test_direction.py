@@ -92,3 +92,43 @@ def test_mixed_classifier_endpoints_and_learned_weight(digits_train, digits_eval
     fit(mixed, data, make_recipe("pgd_at", epsilon=0.2, steps=5), epochs=2, lr=0.5)
     assert mixed.alpha > 0.6  # under attack the weight moves to the robust network
     assert all(torch.equal(a, b) for a, b in zip(rob.parameters(), before))
+
+
+@pytest.mark.slow
+def test_elr_beats_cross_entropy_under_40_percent_symmetric_label_noise(digits_train, digits_eval):
+    """Liu et al. (NeurIPS 2020): early-learning regularisation resists memorising noisy labels."""
+    noisy, _ = inject_label_noise(np.asarray(digits_train.targets), 0.4, 10, seed=0)
+    data = (digits_train.inputs, torch.as_tensor(noisy))
+    ev = held_out_accuracy(digits_eval.inputs, digits_eval.targets)
+    kw = dict(epochs=40, optimizer="adam", lr=3e-3, weight_decay=0.0)
+    ce = ev(fit(mlp(256), data, "standard", **kw).module)
+    elr = ev(fit(mlp(256), data, make_recipe("standard", loss="elr"), **kw).module)
+    assert elr > ce + 0.03, (ce, elr)
+
+
+#: Corruptions AugMix never trains on (its operations are geometric): the held-out test.
+HELD_OUT = ("elastic_transform", "motion_blur", "zoom_blur", "gaussian_blur")
+
+
+@pytest.mark.slow
+def test_augmix_beats_standard_on_corrupted_digits(digits_train, digits_eval):
+    """Hendrycks et al. (ICLR 2020): AugMix raises accuracy on unseen corruptions."""
+    from robustlab.perturbations import image as corruptions
+
+    data = (digits_train.inputs, digits_train.targets)
+    kw = dict(epochs=15, optimizer="adam", lr=3e-3)
+    std = fit(mlp(256), data, "standard", **kw).module
+    aug = fit(mlp(256), data, "augmix", **kw).module
+    x, y = torch.as_tensor(digits_eval.inputs), torch.as_tensor(digits_eval.targets)
+
+    def corrupted_accuracy(net):
+        net.eval()
+        accs = []
+        with torch.no_grad():
+            for name in HELD_OUT:
+                xc = corruptions.apply(x, name, 3, seed=0)
+                accs.append(float((net(xc).argmax(1) == y).float().mean()))
+        return float(np.mean(accs))
+
+    s, a = corrupted_accuracy(std), corrupted_accuracy(aug)
+    assert a > s + 0.02, (s, a)

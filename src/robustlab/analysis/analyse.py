@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from robustlab.analysis.axes import scorecard
+from robustlab.analysis.certified import certified_gap
 from robustlab.analysis.compare import compare_runs
 from robustlab.analysis.curves import robustness_curves, severity_curves
 from robustlab.analysis.drops import domain_drops, perturbation_drops
@@ -13,6 +14,7 @@ from robustlab.analysis.effective import effective_robustness
 from robustlab.analysis.result import (
     Analysis,
     AxisScore,
+    CertifiedGapPoint,
     Comparison,
     RobustnessCurve,
     RunAnalysis,
@@ -41,6 +43,12 @@ def analyse_run(store: Store, run: dict[str, Any]) -> RunAnalysis:
         ),
         severity_curves=tuple(SeverityCurve.from_dict(c) for c in severity_curves(run)),
         domain_drops=domain_drops(store, run) if run["dataset"].get("domains") else None,
+        certified_gap=tuple(
+            CertifiedGapPoint.from_dict(
+                {**p, "probe_key": str(p["probe_key"]), "label": str(p["label"])}
+            )
+            for p in certified_gap(run)
+        ),
     )
 
 

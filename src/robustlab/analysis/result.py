@@ -15,6 +15,7 @@ __all__ = [
     "ANALYSIS_SCHEMA_VERSION",
     "Analysis",
     "AxisScore",
+    "CertifiedGapPoint",
     "Comparison",
     "ConfirmationPoint",
     "ProbeComparison",
@@ -126,6 +127,22 @@ class SeverityCurve(_Data):
 
 
 @dataclass(frozen=True)
+class CertifiedGapPoint(_Data):
+    """One certificate against the attacks at its budget: verified / certified accuracy (a lower
+    bound on robust accuracy) <= the strongest attack's accuracy (an upper bound) <= clean."""
+
+    norm: str
+    epsilon: float
+    probe_key: str
+    label: str
+    certified: float
+    attack: float | None
+    attack_probe: str | None
+    clean: float | None
+    consistent: bool
+
+
+@dataclass(frozen=True)
 class RunAnalysis(_Data):
     """What the analysis layer computes for one run.
 
@@ -136,6 +153,8 @@ class RunAnalysis(_Data):
         severity_curves: One per perturbation applied at several severities.
         domain_drops: Source and Target Drop per shifted domain (a shift scan only), as
             :func:`robustlab.analysis.drops.domain_drops` returns them.
+        certified_gap: One point per certificate (:func:`robustlab.analysis.certified.
+            certified_gap`): certified, strongest attack and clean accuracy at one budget.
     """
 
     run_id: str
@@ -143,6 +162,7 @@ class RunAnalysis(_Data):
     robustness_curves: tuple[RobustnessCurve, ...] = ()
     severity_curves: tuple[SeverityCurve, ...] = ()
     domain_drops: dict[str, Any] | None = None
+    certified_gap: tuple[CertifiedGapPoint, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -439,6 +439,13 @@ class _Propagator:
     def run(self, crown: bool) -> None:
         need = {p for n in self.g.nodes if n.kind in ("relu", "maxpool") for p in n.parents}
         need.add(self.g.output)
+        consumers: dict[int, set[str]] = {}
+        for n in self.g.nodes:
+            for p in n.parents:
+                consumers.setdefault(p, set()).add(n.kind)
+        relu_only = {
+            i for i, kinds in consumers.items() if kinds == {"relu"} and i != self.g.output
+        }
         x = self.x
         for i, node in enumerate(self.g.nodes):
             if node.kind == "input":
@@ -455,16 +462,34 @@ class _Propagator:
                 self.center[i] = F.max_pool2d(self.center[node.parents[0]], **node.pool)
             lo, up = self.ibp(i)
             if crown and i in need and node.kind != "input":
-                shape = lo.shape[1:]
-                d = int(np.prod(shape))
-                eye = (
-                    torch.eye(d, dtype=lo.dtype, device=lo.device)
-                    .view(1, d, *shape)
-                    .expand(len(lo), d, *shape)
-                )
-                cl, cu = self.backward(i, eye)
-                lo, up = torch.maximum(lo, cl.view_as(lo)), torch.minimum(up, cu.view_as(up))
+                lo, up = self._tighten(i, lo, up, only_unstable=i in relu_only)
             self.lower[i], self.upper[i] = lo, up
+
+    def _tighten(
+        self, i: int, lo: torch.Tensor, up: torch.Tensor, *, only_unstable: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """CROWN bounds of node ``i`` intersected with its interval bounds ``lo``, ``up``.
+
+        With ``only_unstable`` (every consumer is a ReLU) only the neurons whose interval
+        crosses zero in some example of the batch are back-substituted: a ReLU's relaxation of
+        a stable neuron is exact whatever its bounds, so the others cannot change a result."""
+        shape = lo.shape[1:]
+        d = int(np.prod(shape))
+        flat_lo, flat_up = lo.reshape(len(lo), d), up.reshape(len(up), d)
+        if only_unstable:
+            rows = ((flat_lo < 0) & (flat_up > 0)).any(0).nonzero().flatten()
+        else:
+            rows = torch.arange(d, device=lo.device)
+        if len(rows) == 0:
+            return lo, up
+        a0 = torch.zeros(len(rows), d, dtype=lo.dtype, device=lo.device)
+        a0[torch.arange(len(rows), device=lo.device), rows] = 1.0
+        a0 = a0.view(1, len(rows), *shape).expand(len(lo), len(rows), *shape)
+        cl, cu = self.backward(i, a0)
+        new_lo, new_up = flat_lo.clone(), flat_up.clone()
+        new_lo[:, rows] = torch.maximum(flat_lo[:, rows], cl)
+        new_up[:, rows] = torch.minimum(flat_up[:, rows], cu)
+        return new_lo.view_as(lo), new_up.view_as(up)
 
 
 def _network(model: Any) -> tuple[nn.Module, list[_Node], tuple[float, float] | None]:

@@ -39,7 +39,11 @@ def write_report(
     (``id_domains``: see :func:`collect`)."""
     out = Path(out_dir)
     doc = collect(store, run_ids, artifacts=True, id_domains=id_domains)
+    from robustlab.report.training import training_section
+
+    doc["training"] = training_section(store, [r["id"] for r in doc["runs"]])
     html = write_html(doc, out / "index.html")
     # The JSON export is the same document without the pictures.
     bare = {**doc, "runs": [{k: v for k, v in r.items() if k != "artifacts"} for r in doc["runs"]]}
+    bare["training"] = [{k: v for k, v in t.items() if k != "svg"} for t in doc["training"]]
     return html, write_json(bare, out / "results.json")

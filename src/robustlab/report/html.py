@@ -488,6 +488,7 @@ def render_html(doc: dict[str, Any]) -> str:
             for c in robustness_curves(runs, series)
         ],
         certified_gaps=_certified_gaps(runs),
+        training=doc.get("training", []),
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,

@@ -28,11 +28,13 @@ __all__ = [
     "models",
     "record_blocks",
     "runs",
+    "training_runs",
+    "training_steps",
     "units",
 ]
 
 #: Bumped with every schema change; a store written with a higher number is refused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -145,4 +147,39 @@ artifacts = Table(
     Column("media_type", String(64), nullable=False),
     Column("data", Text, nullable=False),
     Column("meta", JSON, nullable=False),
+)
+
+#: Training runs (schema 5): one row per :func:`robustlab.training.fit` run stored with
+#: :func:`robustlab.store.training.save_training_run`.
+training_runs = Table(
+    "training_runs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("recipe", String(128), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("history", JSON, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("elapsed_s", Float, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: The monitor's log (kind ``step``) and the checkpoint scans (kind ``checkpoint``, with the
+#: scan's run id) of a training run, one row per measured step.
+training_steps = Table(
+    "training_steps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "training_run_id",
+        String(32),
+        ForeignKey("training_runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(16), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("epoch", Integer, nullable=True),
+    Column("scan_run_id", String(32), nullable=True),
+    Column("values", JSON, nullable=False),
+    UniqueConstraint("training_run_id", "kind", "step", name="uq_training_step"),
 )

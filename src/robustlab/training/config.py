@@ -252,4 +252,25 @@ def run_config(
             seed=int(scan_cfg.get("seed", seed)),
             progress=progress,
         )
+    if store is not None or "scan" in out_dict:
+        out_dict["training_run_id"] = _store_run(store, config, result, out_dict.get("scan"))
     return out_dict
+
+
+def _store_run(store: Any, config: Mapping[str, Any], result: Any, scanned: Any) -> str:
+    """Store the training run, its monitor log and the final weights' scan (a checkpoint at
+    the last step) in ``store``."""
+    from robustlab.store import open_store
+    from robustlab.store.training import save_training_run
+
+    db = scanned.store if scanned is not None else open_store(store)
+    checkpoints = []
+    if scanned is not None:
+        last = max([int(e["step"]) for e in getattr(result.monitor, "log", ())] or [0])
+        values = {m["metric"] + ":" + str(m["probe_key"]): m["value"] for m in scanned.metrics}
+        checkpoints.append(
+            {"step": last, "epoch": None, "run_id": scanned.run_id, "values": values}
+        )
+    return save_training_run(
+        db, result, name=f"train-{config['_recipe'].name}", checkpoint_scans=checkpoints
+    )
