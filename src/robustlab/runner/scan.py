@@ -27,6 +27,7 @@ from robustlab.runner.liveness import OWNER, Heartbeat, owner_note, sigterm_inte
 from robustlab.runner.plan import plan_units
 from robustlab.runner.preflight import preflight
 from robustlab.store import Store, open_store
+from robustlab.store.store import StoreLost
 from robustlab.suites import Suite, load_suite
 from robustlab.summaries import SUMMARIES, ProbeErrors, UndefinedSummary, evaluate_summary
 from robustlab.summaries.base import UNDEFINED_SUMMARIES
@@ -261,25 +262,23 @@ def _scan(
     model_id = db.add_model(model_fp, model.describe())
     dataset_id = db.add_dataset(data_fp, dataset.describe())
     with sigterm_interrupts():  # SIGTERM stops the scan as Ctrl-C does
-        run_id = db.find_resumable(run_key) if resume else None
-        if run_id is None:
-            run_id = db.create_run(
-                run_key=run_key,
-                model_id=model_id,
-                dataset_id=dataset_id,
-                suite_spec=suite.spec,
-                seed=seed,
-                shard_size=shard_size,
-                environment={
-                    **environment(str(model.device)),
-                    "reference_model": None
-                    if oracle is None
-                    else {"name": oracle.name, "fingerprint": oracle_fp},
-                    OWNER: owner_note(),
-                },
-            )
-        else:
-            db.set_status(run_id, "running")
+        run_id = _claim_run(
+            db,
+            run_key=run_key,
+            resume=resume,
+            model_id=model_id,
+            dataset_id=dataset_id,
+            suite_spec=suite.spec,
+            seed=seed,
+            shard_size=shard_size,
+            environment={
+                **environment(str(model.device)),
+                "reference_model": None
+                if oracle is None
+                else {"name": oracle.name, "fingerprint": oracle_fp},
+                OWNER: owner_note(),
+            },
+        )
 
         try:
             heartbeat = Heartbeat(db, run_id)  # this process owns the run
@@ -372,8 +371,8 @@ def _scan(
                 {UNDEFINED_SUMMARIES: undefined or None, UNDEFINED_METRICS: missing or None},
             )
             db.set_status(run_id, "complete")
-        except KeyboardInterrupt:
-            db.set_status(run_id, "interrupted")
+        except (KeyboardInterrupt, StoreLost):
+            _mark_interrupted(db, run_id)
             raise
         except BaseException:
             db.set_status(run_id, "failed")
@@ -475,6 +474,22 @@ def _undefined_metrics(
                 f"measures or drop it from the suite's metrics"
             )
     return out
+
+
+def _claim_run(db: Store, **run: Any) -> str:
+    """The run this scan writes into: one run per key even when several processes start the
+    same scan at once (they share its units, see :meth:`Store.claim_run`)."""
+    run_id, _created = db.claim_run(**run)
+    return run_id
+
+
+def _mark_interrupted(db: Store, run_id: str) -> None:
+    """Store the run as interrupted, unless the store itself is what was lost (then its owner
+    note goes stale and listings show it interrupted anyway)."""
+    try:
+        db.set_status(run_id, "interrupted")
+    except StoreLost:  # the store is what stopped the scan: nothing more can be written
+        return
 
 
 def _metric_names(suite: Suite, probe: Probe, task: str) -> list[str]:

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: Bumped with every schema change; a store written with a higher number is refused.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 4
 
 metadata = MetaData()
 
@@ -149,7 +149,7 @@ artifacts = Table(
     Column("meta", JSON, nullable=False),
 )
 
-#: Training runs (schema 5): one row per :func:`robustlab.training.fit` run stored with
+#: Training runs (schema 4): one row per :func:`robustlab.training.fit` run stored with
 #: :func:`robustlab.store.training.save_training_run`.
 training_runs = Table(
     "training_runs",

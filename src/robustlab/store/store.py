@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Connection, String, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from robustlab.errors import StoreError
 from robustlab.records import Records
 from robustlab.store import migrate
 from robustlab.store import schema as t
 from robustlab.store._blocks import ENCODING, decode_block, encode_block
-from robustlab.store._engine import display_url, make_engine, normalise_url
+from robustlab.store._engine import (
+    display_url,
+    is_memory,
+    make_engine,
+    mask_passwords,
+    normalise_url,
+    sqlite_lock_engine,
+)
 
-__all__ = ["DEFAULT_STORE", "Store", "insert_records", "open_store"]
+__all__ = ["DEFAULT_STORE", "RETRY_DELAYS", "Store", "StoreLost", "insert_records", "open_store"]
+
+_T = TypeVar("_T")
+
+#: Seconds waited before each new attempt at a write whose connection to the database server was
+#: lost (a restart, a failover, a dropped connection); after the last the scan stops.
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 DEFAULT_STORE = "sqlite:///robustlab.db"
 
@@ -37,6 +53,18 @@ def _now() -> dt.datetime:
 RUN_DATASET_NAME = "dataset_name"
 
 
+def _with_dataset_name(
+    conn: Any, dataset_id: int, environment: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``environment`` with the dataset's current name: datasets with the same content share one
+    row whose name follows the latest scan, so each run keeps the name it was given in its own
+    metadata (issue 19, item 17)."""
+    name = conn.execute(select(t.datasets.c.name).where(t.datasets.c.id == dataset_id)).scalar()
+    if name is not None and RUN_DATASET_NAME not in environment:
+        return {**environment, RUN_DATASET_NAME: name}
+    return environment
+
+
 def _own_dataset_name(run: dict[str, Any]) -> dict[str, Any]:
     """``run`` with the dataset name it was scanned under, not the shared row's latest name."""
     env = dict(run.get("environment") or {})
@@ -46,6 +74,59 @@ def _own_dataset_name(run: dict[str, Any]) -> dict[str, Any]:
         run["dataset_name"] = name
         run["dataset_spec"] = {**dict(run.get("dataset_spec") or {}), "name": name}
     return run
+
+
+class StoreLost(StoreError):
+    """The connection to the store's database server was lost and did not come back."""
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lost connection (worth retrying) rather than a refused statement."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    low = str(exc.orig).lower()
+    return any(
+        s in low
+        for s in (
+            "server closed the connection",
+            "connection refused",
+            "terminating connection",
+            "could not connect",
+            "connection already closed",
+            "connection is closed",
+            "no connection to the server",
+            "the database system is shutting down",
+            "the database system is starting up",
+            "timeout expired",
+            "ssl syscall",
+            "eof detected",
+        )
+    )
+
+
+def _resume_command() -> str:
+    """How to resume: this process's command line when it is ``robustlab``, password masked."""
+    argv = [a for a in sys.argv if a]
+    if argv and ("robustlab" in argv[0] or argv[:2] == ["-m", "robustlab"]):
+        return "re-run `" + mask_passwords(" ".join(["robustlab", *argv[1:]])) + "`"
+    return (
+        "re-run the same scan (same model, data, suite, seed and shard size; resume is the default)"
+    )
+
+
+def _limit_problems(table: Any, values: Mapping[str, Any]) -> list[str]:
+    """The values too long for their bounded text column of ``table``: PostgreSQL refuses them
+    and SQLite would keep them, so both refuse them here, before anything is written."""
+    problems = []
+    for key, value in values.items():
+        column = table.c.get(key)
+        kind = None if column is None else column.type
+        length = kind.length if isinstance(kind, String) else None
+        if length and isinstance(value, str) and len(value) > length:
+            problems.append(f"{table.name}.{key} is {len(value)} characters (at most {length})")
+    return problems
 
 
 class Store:
@@ -88,6 +169,121 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    # -- reliability ---------------------------------------------------------------------------
+    def _check_lengths(self, table: Any, values: Mapping[str, Any]) -> None:
+        problems = _limit_problems(table, values)
+        if problems:
+            what = {"models": "model", "datasets": "dataset", "runs": "suite"}.get(
+                table.name, table.name
+            )
+            raise StoreError(
+                f"Cannot store this {what} in {self.url!r}: {'; '.join(problems)}. Every store "
+                f"backend keeps names up to that length; give the {what} a shorter name."
+            )
+
+    def _retrying(self, what: str, run_id: str | None, write: Callable[[], _T]) -> _T:
+        """``write()``, tried again after :data:`RETRY_DELAYS` while the connection to the
+        database server is lost; then a :class:`StoreLost` naming the server and how to resume.
+
+        Each attempt is one transaction, so a lost attempt left nothing behind; the pool's pre-ping
+        replaces the dead connections.
+        """
+        for delay in (*RETRY_DELAYS, None):
+            try:
+                return write()
+            except (OperationalError, DBAPIError) as exc:
+                if not _connection_lost(exc):
+                    raise
+                reason = (str(exc.orig).strip().splitlines() or [type(exc).__name__])[0]
+                if delay is None:
+                    waited = sum(RETRY_DELAYS)
+                    run = f" of run {run_id}" if run_id else ""
+                    raise StoreLost(
+                        f"Lost the connection to the store's database server {self.url!r} while "
+                        f"writing {what}{run} ({reason}); {len(RETRY_DELAYS) + 1} attempts over "
+                        f"{waited:.0f} s failed. The units finished so far are safe in the "
+                        f"store. Check that the server is running and reachable, then "
+                        f"{_resume_command()}: it continues the run without redoing them."
+                    ) from None
+                time.sleep(delay)
+                self.engine.dispose()  # drop every pooled connection to the lost server
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @contextmanager
+    def _run_claim(self, run_key: str) -> Iterator[Connection]:
+        """A transaction during which no other process claims a run with this key: an advisory
+        lock on the key (PostgreSQL), the write lock of the file (SQLite)."""
+        backend = self.engine.dialect.name
+        if backend == "sqlite" and not is_memory(self.engine.url):
+            locked = sqlite_lock_engine(self.engine.url)
+            try:
+                with locked.begin() as conn:
+                    yield conn
+            finally:
+                locked.dispose()
+            return
+        with self.engine.begin() as conn:
+            if backend == "postgresql":  # released at commit
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 20261204))"),
+                    {"key": run_key},
+                )
+            yield conn
+
+    def claim_run(
+        self,
+        *,
+        run_key: str,
+        resume: bool,
+        model_id: int,
+        dataset_id: int,
+        suite_spec: Mapping[str, Any],
+        seed: int,
+        shard_size: int,
+        environment: Mapping[str, Any],
+    ) -> tuple[str, bool]:
+        """The run a scan with this key writes into, and whether it was created: the newest run
+        with the key when ``resume`` is set, else a new one. Atomic across processes: scans of the
+        same key started at once share one run (each unit is stored once, by whichever process
+        finishes it first) instead of each creating its own."""
+        self._check_lengths(t.runs, {"suite_name": suite_spec["name"]})
+        with self._run_claim(run_key) as conn:
+            if resume:
+                found = conn.execute(
+                    select(t.runs.c.id)
+                    .where(t.runs.c.run_key == run_key)
+                    .order_by(t.runs.c.created_at.desc())
+                    .limit(1)
+                ).first()
+                if found is not None:
+                    conn.execute(
+                        update(t.runs)
+                        .where(t.runs.c.id == found[0])
+                        .values(status="running", updated_at=_now())
+                    )
+                    return str(found[0]), False
+            run_id = uuid.uuid4().hex[:12]
+            now = _now()
+            environment = _with_dataset_name(conn, dataset_id, environment)
+            conn.execute(
+                insert(t.runs).values(
+                    id=run_id,
+                    run_key=run_key,
+                    model_id=model_id,
+                    dataset_id=dataset_id,
+                    suite_name=suite_spec["name"],
+                    suite_version=suite_spec["version"],
+                    suite_spec=dict(suite_spec),
+                    seed=seed,
+                    shard_size=shard_size,
+                    status="running",
+                    environment=dict(environment),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return run_id, True
+
     # -- models and datasets -------------------------------------------------------------------
     def _upsert(self, table: Any, fingerprint: str, values: Mapping[str, Any]) -> int:
         """The id of the row with this fingerprint, inserted if absent; safe when two processes
@@ -97,6 +293,7 @@ class Store:
         names in the spec, ...) of the latest scan, so renaming a model or a dataset and scanning
         it again renames it in every run that uses it.
         """
+        self._check_lengths(table, values)
         find = select(table.c.id).where(table.c.fingerprint == fingerprint)
         with self.engine.begin() as conn:
             found = conn.execute(find).scalar()
@@ -156,13 +353,7 @@ class Store:
         run_id = uuid.uuid4().hex[:12]
         now = _now()
         with self.engine.begin() as conn:
-            # datasets with the same content share one row whose name follows the latest scan:
-            # keep the name this run was given in its own metadata (issue 19, item 17)
-            name = conn.execute(
-                select(t.datasets.c.name).where(t.datasets.c.id == dataset_id)
-            ).scalar()
-            if name is not None and RUN_DATASET_NAME not in environment:
-                environment = {**environment, RUN_DATASET_NAME: name}
+            environment = _with_dataset_name(conn, dataset_id, environment)
             conn.execute(
                 insert(t.runs).values(
                     id=run_id,
@@ -183,10 +374,15 @@ class Store:
         return run_id
 
     def set_status(self, run_id: str, status: str) -> None:
-        with self.engine.begin() as conn:
-            res = conn.execute(
-                update(t.runs).where(t.runs.c.id == run_id).values(status=status, updated_at=_now())
-            )
+        def write() -> Any:
+            with self.engine.begin() as conn:
+                return conn.execute(
+                    update(t.runs)
+                    .where(t.runs.c.id == run_id)
+                    .values(status=status, updated_at=_now())
+                )
+
+        res = self._retrying(f"status {status!r}", run_id, write)
         if res.rowcount == 0:
             raise StoreError(
                 f"No run {run_id!r} in store {self.url!r}; `robustlab runs` lists them."
@@ -196,6 +392,9 @@ class Store:
         """Merge ``entries`` into the run's ``environment`` (its free-form JSON notes: the owning
         process and its heartbeat, the summaries left undefined, ...); a ``None`` value removes
         that key."""
+        self._retrying("the run's notes", run_id, lambda: self._update_environment(run_id, entries))
+
+    def _update_environment(self, run_id: str, entries: Mapping[str, Any]) -> None:
         with self.engine.begin() as conn:
             found = conn.execute(
                 select(t.runs.c.environment).where(t.runs.c.id == run_id).with_for_update()
@@ -288,7 +487,41 @@ class Store:
         status: str = "done",
         info: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Write one finished unit and its records atomically; False if it was already stored."""
+        """Write one finished unit and its records atomically; False if it was already stored.
+
+        A lost connection to the database server is retried (see :meth:`_retrying`)."""
+        self._check_lengths(t.units, {"probe_key": probe_key})
+        return self._retrying(
+            f"unit {probe_key!r} shard {shard}",
+            run_id,
+            lambda: self._write_unit(
+                run_id,
+                probe_key=probe_key,
+                probe_spec=probe_spec,
+                shard=shard,
+                start=start,
+                stop=stop,
+                records=records,
+                seconds=seconds,
+                status=status,
+                info=info,
+            ),
+        )
+
+    def _write_unit(
+        self,
+        run_id: str,
+        *,
+        probe_key: str,
+        probe_spec: Mapping[str, Any],
+        shard: int,
+        start: int,
+        stop: int,
+        records: Records | None,
+        seconds: float,
+        status: str,
+        info: Mapping[str, Any] | None,
+    ) -> bool:
         try:
             with self.engine.begin() as conn:
                 res = conn.execute(

@@ -1,4 +1,4 @@
-"""Training runs in the store (schema 5): the run, its monitor log and its checkpoint scans.
+"""Training runs in the store (schema 4): the run, its monitor log and its checkpoint scans.
 
 Functions over a :class:`~robustlab.store.Store` rather than methods, so the store class stays
 as it is; :func:`save_training_run` writes one :class:`robustlab.training.TrainResult`.

@@ -29,17 +29,27 @@ def _as_image(x: torch.Tensor) -> torch.Tensor:
     return x if x.ndim == 4 else x.reshape(len(x), 1, 1, -1)
 
 
-def _window_table(h: int, w: int, sh: int, sw: int, device: torch.device) -> torch.Tensor:
-    """Every ``sh x sw`` window of an ``h x w`` image as a bool mask, shaped ``(P, 1, h, w)``.
+def _window_table(h: int, w: int, sh: int, sw: int, device: torch.device) -> tuple[int, ...]:
+    """The ``sh x sw`` windows of an ``h x w`` image, as their geometry: :func:`_window_masks`
+    draws the masks of the chosen positions only, so memory grows with the batch, never with the
+    number of positions (a table of every window of a 224 x 224 image would take gigabytes)."""
+    return (h, w, sh, sw)
 
-    Indexing it with one random position per example draws the windows in a single gather.
-    """
-    top = torch.arange(h - sh + 1, device=device).repeat_interleave(w - sw + 1)
-    left = torch.arange(w - sw + 1, device=device).repeat(h - sh + 1)
-    rows = torch.arange(h, device=device).view(1, 1, h, 1)
-    cols = torch.arange(w, device=device).view(1, 1, 1, w)
-    top, left = top.view(-1, 1, 1, 1), left.view(-1, 1, 1, 1)
+
+def _window_masks(windows: tuple[int, ...], pos: torch.Tensor) -> torch.Tensor:
+    """Bool masks ``(n, 1, h, w)`` of the windows at positions ``pos`` (row-major over the
+    ``(h - sh + 1) x (w - sw + 1)`` top-left corners)."""
+    h, w, sh, sw = windows
+    top = (pos // (w - sw + 1)).view(-1, 1, 1, 1)
+    left = (pos % (w - sw + 1)).view(-1, 1, 1, 1)
+    rows = torch.arange(h, device=pos.device).view(1, 1, h, 1)
+    cols = torch.arange(w, device=pos.device).view(1, 1, 1, w)
     return (rows >= top) & (rows < top + sh) & (cols >= left) & (cols < left + sw)
+
+
+def _positions(windows: tuple[int, ...]) -> int:
+    h, w, sh, sw = windows
+    return (h - sh + 1) * (w - sw + 1)
 
 
 @functools.lru_cache(maxsize=64)
@@ -89,11 +99,12 @@ def _linf_step(
     cur: torch.Tensor,
     up: torch.Tensor,
     down: torch.Tensor,
-    windows: torch.Tensor,
+    windows: tuple[int, ...],
 ) -> torch.Tensor:
     """Set one random window per example to a random vertex (``up``/``down`` per channel)."""
     n, c = cur.shape[:2]
-    mask = windows[torch.randint(0, len(windows), (n,), generator=gen, device=cur.device)]
+    pos = torch.randint(0, _positions(windows), (n,), generator=gen, device=cur.device)
+    mask = _window_masks(windows, pos)
     high = torch.randint(0, 2, (n, c, 1, 1), generator=gen, device=cur.device, dtype=torch.bool)
     # A window that already sits at the proposed vertex would waste the query: flip its sign.
     unchanged = ~((torch.where(high, up, down) != cur) & mask).flatten(1).any(dim=1)
@@ -170,7 +181,8 @@ class Square(ImageAttack):
         idx = (loss > 0).nonzero().squeeze(1)
         xa, cur, la, ya = x[idx], adv[idx], loss[idx], y[idx]
         up, down = ctx.clip(xa + eps), ctx.clip(xa - eps)
-        windows, size = torch.empty(0), (0, 0)
+        windows: tuple[int, ...] = ()
+        size = (0, 0)
         for it in range(1, self.n_queries):
             if len(idx) == 0:
                 break

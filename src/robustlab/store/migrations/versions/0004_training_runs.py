@@ -1,6 +1,6 @@
-"""Schema 5: training runs, their monitor logs and their checkpoint scans.
+"""Schema 4: training runs, their monitor logs and their checkpoint scans.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-04
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.Column("values", sa.JSON, nullable=False),
         sa.UniqueConstraint("training_run_id", "kind", "step", name="uq_training_step"),
     )
-    _set_schema_version(5)
+    _set_schema_version(4)
 
 
 def downgrade() -> None:
