@@ -256,10 +256,20 @@ class Store:
                     .limit(1)
                 ).first()
                 if found is not None:
+                    # a resumed run takes the name its data is scanned under now (names are
+                    # metadata: renaming the data and re-scanning renames the run)
+                    kept = conn.execute(
+                        select(t.runs.c.environment).where(t.runs.c.id == found[0])
+                    ).scalar()
+                    env = {k: v for k, v in dict(kept or {}).items() if k != RUN_DATASET_NAME}
                     conn.execute(
                         update(t.runs)
                         .where(t.runs.c.id == found[0])
-                        .values(status="running", updated_at=_now())
+                        .values(
+                            status="running",
+                            updated_at=_now(),
+                            environment=dict(_with_dataset_name(conn, dataset_id, env)),
+                        )
                     )
                     return str(found[0]), False
             run_id = uuid.uuid4().hex[:12]
