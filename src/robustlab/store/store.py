@@ -65,6 +65,40 @@ def _with_dataset_name(
     return environment
 
 
+def _insert_run(
+    conn: Any,
+    *,
+    run_key: str,
+    model_id: int,
+    dataset_id: int,
+    suite_spec: Mapping[str, Any],
+    seed: int,
+    shard_size: int,
+    environment: Mapping[str, Any],
+) -> str:
+    """Insert a new running run on ``conn`` and return its id (it keeps its dataset's name)."""
+    run_id = uuid.uuid4().hex[:12]
+    now = _now()
+    conn.execute(
+        insert(t.runs).values(
+            id=run_id,
+            run_key=run_key,
+            model_id=model_id,
+            dataset_id=dataset_id,
+            suite_name=suite_spec["name"],
+            suite_version=suite_spec["version"],
+            suite_spec=dict(suite_spec),
+            seed=seed,
+            shard_size=shard_size,
+            status="running",
+            environment=dict(_with_dataset_name(conn, dataset_id, environment)),
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return run_id
+
+
 def _own_dataset_name(run: dict[str, Any]) -> dict[str, Any]:
     """``run`` with the dataset name it was scanned under, not the shared row's latest name."""
     env = dict(run.get("environment") or {})
@@ -272,25 +306,15 @@ class Store:
                         )
                     )
                     return str(found[0]), False
-            run_id = uuid.uuid4().hex[:12]
-            now = _now()
-            environment = _with_dataset_name(conn, dataset_id, environment)
-            conn.execute(
-                insert(t.runs).values(
-                    id=run_id,
-                    run_key=run_key,
-                    model_id=model_id,
-                    dataset_id=dataset_id,
-                    suite_name=suite_spec["name"],
-                    suite_version=suite_spec["version"],
-                    suite_spec=dict(suite_spec),
-                    seed=seed,
-                    shard_size=shard_size,
-                    status="running",
-                    environment=dict(environment),
-                    created_at=now,
-                    updated_at=now,
-                )
+            run_id = _insert_run(
+                conn,
+                run_key=run_key,
+                model_id=model_id,
+                dataset_id=dataset_id,
+                suite_spec=suite_spec,
+                seed=seed,
+                shard_size=shard_size,
+                environment=environment,
             )
             return run_id, True
 
@@ -360,28 +384,17 @@ class Store:
         shard_size: int,
         environment: Mapping[str, Any],
     ) -> str:
-        run_id = uuid.uuid4().hex[:12]
-        now = _now()
         with self.engine.begin() as conn:
-            environment = _with_dataset_name(conn, dataset_id, environment)
-            conn.execute(
-                insert(t.runs).values(
-                    id=run_id,
-                    run_key=run_key,
-                    model_id=model_id,
-                    dataset_id=dataset_id,
-                    suite_name=suite_spec["name"],
-                    suite_version=suite_spec["version"],
-                    suite_spec=dict(suite_spec),
-                    seed=seed,
-                    shard_size=shard_size,
-                    status="running",
-                    environment=dict(environment),
-                    created_at=now,
-                    updated_at=now,
-                )
+            return _insert_run(
+                conn,
+                run_key=run_key,
+                model_id=model_id,
+                dataset_id=dataset_id,
+                suite_spec=suite_spec,
+                seed=seed,
+                shard_size=shard_size,
+                environment=environment,
             )
-        return run_id
 
     def set_status(self, run_id: str, status: str) -> None:
         def write() -> Any:
