@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab.data.arrays import _INPUT_KEYS, _TARGET_KEYS
 from robustlab.data.base import Dataset
 from robustlab.errors import DataError
 
@@ -144,10 +145,6 @@ def npz_member_mmap(path: str | Path, member: str) -> np.ndarray:
     return np.memmap(
         p, dtype=dtype, mode="r", shape=shape, offset=offset, order="F" if fortran else "C"
     )
-
-
-_INPUT_KEYS = ("inputs", "x", "X", "images", "data")
-_TARGET_KEYS = ("targets", "y", "labels", "label")
 
 
 def load_npz_mmap(
