@@ -13,7 +13,7 @@ from robustlab.attacks import ATTACKS, EditBudget, LpBall, attacks_for, build_at
 from robustlab.errors import ConfigError
 from robustlab.tasks.criteria import Misclassified, TargetedClass
 
-EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0}
+EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0, "l0": 6.0}
 IMAGE = [n for n, _ in attacks_for("image")]
 TEXT = [n for n, _ in attacks_for("text")]
 CASES = [
@@ -168,7 +168,7 @@ def test_attack_is_a_frozen_dataclass_whose_fields_round_trip(name):
     assert cls.__doc__ and "References:" in cls.__doc__
     assert set(cls.modalities()) <= {"image", "tabular", "text"}
     if cls.modality == "image":
-        assert set(cls.norms) <= {"linf", "l2", "l1"}  # type: ignore[attr-defined]
+        assert set(cls.norms) <= {"linf", "l2", "l1", "l0"}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("name", IMAGE)

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch
 
-from robustlab.attacks.image._ops import NORMS, lp_norm, project_ball, random_in_ball
+from robustlab.attacks.image._ops import ALL_NORMS, lp_norm, project_ball, random_in_ball
 from robustlab.errors import ConfigError
 from robustlab.registry import Registry
 
@@ -41,7 +41,7 @@ T = TypeVar("T", bound="type[ThreatModel]")
 #: Relative and absolute slack of :meth:`LpBall.contains` for float32 round-off.
 TOLERANCE = 1e-5
 
-NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1"}
+NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
 
 
 def register_threat(name: str) -> Callable[[T], T]:
@@ -121,7 +121,7 @@ class LpBall(ThreatModel):
     of what they find in ``norm``.
 
     Args:
-        norm: ``linf``, ``l2`` or ``l1``.
+        norm: ``linf``, ``l2``, ``l1`` or ``l0`` (the number of input elements changed).
         epsilon: Radius of the ball, or ``None`` for no limit.
     """
 
@@ -132,8 +132,8 @@ class LpBall(ThreatModel):
 
     def __post_init__(self) -> None:
         owner = "threat model 'lp'"
-        if self.norm not in NORMS:
-            raise _fail("norm", owner, f"one of {list(NORMS)}", self.norm)
+        if self.norm not in ALL_NORMS:
+            raise _fail("norm", owner, f"one of {list(ALL_NORMS)}", self.norm)
         eps = self.epsilon
         if eps is not None and not (
             isinstance(eps, (int, float))
@@ -189,6 +189,8 @@ class LpBall(ThreatModel):
     ) -> torch.Tensor:
         """Random perturbations inside the ball (of ``radius`` if given, else ``epsilon``)."""
         r = self.epsilon if radius is None else radius
+        if self.norm == "l0":
+            raise ConfigError("An L0 threat model has no random start; start from the input.")
         if r is None:
             raise ConfigError("An unbounded Lp threat model has no random point; pass a radius.")
         return random_in_ball(like, self.norm, r, generator)
