@@ -42,8 +42,21 @@ def write_report(
     from robustlab.report.training import training_section
 
     doc["training"] = training_section(store, [r["id"] for r in doc["runs"]])
+    from robustlab.report.attacks_union import attacks_section
+
+    doc["attacks"] = attacks_section(store, doc["runs"])
     html = write_html(doc, out / "index.html")
     # The JSON export is the same document without the pictures.
     bare = {**doc, "runs": [{k: v for k, v in r.items() if k != "artifacts"} for r in doc["runs"]]}
     bare["training"] = [{k: v for k, v in t.items() if k != "svg"} for t in doc["training"]]
+    bare["attacks"] = _without_markup(doc["attacks"])
     return html, write_json(bare, out / "results.json")
+
+
+def _without_markup(value: Any) -> Any:
+    """``value`` with the rendered SVG and HTML (``svg``, ``table``) left out, for the JSON."""
+    if isinstance(value, dict):
+        return {k: _without_markup(v) for k, v in value.items() if k not in ("svg", "table")}
+    if isinstance(value, list):
+        return [_without_markup(v) for v in value]
+    return value
