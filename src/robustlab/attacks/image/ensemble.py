@@ -221,7 +221,7 @@ def _fast_or_escalate(
     if escalate:
         # Only the points the fast stages left robust can change: run standard on those.
         robust = (~result.success).nonzero().squeeze(1)
-        result.params["escalated_points"] = int(len(robust))
+        result.params["escalated_points"] = len(robust)
         if len(robust):
             full = standard(
                 model,
@@ -238,7 +238,7 @@ def _fast_or_escalate(
             result.adversarial[extra] = full.adversarial[full.success]
             result.success[extra] = True
             result.norms = lp_norm(result.adversarial - x, norm)
-            result.per_attack["standard-escalation"] = int(len(extra))
+            result.per_attack["standard-escalation"] = len(extra)
             stages = result.params["stage"]
             for i in extra.tolist():
                 stages[i] = "standard-escalation"
