@@ -136,3 +136,15 @@ def test_union_probe_records_and_stored_levels(mlp, digits):
     assert np.array_equal(count, (b <= top).sum(axis=0)[levels["clean_correct"]])
     assert json.loads(art[0]["data"])["ids"] == batch.ids
     assert not math.isnan(float(records.value[levels["clean_correct"]][0]))
+
+
+def test_default_union_leaves_out_colour_on_grayscale_but_a_listed_one_is_refused(mlp, batch):
+    x, _ = batch
+    default = make_probe("union")
+    assert default.skip_inapplicable and make_probe(default.spec) == default
+    kept = [m.label for m in default.applicable_members(tuple(x.shape))]
+    assert "hue" not in kept and "saturation" not in kept and "brightness" in kept
+    default.check_inputs(x)  # no error
+    listed = make_probe({"probe": "union", "members": [{"threat": "hue", "grid": [0.5]}]})
+    with pytest.raises(ConfigError, match="needs 3-channel images"):
+        listed.check_inputs(x)

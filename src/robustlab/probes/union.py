@@ -31,7 +31,9 @@ class Union(Probe):
     stores, per member and example, the first level that broke it, from which the report
     draws per-member curves, the worst-case curve and, against the run named in ``reference``,
     CR_ind-avg and CR_ind-worst. Without ``members`` the default union (MultiRobustBench's
-    families, ranges for 32 px scaled to the image side) is used.
+    families, ranges for 32 px scaled to the image side) is used, leaving out the members the
+    inputs cannot take (colour on grayscale; ``skip_inapplicable``); members a user lists
+    that the inputs cannot take are refused before any work.
 
     References:
         Dai et al., "MultiRobustBench: benchmarking robustness against multiple attacks",
@@ -41,6 +43,7 @@ class Union(Probe):
     members: tuple[str, ...] = ()
     search: str = "binary"
     reference: str = ""
+    skip_inapplicable: bool = False
 
     name = "union"
     axis: ClassVar[str] = "union"
@@ -57,6 +60,7 @@ class Union(Probe):
         members = out.get("members")
         if members is None:
             members = list(DEFAULT_UNION)
+            out.setdefault("skip_inapplicable", True)
         if isinstance(members, str):
             try:
                 members = json.loads(members)
@@ -102,6 +106,8 @@ class Union(Probe):
         out: dict[str, Any] = {"members": [m.spec() for m in self.parsed()], "search": self.search}
         if self.reference:
             out["reference"] = self.reference
+        if self.skip_inapplicable:
+            out["skip_inapplicable"] = True
         return out
 
     @property
@@ -115,8 +121,24 @@ class Union(Probe):
         """Preflight: refuse inputs a member cannot take (colour threats on 1 channel, spatial
         threats on non-images) before any unit runs."""
         shape = tuple(inputs.shape) if hasattr(inputs, "shape") else ()
+        if not self.applicable_members(shape):
+            raise ConfigError(
+                f"Probe 'union': no member of the union applies to inputs shaped {shape}."
+            )
+
+    def applicable_members(self, shape: tuple[int, ...]) -> tuple[Any, ...]:
+        """The members to run on inputs of ``shape``: all of them (a member the inputs cannot
+        take raises), or with ``skip_inapplicable`` those the inputs can take."""
+        kept = []
         for m in self.parsed():
-            m.check_inputs(shape, "probe 'union'")
+            try:
+                m.check_inputs(shape, "probe 'union'")
+            except ConfigError:
+                if not self.skip_inapplicable:
+                    raise
+                continue
+            kept.append(m)
+        return tuple(kept)
 
     def applicable(self, model: Model, dataset: Dataset) -> None:
         super().applicable(model, dataset)
@@ -127,8 +149,9 @@ class Union(Probe):
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab.attacks.image.union import attack_union
 
+        members = self.applicable_members(tuple(batch.inputs.shape))
         result = attack_union(
-            model, batch.inputs, batch.targets, self.parsed(), search=self.search, seed=seed
+            model, batch.inputs, batch.targets, members, search=self.search, seed=seed
         )
         top = result.levels - 1
         broke = (result.broken_at <= top) & result.clean_correct
