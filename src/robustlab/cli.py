@@ -1030,7 +1030,8 @@ def list_(what: str | None) -> None:
                 else:
                     inputs = "images, tabular"
                     threat = "minimal " if acls.minimal else ""
-                    threat += "/".join(getattr(acls, "norms", ())) + " ball"
+                    norms = getattr(acls, "norms", ())
+                    threat += "/".join(norms) + " ball" if norms else "transformation grid"
                 table.add_row(name, inputs, threat, _fields(acls))
         console.print(table)
 
