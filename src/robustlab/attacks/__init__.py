@@ -112,6 +112,7 @@ fab = _named("fab")
 fgsm = _named("fgsm")
 fmn = _named("fmn")
 genetic_typo = _named("genetic_typo")
+grid_search = _named("grid_search")
 hop_skip_jump = _named("hop_skip_jump")
 pgd = _named("pgd")
 square = _named("square")
@@ -153,6 +154,7 @@ __all__ = [
     "fmn",
     "genetic_typo",
     "grid_curve",
+    "grid_search",
     "hop_skip_jump",
     "perturbation_summary",
     "pgd",
