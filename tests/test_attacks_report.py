@@ -79,3 +79,16 @@ def test_union_sparsity_and_stages_reach_report_and_leaderboard(cnn, small_digit
     assert st["forward"] > 0 and sum(st["stages"].values()) > 0
     board = build_leaderboard(store, suite="attacks-e2e")
     assert "union" in [c.name for c in board.columns]
+    # A run compared to itself is exactly as competitive: both ratios are 1.
+    from click.testing import CliRunner
+
+    from robustlab.cli import cli
+
+    out = tmp_path / "self"
+    args = ["report", run.run_id, "--store", store, "--out", str(out)]
+    done = CliRunner().invoke(cli, [*args, "--union-reference", run.run_id[:8]])
+    assert done.exit_code == 0, done.output
+    (u,) = json.loads((out / "results.json").read_text())["attacks"][0]["union"]
+    assert u["cr_ind_avg"] == pytest.approx(1.0) and u["cr_ind_worst"] == pytest.approx(1.0)
+    bad = CliRunner().invoke(cli, [*args, "--union-reference", "nosuchrun"])
+    assert bad.exit_code != 0
