@@ -492,6 +492,7 @@ def render_html(doc: dict[str, Any]) -> str:
         ],
         certified_gaps=_certified_gaps(runs),
         training=doc.get("training", []),
+        attacks=doc.get("attacks", []),
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,
