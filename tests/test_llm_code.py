@@ -296,3 +296,33 @@ def test_hanging_and_memory_eating_completions_are_failures_with_reasons() -> No
     reasons = {s.task_id: s.reason for s in ev.samples}
     assert reasons == {"rl/0_add": "timeout", "rl/1_is_palindrome": "memory"}
     assert ev.pass_at(1)["value"] == 0.0
+
+
+def test_the_code_probe_through_the_cache_pays_once(tmp_path: object) -> None:
+    from robustlab.llm.cache import CachedLLM
+    from robustlab.probes.llm_code import LLMCode
+    from robustlab.store import Store
+
+    items = list(PROBLEMS[:4])
+    copier = _Copier({p.entry_point: p.solution for p in items})
+    probe = LLMCode.from_spec({"probe": "llm_code", "perturbations": "rename,doc_to_comments"})
+    assert probe.perturbations == ("rename", "doc_to_comments")
+    assert probe.key == "llm_code(k=1,n=1,perturbations=rename+doc_to_comments)"
+    store = Store(f"sqlite:///{tmp_path}/code.db")
+    first = probe.metrics(probe.run(CachedLLM(copier, store), items))
+    again_model = CachedLLM(copier, store)
+    again = probe.metrics(probe.run(again_model, items))
+    assert copier.calls == 1 and again_model.stats.hits == 4 * 3  # every prompt from the store
+    assert first == again
+    assert first["pass@1"]["value"] == 1.0 and first["pass@1[doc_to_comments]"]["value"] == 1.0
+    assert first["robust_pass@1"]["value"] == 0.0 and first["robust_pass@1"]["robust_drop"] == 1.0
+    assert first["robust_pass@1[format]"]["value"] == 1.0
+    low, high = (
+        first["pass@1[rename:natural]"]["ci_low"],
+        first["pass@1[rename:natural]"]["ci_high"],
+    )
+    assert low == high == 0.0
+    with pytest.raises(ConfigError, match="at most num_samples"):
+        LLMCode(k=5)
+    with pytest.raises(ConfigError, match="Unknown parameter 'kk'"):
+        LLMCode.from_spec({"probe": "llm_code", "kk": 1})
