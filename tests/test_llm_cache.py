@@ -20,6 +20,8 @@ from robustlab.llm.server import serve
 from robustlab.store import SCHEMA_VERSION, Store
 from robustlab.store import schema as t
 
+pytest.importorskip("transformers")  # the trained test model (robustlab[llm])
+
 GREEDY = Decoding(max_new_tokens=3, stop=(";",))
 
 

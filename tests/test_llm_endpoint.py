@@ -18,6 +18,8 @@ from robustlab.llm.cache import IncompleteGeneration
 from robustlab.llm.openai import EndpointError, OpenAIEndpoint
 from robustlab.llm.server import LocalServer, serve
 
+pytest.importorskip("transformers")  # the trained test model (robustlab[llm])
+
 GREEDY = Decoding(max_new_tokens=3, stop=(";",))
 
 
