@@ -152,3 +152,29 @@ def test_rows_and_refusals(adder: Adder, tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="LanguageModel"):
         CachedLLM(object(), store)  # type: ignore[arg-type]
+
+
+def test_two_writers_of_the_same_prompts_store_each_once(adder: Adder, url: str) -> None:
+    """Two scans sharing a store (threads here, processes alike) race on the same prompts."""
+    import threading
+
+    prompts = [p for p, _ in addition_prompts(40, seed=7)]
+    store = Store(url)
+    wrappers = [CachedLLM(adder, store, chunk_size=5) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def go(w: CachedLLM) -> None:
+        try:
+            w.generate(prompts, GREEDY)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(w,)) for w in wrappers]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(t.generations)).scalar()
+    assert rows == len(set(prompts))

@@ -16,6 +16,7 @@ from robustlab.llm.scoring import (
     RegexMatch,
     Similarity,
     TokenF1,
+    answer_and_score,
     get_scorer,
     normalize_answer,
     parse_number,
@@ -137,3 +138,19 @@ def test_minilm_similarity() -> None:
         1.0
     ]
     assert np.isfinite(sim.score("x", ["y", "z"]))
+
+
+def test_answers_of_a_trained_model_scored_numerically() -> None:
+    pytest.importorskip("transformers")
+    from _llm_real import Adder, addition_prompts
+    from robustlab.llm.base import Decoding
+
+    pairs = addition_prompts(30, seed=3)
+    model = Adder()
+    prompts, refs = [p for p, _ in pairs], [a for _, a in pairs]
+    decoding = Decoding(max_new_tokens=3, stop=(";",))
+    answers, exact = answer_and_score(model, prompts, refs, "exact_match", decoding)
+    _, numeric = answer_and_score(model, prompts, [f"{r}.0" for r in refs], "numeric", decoding)
+    np.testing.assert_array_equal(exact.values, [float(a == r) for a, r in zip(answers, refs)])
+    np.testing.assert_array_equal(numeric.values, exact.values)  # "7" is 7.0
+    assert exact.failures == 0 and 0.4 <= exact.mean() <= 1.0  # a trained model, not a stub

@@ -241,16 +241,25 @@ class CachedLLM(LanguageModel):
         ]
         engine = self.store.engine
         make = _INSERT_IGNORING.get(engine.dialect.name)
-        with engine.begin() as conn:
-            if make is not None:  # another process may have stored the same prompt meanwhile
-                conn.execute(make(t.generations).on_conflict_do_nothing(), rows)
-            else:
+
+        def write() -> None:
+            with engine.begin() as conn:
+                if make is not None:  # another process may have stored the same prompt
+                    conn.execute(make(t.generations).on_conflict_do_nothing(), rows)
+                    return
                 for row in rows:
                     try:
                         with conn.begin_nested():
                             conn.execute(insert(t.generations), row)
                     except IntegrityError:
                         pass
+
+        # the store's own retries while its database server is briefly away (restart, failover)
+        retrying = getattr(self.store, "_retrying", None)
+        if callable(retrying):
+            retrying(f"{len(rows)} cached generation(s)", None, write)
+        else:
+            write()
         with self._lock:
             self.stats.stored += len(rows)
 

@@ -36,6 +36,7 @@ __all__ = [
     "Similarity",
     "TokenF1",
     "UserScorer",
+    "answer_and_score",
     "get_scorer",
     "normalize_answer",
     "parse_number",
@@ -359,3 +360,27 @@ def score_answers(
         except Exception as exc:
             errors[i] = f"{type(exc).__name__}: {exc}"
     return Scores(values, errors)
+
+
+def answer_and_score(
+    model: Any,
+    prompts: Sequence[str],
+    references: Sequence[str | Sequence[str]],
+    scorer: str | Scorer | Callable[..., Any] = "exact_match",
+    decoding: Any = None,
+) -> tuple[list[str], Scores]:
+    """Ask ``model`` (a :class:`~robustlab.llm.base.LanguageModel`) for a short answer to each
+    prompt (greedy, 32 tokens, up to the end of the line unless ``decoding`` says otherwise)
+    and score each answer's first completion; returns the answers and their scores."""
+    from robustlab.llm.base import Decoding
+
+    if decoding is None:
+        decoding = Decoding(max_new_tokens=32, temperature=0.0, stop=("\n",))
+    if len(prompts) != len(references):
+        raise ConfigError(
+            f"answer_and_score: {len(prompts)} prompts but {len(references)} references; pass "
+            "one reference (or a list of them) per prompt."
+        )
+    generated = model.generate(list(prompts), decoding)
+    answers = [row[0].text if row else "" for row in generated]
+    return answers, score_answers(scorer, answers, references)
