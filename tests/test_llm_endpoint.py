@@ -216,3 +216,58 @@ def test_server_errors_are_retried_then_reported() -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_the_server_around_a_transformers_directory_model() -> None:
+    """The HFCausalLM adapter (a save_pretrained directory) served and read back over HTTP."""
+    from _llm_real import model_dir
+    from robustlab.llm.models import HFCausalLM
+
+    local = HFCausalLM.from_directory(model_dir(), name="adder-dir")
+    prompts = ["<s>3+4=", "<s>8+1=", "<s>2+9="]
+    with serve(local) as s:
+        ep = OpenAIEndpoint(s.url, "adder-dir", batch_size=2)
+        got = ep.generate(prompts, GREEDY)
+        want = local.generate(prompts, GREEDY)
+        assert [r[0].text for r in got] == [r[0].text for r in want]
+        np.testing.assert_allclose(
+            ep.continuation_logprobs("<s>3+4=", ["7", "8"]),
+            local.continuation_logprobs("<s>3+4=", ["7", "8"]),
+            rtol=1e-5,
+        )
+        with pytest.raises(ModelError, match="HTTP 400: .*context"):
+            ep.generate(["1" * 200], GREEDY)
+
+
+def test_rate_limits_wait_as_the_server_says() -> None:
+    class Handler(BaseHTTPRequestHandler):
+        hits = 0
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            Handler.hits += 1
+            if Handler.hits == 1:
+                body = b'{"error": {"message": "slow down"}}'
+                self.send_response(429)
+                self.send_header("Retry-After", "0.3")
+            else:
+                body = b'{"choices": [{"index": 0, "text": " ok", "finish_reason": "stop"}]}'
+                self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        ep = OpenAIEndpoint(f"http://127.0.0.1:{httpd.server_address[1]}", "m", backoff=0.01)
+        waits: list[float] = []
+        ep._sleep = waits.append
+        assert ep.generate(["x"], GREEDY)[0][0].text == " ok"
+        assert waits == [0.3] and ep.retries == 1
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -45,11 +45,20 @@ class EndpointError(ModelError):
         retry: Whether another attempt may succeed (timeouts, refused connections, 429, 5xx).
     """
 
-    def __init__(self, message: str, *, url: str, status: int | None = None, retry: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        status: int | None = None,
+        retry: bool = False,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.url = url
         self.status = status
         self.retry = retry
+        self.retry_after = retry_after
 
 
 def _base_url(url: object) -> str:
@@ -330,7 +339,10 @@ class OpenAIEndpoint(LanguageModel):
             if attempt:
                 with self._lock:
                     self.retries += 1
-                self._sleep(min(30.0, self.backoff * 2 ** (attempt - 1)))
+                wait = self.backoff * 2 ** (attempt - 1)
+                if last is not None and last.retry_after is not None:  # the server's Retry-After
+                    wait = max(wait, last.retry_after)
+                self._sleep(min(30.0, wait))
             with self._lock:
                 self.requests += 1
             try:
@@ -361,6 +373,7 @@ class OpenAIEndpoint(LanguageModel):
                 url=url,
                 status=status,
                 retry=status in RETRY_STATUSES,
+                retry_after=_seconds(exc.headers.get("Retry-After") if exc.headers else None),
             ) from None
         except TimeoutError:
             raise EndpointError(
@@ -444,3 +457,11 @@ def _sum(values: Any) -> float | None:
             total += float(v)
             seen = True
     return total if seen else None
+
+
+def _seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds (the HTTP-date form is ignored)."""
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
