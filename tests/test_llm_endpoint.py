@@ -235,7 +235,7 @@ def test_the_server_around_a_transformers_directory_model() -> None:
             local.continuation_logprobs("<s>3+4=", ["7", "8"]),
             rtol=1e-5,
         )
-        with pytest.raises(ModelError, match="HTTP 400: .*context"):
+        with pytest.raises(ModelError, match=r"HTTP 400: .*context"):
             ep.generate(["1" * 200], GREEDY)
 
 
