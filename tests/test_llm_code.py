@@ -273,6 +273,9 @@ def test_evaluate_code_known_robust_pass_at_k() -> None:
     failures = ev.failures("rename:natural")
     assert len(failures) == 6 and all(f.reason == "error" for f in failures)
     assert all("NameError" in f.message for f in failures)
+    rows = ev.failure_rows(limit=3)
+    assert len(rows) == 3 and all(r["broken_by_perturbation"] for r in rows)
+    assert {r["variant"] for r in rows} <= {"rename:natural", "tab_indent"}
     summary = ev.summary()
     assert summary["reasons"]["passed"] == 6 * 5
     assert set(summary["robust_by_family"]) == {"docstring", "function", "format"}

@@ -154,6 +154,33 @@ class CodeEvaluation:
         """The samples that failed (of one variant, or all), with their reason and output."""
         return [s for s in self.samples if not s.passed and variant in (None, s.variant)]
 
+    def failure_rows(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Rows for a report: the failed samples of perturbed variants whose nominal prompt
+        passed first (what the perturbation broke), then the others, each with its reason,
+        message and the end of its test output."""
+        passed_nominal = {
+            (s.task_id, s.sample) for s in self.samples if s.variant == NOMINAL and s.passed
+        }
+        failed = self.failures()
+        failed.sort(
+            key=lambda s: ((s.task_id, s.sample) not in passed_nominal, s.variant == NOMINAL)
+        )
+        return [
+            {
+                "task_id": s.task_id,
+                "variant": s.variant,
+                "family": s.family,
+                "sample": s.sample,
+                "reason": s.reason,
+                "message": s.message,
+                "output": s.output[-1000:],
+                "prompt": s.prompt,
+                "completion": s.completion,
+                "broken_by_perturbation": (s.task_id, s.sample) in passed_nominal,
+            }
+            for s in failed[:limit]
+        ]
+
     def reasons(self) -> dict[str, int]:
         """How many samples ended with each reason (passed, assertion, error, timeout, memory)."""
         out: dict[str, int] = {}
