@@ -271,3 +271,33 @@ def test_rate_limits_wait_as_the_server_says() -> None:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.slow  # a new interpreter importing torch and transformers: ~40 s on a busy machine
+def test_serve_llm_command_serves_a_directory_model() -> None:
+    """`robustlab serve-llm DIR` in its own process, read through OpenAIEndpoint."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from _llm_real import model_dir
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "robustlab", "serve-llm", str(model_dir()), "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        ep = OpenAIEndpoint(
+            f"http://127.0.0.1:{port}", model_dir().name, max_retries=12, backoff=0.5, timeout=10
+        )
+        (row,) = ep.generate(["<s>4+4="], GREEDY)  # retried while the server starts
+        from robustlab.llm.models import HFCausalLM
+
+        local = HFCausalLM.from_directory(model_dir())
+        assert row[0].text == local.generate(["<s>4+4="], GREEDY)[0][0].text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
