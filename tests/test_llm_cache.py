@@ -178,3 +178,24 @@ def test_two_writers_of_the_same_prompts_store_each_once(adder: Adder, url: str)
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(sa.func.count()).select_from(t.generations)).scalar()
     assert rows == len(set(prompts))
+
+
+def test_score_batch_is_cached_for_a_batching_model(tmp_path: Path) -> None:
+    from _llm_real import model_dir
+    from robustlab.llm.models import HFCausalLM
+
+    local = HFCausalLM.from_directory(model_dir())
+    store = Store(f"sqlite:///{tmp_path}/c.db")
+    prompts = ["<s>3+4=", "<s>1+1=", "<s>9+9="]
+    options = [["7", "8"], ["2", "3"], ["18", "17", "1"]]
+    first = CachedLLM(local, store)
+    got = first.score_batch(prompts, options)
+    want = local.score_batch(prompts, options)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w)
+    assert first.stats.model_calls == 1  # one batched call for the three prompts
+    again = CachedLLM(local, store)
+    mixed = again.score_batch([*prompts, "<s>2+2="], [*options, ["4", "5"]])
+    assert again.stats.hits == 3 and again.stats.model_calls == 1 and again.stats.misses == 1
+    np.testing.assert_allclose(mixed[2], want[2])
+    np.testing.assert_allclose(again.continuation_logprobs("<s>1+1=", ["2", "3"]), want[1])

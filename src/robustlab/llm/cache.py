@@ -48,6 +48,11 @@ class IncompleteGeneration(ModelError):
         self.total = total
 
 
+def _scoring_key(continuations: Sequence[str]) -> str:
+    """The cache's "decoding" of option log-probabilities: the scored continuations."""
+    return "continuation_logprobs:" + json.dumps(list(continuations), ensure_ascii=False)
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -182,20 +187,54 @@ class CachedLLM(LanguageModel):
         return [list(found[p]) for p in prompts]
 
     def continuation_logprobs(self, prompt: str, continuations: Sequence[str]) -> np.ndarray:
-        conts = list(continuations)
-        key = "continuation_logprobs:" + json.dumps(conts, ensure_ascii=False)
-        hit = self._lookup([prompt], key)
-        if prompt in hit:
-            with self._lock:
-                self.stats.hits += 1
-            values = [c.logprob for c in hit[prompt]]
-            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        return self.score_batch([prompt], [list(continuations)])[0]
+
+    def score_batch(
+        self, prompts: Sequence[str], continuations: Sequence[Sequence[str]]
+    ) -> list[np.ndarray]:
+        """``continuation_logprobs`` of many prompts: cached ones from the store, the others
+        from the model in one call (its ``score_batch`` where it has one)."""
+        prompts = list(prompts)
+        conts = [list(c) for c in continuations]
+        if len(conts) != len(prompts):
+            raise ModelError(
+                f"score_batch: {len(prompts)} prompts but {len(conts)} lists of continuations."
+            )
+        out: list[np.ndarray | None] = [None] * len(prompts)
+        groups: dict[str, list[int]] = {}
+        for i, c in enumerate(conts):
+            groups.setdefault(_scoring_key(c), []).append(i)
+        missing: list[int] = []
+        for key, idx in groups.items():
+            found = self._lookup([prompts[i] for i in idx], key)
+            for i in idx:
+                if prompts[i] in found:
+                    values = [c.logprob for c in found[prompts[i]]]
+                    out[i] = np.array([np.nan if v is None else v for v in values], dtype=float)
+                else:
+                    missing.append(i)
         with self._lock:
-            self.stats.misses += 1
-            self.stats.model_calls += 1
-        out = np.asarray(self.model.continuation_logprobs(prompt, conts), dtype=np.float64)
-        self._save({prompt: [Completion(c, float(v)) for c, v in zip(conts, out)]}, key)
-        return out
+            self.stats.hits += len(prompts) - len(missing)
+            self.stats.misses += len(missing)
+        if missing:
+            inner = getattr(self.model, "score_batch", None)
+            if callable(inner):
+                with self._lock:
+                    self.stats.model_calls += 1
+                values = list(inner([prompts[i] for i in missing], [conts[i] for i in missing]))
+            else:
+                with self._lock:
+                    self.stats.model_calls += len(missing)
+                values = [self.model.continuation_logprobs(prompts[i], conts[i]) for i in missing]
+            new: dict[str, dict[str, list[Completion]]] = {}
+            for i, v in zip(missing, values):
+                arr = np.asarray(v, dtype=np.float64)
+                out[i] = arr
+                rows = [Completion(c, float(x)) for c, x in zip(conts[i], arr)]
+                new.setdefault(_scoring_key(conts[i]), {})[prompts[i]] = rows
+            for key, rows_by_prompt in new.items():
+                self._save(rows_by_prompt, key)
+        return [np.asarray(o) for o in out]
 
     # -- the store -----------------------------------------------------------------------------
 
