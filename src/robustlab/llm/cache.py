@@ -209,8 +209,8 @@ class CachedLLM(LanguageModel):
             found = self._lookup([prompts[i] for i in idx], key)
             for i in idx:
                 if prompts[i] in found:
-                    values = [c.logprob for c in found[prompts[i]]]
-                    out[i] = np.array([np.nan if v is None else v for v in values], dtype=float)
+                    stored = [c.logprob for c in found[prompts[i]]]
+                    out[i] = np.array([np.nan if v is None else v for v in stored], dtype=float)
                 else:
                     missing.append(i)
         with self._lock:
@@ -221,7 +221,9 @@ class CachedLLM(LanguageModel):
             if callable(inner):
                 with self._lock:
                     self.stats.model_calls += 1
-                values = list(inner([prompts[i] for i in missing], [conts[i] for i in missing]))
+                values: list[Any] = list(
+                    inner([prompts[i] for i in missing], [conts[i] for i in missing])
+                )
             else:
                 with self._lock:
                     self.stats.model_calls += len(missing)
