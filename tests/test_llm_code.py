@@ -329,3 +329,26 @@ def test_the_code_probe_through_the_cache_pays_once(tmp_path: object) -> None:
         LLMCode(k=5)
     with pytest.raises(ConfigError, match="Unknown parameter 'kk'"):
         LLMCode.from_spec({"probe": "llm_code", "kk": 1})
+
+
+def test_code_evaluation_over_http_and_the_cache(tmp_path: object) -> None:
+    """The whole chain: a model served over the OpenAI API, read by OpenAIEndpoint through
+    CachedLLM, its completions tested in the sandbox; a resumed evaluation pays nothing."""
+    from robustlab.llm.cache import CachedLLM
+    from robustlab.llm.openai import OpenAIEndpoint
+    from robustlab.llm.server import serve
+    from robustlab.store import Store
+
+    items = list(PROBLEMS[:3])
+    copier = _Copier({p.entry_point: p.solution for p in items})
+    store = Store(f"sqlite:///{tmp_path}/code.db")
+    perts = ("rename", "tab_indent", "doc_to_comments")
+    with serve(copier) as server:
+        ep = OpenAIEndpoint(server.url, "copier", batch_size=4)
+        ev = evaluate_code(CachedLLM(ep, store), items, perts)
+        assert server.generated == 3 * 4
+        again = evaluate_code(CachedLLM(ep, store), items, perts)
+        assert server.generated == 3 * 4  # every completion from the store
+    assert ev.pass_at(1)["value"] == 1.0 and ev.pass_at(1, "doc_to_comments")["value"] == 1.0
+    assert ev.robust_pass_at(1)["value"] == 0.0
+    assert [s.completion for s in again.samples] == [s.completion for s in ev.samples]
