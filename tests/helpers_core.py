@@ -66,6 +66,16 @@ def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
     if task == "certified_classification":
         logits = rng.normal(size=(n, 4))
         return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), rng.integers(0, 4, n)
+    if task == "multiple_choice":
+        from robustlab.tasks.multiple_choice import MCAnswer
+
+        targets = rng.integers(0, 4, size=n)
+        out = np.empty(n, dtype=object)
+        out[:] = [
+            MCAnswer(int(t), 4, int(rng.integers(-1, 4)), "", tuple(rng.normal(size=4)))
+            for t in targets
+        ]
+        return out, targets
     raise ValueError(f"no random outputs for task {task!r}")
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "FORMATS",
     "LABEL_STYLES",
     "MCItem",
+    "MCQuery",
     "Prompt",
     "PromptFormat",
     "format_of",
@@ -306,3 +307,50 @@ def parse_answer(text: str, labels: Sequence[str], options: Sequence[str] = ()) 
         if option and stripped.startswith(option):
             return i
     return -1
+
+
+@dataclass(frozen=True)
+class MCQuery:
+    """Everything that decides one multiple-choice prompt: the item, the few-shot examples, the
+    instruction, the format and the order the options are shown in.
+
+    Prompt perturbations return changed queries; the task renders them.
+
+    Attributes:
+        item: The item, options in their original order.
+        shots: Answered examples shown before the item.
+        instruction: The instruction line (empty for none).
+        format: The prompt format.
+        order: ``order[j]`` is the original index of the option shown at position ``j`` (None:
+            the original order).
+        variant: A label of what was changed (``"clean"``, ``"format=digit_labels"``, ...).
+    """
+
+    item: MCItem
+    shots: tuple[MCItem, ...] = ()
+    instruction: str = ""
+    format: PromptFormat = field(default_factory=PromptFormat)
+    order: tuple[int, ...] | None = None
+    variant: str = "clean"
+
+    @property
+    def shown(self) -> MCItem:
+        """The item with its options in the order shown."""
+        return self.item if self.order is None else self.item.permuted(self.order)
+
+    @property
+    def target(self) -> int:
+        """The position at which the right option is shown."""
+        return self.shown.answer
+
+    def original_index(self, position: int) -> int:
+        """The original index of the option shown at ``position`` (-1 stays -1)."""
+        if position < 0 or self.order is None:
+            return position
+        return self.order[position]
+
+    def prompt(self) -> Prompt:
+        return render(self.shown, self.format, instruction=self.instruction, shots=self.shots)
+
+    def replace(self, **changes: Any) -> MCQuery:
+        return dataclasses.replace(self, **changes)

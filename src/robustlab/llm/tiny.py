@@ -1,4 +1,4 @@
-"""A genuinely trained tiny causal LM for the tests and the demo: multiple-choice arithmetic.
+"""A genuinely trained tiny causal LM for the tests and the demo: multiple-choice fact lookup.
 
 No pretrained LLM ships offline, so :func:`train_tiny` builds a small GPT-2 (``transformers``,
 from a config) with a character-level ``tokenizers`` vocabulary and trains it, in about a minute
@@ -29,19 +29,20 @@ from robustlab import validation
 from robustlab.llm.prompts import FORMATS, MCItem, PromptFormat, render
 
 __all__ = [
+    "CATEGORIES",
     "TRAIN_INSTRUCTION",
     "TinyConfig",
-    "arithmetic_items",
+    "build_tokenizer",
     "cache_root",
+    "lookup_items",
     "tiny_model",
     "train_tiny",
+    "vocabulary",
 ]
 
 #: The instruction the tiny model is trained with (the others in BUILTIN_INSTRUCTIONS are unseen).
 TRAIN_INSTRUCTION = "Choose the correct answer."
 
-#: Characters of the vocabulary (printable ASCII and the newline); others become [UNK].
-_CHARS = "\n" + "".join(chr(c) for c in range(32, 127))
 _SPECIAL = ("[PAD]", "[UNK]", "[BOS]", "[EOS]")
 
 
@@ -50,8 +51,6 @@ class TinyConfig:
     """What decides the tiny model (the cache key).
 
     Attributes:
-        max_operand: The first operand is drawn from 0..max_operand.
-        max_addend: The second from 0..max_addend (sums stay single digits by default).
         num_options: Options per question.
         answer_weights: Probability of the right answer at each position in the training data
             (a skew towards A teaches a position bias).
@@ -63,12 +62,10 @@ class TinyConfig:
         seed: Data and initialisation seed.
     """
 
-    max_operand: int = 6
-    max_addend: int = 2
     num_options: int = 4
     answer_weights: tuple[float, ...] = (0.4, 0.2, 0.2, 0.2)
-    max_shots: int = 1
-    shot_rate: float = 0.25
+    max_shots: int = 2
+    shot_rate: float = 0.5
     instruction_rate: float = 0.5
     n_layer: int = 2
     n_embd: int = 64
@@ -78,54 +75,104 @@ class TinyConfig:
     lr: float = 3e-3
     seed: int = 0
     context_length: int = 256
+    threads: int = 1
+    architecture: str = "llama"
+    asked: tuple[str, ...] = ()
 
     def key(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
 
 
-def arithmetic_items(
+#: The words of each category of the fact-lookup task.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "color": ("red", "blue", "green", "yellow", "purple", "orange", "black", "white"),
+    "animal": ("dog", "cat", "horse", "cow", "lion", "tiger", "mouse", "sheep"),
+    "fruit": ("apple", "banana", "cherry", "grape", "lemon", "mango", "peach", "pear"),
+    "tool": ("hammer", "saw", "drill", "wrench", "shovel", "rake", "knife", "axe"),
+}
+
+
+def lookup_items(
     n: int,
     *,
     seed: int = 0,
-    max_operand: int = 6,
-    max_addend: int = 2,
     num_options: int = 4,
     answer_weights: Sequence[float] | None = None,
+    asked: Sequence[str] = (),
 ) -> list[MCItem]:
-    """``n`` questions ``a + b = ?`` with ``num_options`` distinct numeric options, the right one
-    at a position drawn from ``answer_weights`` (uniform by default)."""
-    validation.check_int("arithmetic_items", "n", n)
-    validation.check_int("arithmetic_items", "num_options", num_options, 2, 10)
+    """``n`` questions "Which of these is a fruit?" with one option of the asked category and
+    the others from other categories; the right one at a position drawn from ``answer_weights``
+    (uniform by default)."""
+    validation.check_int("lookup_items", "n", n)
+    validation.check_int("lookup_items", "num_options", num_options, 2, len(CATEGORIES))
     weights = list(answer_weights) if answer_weights is not None else [1.0] * num_options
     if len(weights) != num_options or min(weights) < 0 or sum(weights) <= 0:
         raise validation.fail(
-            "arithmetic_items",
-            "answer_weights",
-            f"{num_options} non-negative weights",
-            answer_weights,
+            "lookup_items", "answer_weights", f"{num_options} non-negative weights", answer_weights
         )
     rng = random.Random(seed)
-    top = max(max_operand + max_addend, 9)
+    names = list(CATEGORIES)
     items = []
     for _ in range(n):
-        a, b = rng.randint(0, max_operand), rng.randint(0, max_addend)
-        right = a + b
-        wrong = rng.sample([v for v in range(top + 1) if v != right], num_options - 1)
+        if asked:
+            category = rng.choice(list(asked))
+            others = rng.sample([c for c in names if c != category], num_options - 1)
+            asked_now = category
+        else:
+            asked_now, *others = rng.sample(names, num_options)
+        asked_c = asked_now
+        right = rng.choice(CATEGORIES[asked_c])
+        wrong = [rng.choice(CATEGORIES[c]) for c in others]
         pos = rng.choices(range(num_options), weights=weights)[0]
-        options = [str(v) for v in wrong]
-        options.insert(pos, str(right))
-        items.append(MCItem(f"{a} + {b} = ?", tuple(options), pos, subject="arithmetic"))
+        options = list(wrong)
+        options.insert(pos, right)
+        article = "an" if asked_c[0] in "aeiou" else "a"
+        items.append(
+            MCItem(f"Which of these is {article} {asked_c}?", tuple(options), pos, asked_c)
+        )
     return items
 
 
+#: A labelled option ("A) pear", "(b) dog", "3. axe") is one token; otherwise words, single
+#: digits, single whitespace characters and single punctuation marks.
+_PIECES = r"\(?[A-Za-z0-9]{1,4}[\)\.] [a-z]+|\([A-Za-z0-9]{1,4}\) [a-z]+|[A-Za-z]+|\d|\s|[^\w\s]"
+
+
+def vocabulary() -> list[str]:
+    """The tiny model's tokens: the task's words, the prompt templates' words, option labels,
+    digits, whitespace and punctuation (anything else is ``[UNK]``)."""
+    import re
+
+    from robustlab.llm.prompts import BUILTIN_INSTRUCTIONS, FORMATS
+
+    corpus = [*BUILTIN_INSTRUCTIONS, TRAIN_INSTRUCTION, "Which of these is a an"]
+    for f in FORMATS.values():
+        corpus += [f.question_field, f.answer_field, f.field_separator, f.label_format]
+        corpus += [f._case(f.question_field), f._case(f.answer_field)]
+    corpus += [w for words in CATEGORIES.values() for w in words] + list(CATEGORIES)
+    corpus += [*list("ABCDEFGHIJabcdefghij0123456789"), "i", "ii", "iii", "iv", "v"]
+    corpus += list(" \n\t") + list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    words = [w for group in CATEGORIES.values() for w in group]
+    for f in FORMATS.values():  # every labelled option the built-in formats write
+        for label in f.labels(4):
+            corpus += [f"{f.label_format.format(label=label)} {w}" for w in words]
+    tokens = list(_SPECIAL)
+    for text in corpus:
+        for piece in re.findall(_PIECES, text):
+            if piece not in tokens:
+                tokens.append(piece)
+    return tokens
+
+
 def build_tokenizer() -> Any:
-    """A character-level fast tokenizer (``tokenizers`` WordLevel over single characters)."""
+    """A word-level fast tokenizer (``tokenizers`` WordLevel; words, digits, whitespace and
+    punctuation are single tokens, so decoding restores the text exactly)."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate((*_SPECIAL, *_CHARS))}
+    vocab = {tok: i for i, tok in enumerate(vocabulary())}
     tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(_PIECES), behavior="isolated")
     tok.decoder = decoders.Fuse()
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
@@ -155,12 +202,8 @@ def _example(
         else 0
     )
     shots = (
-        arithmetic_items(
-            k,
-            seed=rng.randrange(1 << 30),
-            max_operand=config.max_operand,
-            max_addend=config.max_addend,
-            num_options=config.num_options,
+        lookup_items(
+            k, seed=rng.randrange(1 << 30), num_options=config.num_options, asked=config.asked
         )
         if k
         else []
@@ -170,30 +213,63 @@ def _example(
     return prompt.text, prompt.gap + prompt.labels[item.answer]
 
 
-def train_tiny(directory: str | Path, config: TinyConfig | None = None) -> TrainingLog:
-    """Train the tiny model on fresh arithmetic questions and save model and tokenizer to
+def train_tiny(
+    directory: str | Path, config: TinyConfig | None = None, *, verbose: bool = False
+) -> TrainingLog:
+    """Train the tiny model on fresh fact-lookup questions and save model and tokenizer to
     ``directory`` (``save_pretrained``), with ``robustlab_tiny.json`` describing the run."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers import LlamaConfig
 
     config = config or TinyConfig()
     tokenizer = build_tokenizer()
-    model_config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=config.context_length,
-        n_embd=config.n_embd,
-        n_layer=config.n_layer,
-        n_head=config.n_head,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-    )
+    if config.architecture == "gpt2":
+        from transformers import GPT2Config
+
+        model_config: Any = GPT2Config(
+            vocab_size=len(tokenizer),
+            n_positions=config.context_length,
+            n_embd=config.n_embd,
+            n_layer=config.n_layer,
+            n_head=config.n_head,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
+        )
+    else:
+        model_config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=config.n_embd,
+            intermediate_size=2 * config.n_embd,
+            num_hidden_layers=config.n_layer,
+            num_attention_heads=config.n_head,
+            num_key_value_heads=config.n_head,
+            max_position_embeddings=config.context_length,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            tie_word_embeddings=True,
+        )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(config.threads)  # one thread is fastest on a small, shared machine
+    try:
+        return _train(directory, config, tokenizer, model_config, verbose)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    directory: str | Path, config: TinyConfig, tokenizer: Any, model_config: Any, verbose: bool
+) -> TrainingLog:
+    import torch
+    from transformers import AutoModelForCausalLM
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = GPT2LMHeadModel(model_config)
+        model = AutoModelForCausalLM.from_config(model_config)
         rng = random.Random(config.seed)
         fmt = FORMATS["default"]
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
@@ -204,21 +280,29 @@ def train_tiny(directory: str | Path, config: TinyConfig | None = None) -> Train
         start = time.perf_counter()
         losses: list[float] = []
         eos = tokenizer.eos_token_id
-        for _step in range(config.steps):
-            items = arithmetic_items(
+        vocab, unk = tokenizer.get_vocab(), tokenizer.unk_token_id
+
+        import re
+
+        pieces = re.compile(_PIECES)
+
+        def encode(text: str) -> list[int]:  # the tokenizer's own mapping, without its overhead
+            return [vocab.get(p, unk) for p in pieces.findall(text)]
+
+        answer_id, colon, space = encode("Answer: ")
+        assert encode("Answer: B") == tokenizer("Answer: B", add_special_tokens=False)["input_ids"]
+        for step in range(config.steps):
+            items = lookup_items(
                 config.batch_size,
                 seed=rng.randrange(1 << 30),
-                max_operand=config.max_operand,
-                max_addend=config.max_addend,
                 num_options=config.num_options,
+                asked=config.asked,
                 answer_weights=config.answer_weights,
             )
             rows = []
             for item in items:
                 prompt, answer = _example(item, rng, config, fmt)
-                head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-                tail = [*tokenizer(answer, add_special_tokens=False)["input_ids"], eos]
-                rows.append((head, tail))
+                rows.append((encode(prompt), [*encode(answer), eos]))
             width = max(len(h) + len(t) for h, t in rows)
             ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
             labels = torch.full((len(rows), width), -100, dtype=torch.long)
@@ -226,7 +310,10 @@ def train_tiny(directory: str | Path, config: TinyConfig | None = None) -> Train
             for r, (h, t) in enumerate(rows):
                 ids[r, : len(h) + len(t)] = torch.tensor(h + t)
                 mask[r, : len(h) + len(t)] = 1
-                labels[r, len(h) : len(h) + len(t)] = torch.tensor(t)  # loss on the answer only
+                labels[r, len(h) : len(h) + len(t)] = torch.tensor(t)  # the answer
+                for i in range(len(h) - 3):  # and the few-shot examples' answers
+                    if h[i] == answer_id and h[i + 1] == colon and h[i + 2] == space:
+                        labels[r, i + 3] = h[i + 3]
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
             opt.zero_grad()
             loss.backward()
@@ -234,6 +321,8 @@ def train_tiny(directory: str | Path, config: TinyConfig | None = None) -> Train
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
+            if verbose and step % 50 == 0:
+                print(f"step {step} loss {losses[-1]:.3f} {time.perf_counter() - start:.0f}s")
         seconds = time.perf_counter() - start
     model.eval()
     directory = Path(directory)
@@ -247,7 +336,7 @@ def train_tiny(directory: str | Path, config: TinyConfig | None = None) -> Train
                 "config": asdict(config),
                 "training_seconds": round(seconds, 2),
                 "final_loss": log.final_loss,
-                "torch_threads": torch.get_num_threads(),
+                "torch_threads": config.threads,
             },
             indent=2,
         )
