@@ -38,6 +38,7 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--code-problems", type=int, default=24)
+    ap.add_argument("--scan-items", type=int, default=200)
     args = ap.parse_args()
 
     import torch
@@ -140,10 +141,74 @@ def main() -> None:
         code_robust_pass_at_1=ev.robust_pass_at(1)["value"],
     )
 
+    out.update(scan_benchmark(args.scan_items, args.repeats))
+
     results = ROOT / "benchmarks" / "results"
     results.mkdir(exist_ok=True)
     (results / "llm.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=2))
+
+
+def scan_benchmark(n_items: int, repeats: int) -> dict[str, object]:
+    """A ``clean`` scan of multiple-choice addition questions (LLMModel on HFCausalLM over the
+    adder's directory) against the adapter's own calls made directly (generate + score_batch
+    on the same prompts, chunks of 32); then the same scan through CachedLLM, cold and warm."""
+    import random
+
+    import robustlab
+    from _llm_real import addition_prompts, model_dir
+    from robustlab.llm.adapter import MC_DECODING, LLMModel
+    from robustlab.llm.cache import CachedLLM
+    from robustlab.llm.data import MCDataset
+    from robustlab.llm.models import HFCausalLM
+    from robustlab.store import Store
+
+    rng = random.Random(0)
+    items = []
+    for p, a in addition_prompts(n_items, seed=5):
+        v = int(a)
+        opts = list(dict.fromkeys([a, str(v + 1), str(v + 2), str(v + 3)]))
+        rng.shuffle(opts)
+        items.append({"question": p, "options": opts, "answer": opts.index(a)})
+    data = MCDataset(items, name=f"adder-mc-{n_items}")
+    llm = HFCausalLM.from_directory(model_dir())
+    prompts = [q.prompt() for q in data.queries(range(len(data)))]
+    texts, conts = [p.text for p in prompts], [p.continuations for p in prompts]
+
+    def direct() -> None:
+        for s in range(0, len(texts), 32):
+            llm.generate(texts[s : s + 32], MC_DECODING)
+            llm.score_batch(texts[s : s + 32], conts[s : s + 32])
+
+    t_direct = best(direct, repeats)
+    suite = {"name": "bench", "version": 1, "probes": ["clean"]}
+    out: dict[str, object] = {"scan_items": len(data), "scan_direct_s": t_direct}
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(f"sqlite:///{folder}/scan.db")
+        plain = []
+        for r in range(repeats):  # a new seed is a new run: nothing is resumed
+            t = time.perf_counter()
+            robustlab.scan(LLMModel(llm), data, suite, store=store, progress=False, seed=10 + r)
+            plain.append(time.perf_counter() - t)
+        cold = CachedLLM(llm, store)
+        t = time.perf_counter()
+        robustlab.scan(LLMModel(cold), data, suite, store=store, progress=False, seed=100)
+        t_cold = time.perf_counter() - t
+        warm = CachedLLM(llm, store)
+        t = time.perf_counter()
+        robustlab.scan(LLMModel(warm), data, suite, store=store, progress=False, seed=101)
+        t_warm = time.perf_counter() - t
+    out.update(
+        scan_s=min(plain),
+        scan_overhead=min(plain) / t_direct,
+        scan_cached_cold_s=t_cold,
+        scan_cached_cold_overhead=t_cold / t_direct,
+        scan_cached_cold_stats=cold.stats.as_dict(),
+        scan_cached_warm_s=t_warm,
+        scan_cached_warm_vs_direct=t_warm / t_direct,
+        scan_cached_warm_stats=warm.stats.as_dict(),
+    )
+    return out
 
 
 if __name__ == "__main__":
