@@ -352,3 +352,40 @@ def test_code_evaluation_over_http_and_the_cache(tmp_path: object) -> None:
     assert ev.pass_at(1)["value"] == 1.0 and ev.pass_at(1, "doc_to_comments")["value"] == 1.0
     assert ev.robust_pass_at(1)["value"] == 0.0
     assert [s.completion for s in again.samples] == [s.completion for s in ev.samples]
+
+
+def test_scan_of_code_generation_end_to_end(tmp_path: object) -> None:
+    """robustlab.scan on CodeModel + CodeDataset: llm_code probes, pass_at_k in the store."""
+    import robustlab
+    from robustlab.llm.cache import CachedLLM
+    from robustlab.llm.code.scan import CodeDataset, CodeModel
+    from robustlab.store import Store
+
+    items = list(PROBLEMS[:4])
+    copier = _Copier({p.entry_point: p.solution for p in items})
+    store = Store(f"sqlite:///{tmp_path}/scan.db")
+    suite = {
+        "name": "code",
+        "version": 1,
+        "probes": [
+            {"probe": "llm_code", "perturbation": v}
+            for v in ("none", "rename", "tab_indent", "doc_to_comments")
+        ],
+    }
+    data = CodeDataset(items)
+    result = robustlab.scan(
+        CodeModel(CachedLLM(copier, store), timeout=10), data, suite, store=store, progress=False
+    )
+    values = {m["probe_key"]: m["value"] for m in result.metrics if m["metric"] == "pass_at_k"}
+    assert values == {
+        "llm_code(perturbation=none)": 1.0,
+        "llm_code(perturbation=rename)": 0.0,
+        "llm_code(perturbation=tab_indent)": 0.0,
+        "llm_code(perturbation=doc_to_comments)": 1.0,
+    }
+    calls = copier.calls
+    again = CachedLLM(copier, store)
+    robustlab.scan(
+        CodeModel(again, timeout=10), data, suite, store=store, progress=False, resume=False
+    )
+    assert copier.calls == calls and again.stats.misses == 0  # every completion from the store

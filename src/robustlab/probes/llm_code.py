@@ -3,13 +3,13 @@
 Wang et al., "ReCode: Robustness Evaluation of Code Generation Models", ACL 2023 (robust pass@k,
 robust drop); pass@k by the unbiased estimator of Chen et al., 2021.
 
-:class:`LLMCode` runs on a :class:`~robustlab.llm.base.LanguageModel` and a list of
-:class:`~robustlab.llm.code.problems.CodeProblem` (the bundled set by default), and gives
-metrics with percentile-bootstrap intervals over problems. It is not yet registered in
-:data:`~robustlab.probes.base.PROBES`: a registered probe needs a ``code_generation`` task of
-the scan (records per problem), which lands with the LLM task layer; until then
-:meth:`LLMCode.run` is its entry point, and its ``spec`` / ``key`` follow the probe conventions
-so the registration is one line.
+Two entry points:
+
+- ``llm_code`` (:class:`LLMCodeProbe`, registered): one probe per perturbation in a scan of a
+  :class:`~robustlab.llm.code.scan.CodeModel` on a :class:`~robustlab.llm.code.scan.CodeDataset`
+  (task ``code_generation``); records per problem, metric ``pass_at_k``.
+- :class:`LLMCode`: every variant at once on a LanguageModel (no scan), with nominal pass@k,
+  pass@k per variant and robust pass@k (the worst case over variants) with intervals.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from robustlab import validation
+from robustlab.data.base import Batch
 from robustlab.errors import ConfigError
 from robustlab.llm.base import Decoding, LanguageModel
 from robustlab.llm.code.evaluate import (
@@ -28,10 +29,54 @@ from robustlab.llm.code.evaluate import (
     CodeEvaluation,
     evaluate_code,
 )
-from robustlab.llm.code.perturb import check_perturbation
+from robustlab.llm.code.perturb import CODE_PERTURBATIONS, check_perturbation, code_perturbation
 from robustlab.llm.code.problems import CodeProblem
+from robustlab.models.base import Model
+from robustlab.probes.base import PROBES, Probe, predict_records
+from robustlab.records import Records
 
-__all__ = ["LLMCode"]
+
+@PROBES.register("llm_code")
+@dataclass(frozen=True)
+class LLMCodeProbe(Probe):
+    """Generated code on prompts changed by one ReCode perturbation (``none``: the nominal
+    prompts); each problem's samples are tested in the sandbox (Wang et al., ReCode, ACL 2023)."""
+
+    perturbation: str = "none"
+
+    name = "llm_code"
+    axis = "llm"
+    kind = "llm_code"
+    tasks: ClassVar[tuple[str, ...]] = ("code_generation",)
+    modalities: ClassVar[tuple[str, ...]] = ("llm",)
+    metrics: ClassVar[tuple[str, ...]] = ("pass_at_k",)
+
+    def __post_init__(self) -> None:
+        if self.perturbation != "none":
+            CODE_PERTURBATIONS.get(self.perturbation)
+
+    @classmethod
+    def example(cls) -> LLMCodeProbe:
+        return cls(perturbation="rename")
+
+    @property
+    def label(self) -> str:
+        return f"code: {self.perturbation}"
+
+    def run(self, model: Model, batch: Batch, seed: int) -> Records:
+        items = list(batch.inputs)
+        if self.perturbation != "none":
+            pert = code_perturbation(self.perturbation)
+            items = [
+                dataclasses.replace(
+                    p, prompt=pert.apply(p.prompt, p.entry_point, seed=seed * 1_000_003 + i).prompt
+                )
+                for i, p in enumerate(items)
+            ]
+        return predict_records(model, items, batch)
+
+
+__all__ = ["LLMCode", "LLMCodeProbe"]
 
 
 @dataclass(frozen=True)
