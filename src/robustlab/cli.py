@@ -1095,6 +1095,35 @@ def _fields(cls: Any) -> str:
     return ", ".join(f.name for f in dataclasses.fields(cls)) or "–"
 
 
+# -- serve-llm (issue 18): an OpenAI-compatible server around a local transformers model ----
+
+
+@cli.command(name="serve-llm")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--name", default=None, help="Served model name (default: the folder's name).")
+def serve_llm(model_dir: str, host: str, port: int, name: str | None) -> None:
+    """Serve a saved transformers causal LM (MODEL_DIR, written by save_pretrained) over the
+    OpenAI completions and chat APIs, e.g. for OpenAIEndpoint or other tools; Ctrl-C stops."""
+    import threading
+
+    from robustlab.llm.models import HFCausalLM
+    from robustlab.llm.server import serve
+
+    model = HFCausalLM.from_directory(model_dir, name=name)
+    server = serve(model, host=host, port=port)
+    console.print(
+        f"Serving {markup(server.model_name)} at {markup(server.url)} "
+        "(POST /completions, /chat/completions; GET /models). Ctrl-C stops.",
+        highlight=False,
+    )
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()
+
+
 def _message(exc: BaseException) -> str:
     """The exception's message with its notes (which probe was running, say), safe to print."""
     notes = "".join(f" ({note})" for note in getattr(exc, "__notes__", ()))
