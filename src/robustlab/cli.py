@@ -64,8 +64,10 @@ def _print_results(results: list[Any]) -> None:
             ),
             title_justify="left",
         )
+        # rankers' headline is nDCG@10 (robustlab.ranking)
+        headline = "ndcg" if res.table("ndcg") and not res.table("accuracy") else "accuracy"
         table.add_column("probe")
-        table.add_column("accuracy", justify="right")
+        table.add_column("nDCG@10" if headline == "ndcg" else "accuracy", justify="right")
         table.add_column("95% CI", justify="right")
         table.add_column("nll", justify="right")
         nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
@@ -85,7 +87,7 @@ def _print_results(results: list[Any]) -> None:
                 )
         if attack:
             table.add_column("attack", justify="left")
-        for r in res.table("accuracy"):
+        for r in res.table(headline):
             table.add_row(
                 safe_text(r["label"]),
                 f"{r['value']:.4f}",
@@ -355,7 +357,7 @@ def train(
     required=True,
     metavar="PATH",
     help="Image folder (ROOT/<class>/<image>), .npz file, text table (.csv/.tsv/.jsonl with "
-    "text and label columns), or a bundled name: digits, reviews, reviews-test.",
+    "text and label columns), or a bundled name: digits, reviews, reviews-test, ranking-stdlib.",
 )
 @click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
 @_store_option
