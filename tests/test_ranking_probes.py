@@ -84,9 +84,7 @@ def test_word_order_is_a_no_op_for_a_bag_of_words_ranker(bm25_run):
 def test_report_has_the_ranking_section(bm25_run, tmp_path):
     res, _ = bm25_run
     html = res.to_html(tmp_path / "report.html").read_text()
-    assert ("Ranking robustness" in html and "Rankers&#39; leaderboard" in html) or (
-        "Rankers' leaderboard" in html
-    )
+    assert "Ranking robustness" in html and "leaderboard" in html
     assert "3a query variations" in html and "misspelling" in html
 
 
