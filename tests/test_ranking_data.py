@@ -119,3 +119,15 @@ def test_load_jsonl_beir_layout(tmp_path):
     )
     with pytest.raises(DataError, match="'a' appears twice"):
         load_jsonl(docs, tmp_path / "queries.jsonl", tmp_path / "qrels.tsv")
+
+
+def test_bundled_ranking_names_load_through_as_dataset_and_a_bare_ranker_is_explained():
+    pytest.importorskip("bm25s")
+    from robustlab.data.loading import as_dataset
+    from robustlab.models.loading import as_model
+    from robustlab.ranking.rankers import BM25Ranker
+
+    ds = as_dataset("ranking-stdlib-questions")
+    assert isinstance(ds, RankingDataset) and ds.query_set.name == "stdlib-question"
+    with pytest.raises(ConfigError, match="RankerModel"):
+        as_model(BM25Ranker())
