@@ -64,8 +64,10 @@ def _print_results(results: list[Any]) -> None:
             ),
             title_justify="left",
         )
+        # rankers' headline is nDCG@10 (robustlab.ranking)
+        headline = "ndcg" if res.table("ndcg") and not res.table("accuracy") else "accuracy"
         table.add_column("probe")
-        table.add_column("accuracy", justify="right")
+        table.add_column("nDCG@10" if headline == "ndcg" else "accuracy", justify="right")
         table.add_column("95% CI", justify="right")
         table.add_column("nll", justify="right")
         nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
@@ -85,7 +87,7 @@ def _print_results(results: list[Any]) -> None:
                 )
         if attack:
             table.add_column("attack", justify="left")
-        for r in res.table("accuracy"):
+        for r in res.table(headline):
             table.add_row(
                 safe_text(r["label"]),
                 f"{r['value']:.4f}",
@@ -197,6 +199,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="The certified demo: a noise-trained CNN certified and attacked (the gap chart).",
 )
+@click.option(
+    "--ranking",
+    "ranking_demo",
+    is_flag=True,
+    help="The ranking demo: BM25 and a MiniLM ranker on bundled docstrings, ranking-standard.",
+)
 def demo(
     store: str | None,
     out: str,
@@ -208,6 +216,7 @@ def demo(
     device: str,
     train_demo: bool,
     certify_demo: bool,
+    ranking_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
@@ -215,7 +224,22 @@ def demo(
     With --tabular: a pipeline and boosted trees on breast-cancer, scanned with tabular-standard.
     With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     With --certify: certify a noise-trained CNN (smoothing, IBP, CROWN) next to attacks.
+    With --ranking: BM25 and a MiniLM bi-encoder on the bundled docstrings, ranking-standard.
     """
+    if ranking_demo:
+        from robustlab.demo.ranking import run_ranking_demo
+
+        console.print("Scanning BM25 and a MiniLM bi-encoder on the bundled docstrings ...")
+        results, html, js = run_ranking_demo(
+            store=store,
+            out=out,
+            suite="ranking-standard" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+        )
+        _print_results(results)
+        console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
     if certify_demo:
         from robustlab.demo.certify import DEMO_N, run_certify_demo
 
@@ -333,7 +357,7 @@ def train(
     required=True,
     metavar="PATH",
     help="Image folder (ROOT/<class>/<image>), .npz file, text table (.csv/.tsv/.jsonl with "
-    "text and label columns), or a bundled name: digits, reviews, reviews-test.",
+    "text and label columns), or a bundled name: digits, reviews, reviews-test, ranking-stdlib.",
 )
 @click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
 @_store_option

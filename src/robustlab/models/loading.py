@@ -36,6 +36,15 @@ def as_model(obj: Any, **kwargs: Any) -> Model:
                 f"constructing it instead."
             )
         return obj
+    from robustlab.ranking.base import Ranker
+
+    if isinstance(obj, Ranker):
+        raise ConfigError(
+            f"A {type(obj).__name__} ranks the documents of a collection: return "
+            "robustlab.ranking.model.RankerModel(ranker, collection) from the factory (e.g. "
+            "with robustlab.ranking.data.bundled_collection()), or pass the Ranker to scan() "
+            "with ranking data."
+        )
     if isinstance(obj, nn.Module):
         return TorchModel(obj, **kwargs)
     from robustlab.llm.base import LanguageModel
