@@ -1,0 +1,55 @@
+"""Issue 23 items 3, 5, 6, 7, 11: shift keeps groups, one copy per warning, --estimate and
+--max-examples, progress inside units and as plain lines, runs named after weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+import robustlab
+from robustlab.data import ArrayDataset
+from robustlab.models import TorchModel
+
+
+def _data(n: int = 40, groups: bool = False, seed: int = 0) -> ArrayDataset:
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 4)).astype(np.float32)
+    y = (x[:, 0] > 0.5).astype(np.int64)
+    meta = {"group": ["a" if i % 2 else "b" for i in range(n)]} if groups else None
+    return ArrayDataset(x, y, meta=meta, modality="tabular")
+
+
+def _model() -> TorchModel:
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    return TorchModel(module, modality="tabular", bounds=None)
+
+
+GROUPS = {
+    "name": "g",
+    "version": 1,
+    "probes": ["clean"],
+    "metrics": ["accuracy", "worst_group_accuracy"],
+}
+
+
+def test_shift_keeps_the_in_distribution_groups(tmp_path) -> None:
+    """Item 3: a shifted set without a group column no longer drops the ID set's groups."""
+    ident, shifted = _data(groups=True), _data(seed=1)
+    res = robustlab.scan(
+        _model(),
+        ident,
+        GROUPS,
+        shift={"night": shifted},
+        store=str(tmp_path / "s.db"),
+        progress=False,
+    )
+    assert "worst_group_accuracy" not in res.undefined_metrics
+    worst = [m for m in res.metrics if m["metric"] == "worst_group_accuracy"]
+    assert len(worst) == 1
+    # computed on the ID examples' two groups, exactly as a scan of the ID set alone
+    alone = robustlab.scan(_model(), ident, GROUPS, store=str(tmp_path / "a.db"), progress=False)
+    expected = [m for m in alone.metrics if m["metric"] == "worst_group_accuracy"][0]
+    assert worst[0]["value"] == expected["value"]
+    assert set(worst[0]["details"]["groups"]) == {"a", "b"}
