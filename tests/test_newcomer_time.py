@@ -50,6 +50,6 @@ def test_shift_keeps_the_in_distribution_groups(tmp_path) -> None:
     assert len(worst) == 1
     # computed on the ID examples' two groups, exactly as a scan of the ID set alone
     alone = robustlab.scan(_model(), ident, GROUPS, store=str(tmp_path / "a.db"), progress=False)
-    expected = [m for m in alone.metrics if m["metric"] == "worst_group_accuracy"][0]
+    expected = next(m for m in alone.metrics if m["metric"] == "worst_group_accuracy")
     assert worst[0]["value"] == expected["value"]
     assert set(worst[0]["details"]["groups"]) == {"a", "b"}
