@@ -53,3 +53,41 @@ def test_shift_keeps_the_in_distribution_groups(tmp_path) -> None:
     expected = next(m for m in alone.metrics if m["metric"] == "worst_group_accuracy")
     assert worst[0]["value"] == expected["value"]
     assert set(worst[0]["details"]["groups"]) == {"a", "b"}
+
+
+class _Flat(nn.Module):
+    """Logits from rounded inputs: the input gradient is zero everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(torch.round(x))
+
+
+ATTACK = {
+    "name": "w",
+    "version": 1,
+    "probes": [{"probe": "ensemble", "norm": "linf", "epsilon": 0.1, "version": "fast"}],
+}
+
+
+def test_a_warning_raised_by_every_shard_is_kept_once(tmp_path) -> None:
+    """Item 5: three shards (of 16, 16 and 8 examples) raise zero-gradients with different
+    counts; the scan, the console and the report show it once, saying how many units did."""
+    torch.manual_seed(0)
+    model = TorchModel(_Flat(), modality="tabular", bounds=(0.0, 1.0))
+    res = robustlab.scan(
+        model, _data(), ATTACK, store=str(tmp_path / "s.db"), shard_size=16, progress=False
+    )
+    codes = [w["code"] for w in res.warnings]
+    assert codes.count("zero-gradients") == 1
+    (w,) = [w for w in res.warnings if w["code"] == "zero-gradients"]
+    assert w["units"] == 3 and w["probes"] == [w["probe"]]
+    from robustlab.report import write_report
+
+    html, _ = write_report(res.store, [res.run_id], str(tmp_path / "rep"))
+    text = html.read_text(encoding="utf-8")
+    assert text.count("<strong>zero-gradients</strong>") == 1
+    assert "raised by 3 units, shown once" in text

@@ -118,9 +118,13 @@ def _print_results(results: list[Any]) -> None:
             console.print(
                 f"  {markup(name)}: [dim]not computed[/dim] ({markup(reason)})", highlight=False
             )
-        for w in res.warnings:
+        for w in res.warnings:  # one per code for the whole scan, however many units raised it
+            where = w.get("probes") or [w.get("probe")]
+            more = f" and {len(where) - 1} more" if len(where) > 1 else ""
+            units = f", {w['units']} units" if w.get("units", 1) > 1 else ""
             err_console.print(
-                f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
+                f"[yellow]warning[/yellow] {markup(w.get('code'))} ({markup(where[0])}{more}"
+                f"{units}): {markup(w.get('message'))}"
             )
         for f in res.failures:  # units whose model or probe raised; the scan went on
             first, stop = f["examples"]
