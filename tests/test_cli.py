@@ -632,3 +632,31 @@ def robustlab_errors():
     import robustlab.errors
 
     return robustlab.errors
+
+
+def test_runs_are_named_after_their_weight_files(tmp_path, model_files, capsys, monkeypatch):
+    """Issue 23 item 11: two checkpoints of one model read apart in the store and `runs`."""
+    import robustlab.cli
+
+    monkeypatch.setattr(robustlab.cli.console, "_width", 250)
+    py, weights = model_files
+    best, last = tmp_path / "best.pt", tmp_path / "last.pt"
+    state = torch.load(weights)
+    torch.save(state, best)
+    torch.save({k: v * 0.5 if v.is_floating_point() else v for k, v in state.items()}, last)
+    store = f"sqlite:///{tmp_path}/s.db"
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: cli\nversion: 1\nprobes: [clean]\n")
+    args = ["scan", "--model", f"{py}:build", "--weights", str(best), "--weights", str(last)]
+    args += ["--data", "digits", "--suite", str(suite), "--store", store, "--no-progress"]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "DigitsCNN@best.pt on digits" in out and "DigitsCNN@last.pt on digits" in out
+    code, out, _ = run_cli(["runs", "--store", store], capsys)
+    assert code == 0
+    lines = [line for line in out.splitlines() if "DigitsCNN@" in line]
+    assert len(lines) == 2
+    for line, name in zip(lines, ("last.pt", "best.pt")):  # newest first
+        assert f"DigitsCNN@{name}" in line
+        assert f" {name} " in line  # the weights column
+        assert " 3/3 " in line  # units done of the run's total (540 examples, 3 shards)

@@ -696,26 +696,46 @@ def runs(store: str | None, suite: str | None) -> None:
     from robustlab.runner.liveness import liveness
 
     table = Table(title=safe_text(f"Runs in {db.url}"), title_justify="left")
-    for col in ("run", "model", "dataset", "suite", "seed", "status", "created"):
-        table.add_column(col)
+    # ids, names and status never wrap (they are what one copies); the rest may fold
+    for col in ("run", "model", "weights", "dataset", "suite", "seed", "units", "status"):
+        table.add_column(
+            col,
+            justify="right" if col == "units" else "left",
+            no_wrap=col in ("run", "model", "units", "status"),
+            overflow="fold",
+        )
+    table.add_column("created", overflow="fold")
     stale: list[str] = []
     for r in rows:
         # a run stored as running whose process is gone (or silent) is shown as interrupted
         status, why = liveness(r)
         if why:
             stale.append(f"{r['id']}: stored as running, but {why}")
+        env = r.get("environment") or {}
+        weights = env.get("weights")
         table.add_row(
             safe_text(r["id"]),
             safe_text(r["model_name"]),
+            safe_text(os.path.basename(weights) if weights else "–"),
             safe_text(r["dataset_name"]),
             safe_text(f"{r['suite_name']} v{r['suite_version']}"),
             str(r["seed"]),
+            _units_done(db, r),
             safe_text(f"{status} (stale)" if why else status),
             str(r["created_at"])[:19],
         )
     console.print(table)
     for line in stale:
         console.print(f"[dim]{markup(line)}; re-run its scan to resume it.[/dim]", highlight=False)
+
+
+def _units_done(db: Any, run: dict[str, Any]) -> str:
+    """``"k/n"`` units stored (done or skipped) of the run's total, ``"k"`` for runs stored
+    before the total was kept."""
+    units = db.units(run["id"])
+    done = sum(1 for u in units if u["status"] in ("done", "skipped"))
+    total = (run.get("environment") or {}).get("units_total")
+    return f"{done}/{total}" if total else str(done)
 
 
 @cli.command()

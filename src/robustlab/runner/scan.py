@@ -276,6 +276,7 @@ def _scan(
                 "reference_model": None
                 if oracle is None
                 else {"name": oracle.name, "fingerprint": oracle_fp},
+                "weights": _weights_of(model),
                 OWNER: owner_note(),
             },
         )
@@ -305,6 +306,8 @@ def _scan(
                     )
             units = plan_units(probes, len(dataset), shard_size, seed)
             todo = [u for u in units if u.key not in done]
+            # `robustlab runs` shows units done of this total (skipped probes count one each)
+            db.update_environment(run_id, {UNITS_TOTAL: len(units) + len(skipped)})
             if progress and len(todo) < len(units):
                 import sys
 
@@ -378,6 +381,18 @@ def _scan(
             db.set_status(run_id, "failed")
             raise
     return ScanResult(db, run_id)
+
+
+#: Key of the run's ``environment`` holding how many units the run has in all.
+UNITS_TOTAL = "units_total"
+
+
+def _weights_of(model: Any) -> str | None:
+    """The weight file a model was loaded from (``load_model(spec, weights)``, CLI --weights)."""
+    from robustlab.models.loading import model_factory
+
+    factory = model_factory(model)
+    return None if factory is None else factory.weights
 
 
 def _write_failed(db: Store, run_id: str, finished: Finished) -> None:
