@@ -660,3 +660,33 @@ def test_runs_are_named_after_their_weight_files(tmp_path, model_files, capsys, 
         assert f"DigitsCNN@{name}" in line
         assert f" {name} " in line  # the weights column
         assert " 3/3 " in line  # units done of the run's total (540 examples, 3 shards)
+
+
+def test_estimate_is_a_dry_run_and_max_examples_samples(tmp_path, model_files, capsys, monkeypatch):
+    """Issue 23 item 6: --estimate prints the expected time per probe and in all and stores
+    nothing; --max-examples scans a sample."""
+    import robustlab.cli
+
+    monkeypatch.setattr(robustlab.cli.console, "_width", 200)
+    py, weights = model_files
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "name: est\nversion: 1\nprobes:\n  - clean\n"
+        "  - {probe: perturbation, perturbation: gaussian_noise, severity: 3}\n"
+    )
+    db = tmp_path / "s.db"
+    base = ["scan", "--model", f"{py}:build", "--weights", str(weights), "--data", "digits"]
+    base += ["--suite", str(suite), "--store", f"sqlite:///{db}", "--no-progress"]
+    code, out, err = run_cli([*base, "--estimate"], capsys)
+    assert code == 0, err
+    assert "Estimate: DigitsCNN@cnn.pt on digits-test (539 examples)" in out
+    assert "gaussian_noise s3" in out and "clean" in out
+    assert "Expected total:" in out and "per 1,000 examples" in out and "Nothing was stored" in out
+    assert not db.exists()
+    code, out, err = run_cli([*base, "--max-examples", "50"], capsys)
+    assert code == 0, err
+    from robustlab.store import Store
+
+    (run,) = Store(f"sqlite:///{db}").runs()
+    assert run["dataset_name"] == "digits-test (50 of 539)"
+    assert len(Store(f"sqlite:///{db}").load_records(run["id"], "clean").example_id) == 50

@@ -487,7 +487,32 @@ def train(
     "loaded machine.",
 )
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
-@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="Hide progress (by default: bars on a terminal, a plain line every 30 s in a log).",
+)
+@click.option(
+    "--progress-every",
+    default=None,
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Write plain progress lines (units done/total, ETA) every SECONDS, also on a terminal.",
+)
+@click.option(
+    "--estimate",
+    "estimate_only",
+    is_flag=True,
+    help="Dry run: time a few batches of every probe, print the expected time per probe and in "
+    "all, and exit without scanning or storing anything.",
+)
+@click.option(
+    "--max-examples",
+    default=None,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Scan a seeded random sample of N examples of --data (and of each --shift set).",
+)
 @_mlflow_options
 def scan(
     model_spec: str,
@@ -526,10 +551,14 @@ def scan(
     threads: int | None,
     fresh: bool,
     no_progress: bool,
+    progress_every: float | None,
+    estimate_only: bool,
+    max_examples: int | None,
     mlflow: bool,
     mlflow_experiment: str,
 ) -> None:
-    """Scan a model on a dataset with a suite and store the results."""
+    """Scan a model on a dataset with a suite and store the results (--estimate: say how long
+    it would take first)."""
     from torch import nn
 
     import robustlab
@@ -639,6 +668,23 @@ def scan(
             for w in weights or [None]
         ]
     reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None
+    if estimate_only:
+        _print_estimates(
+            models,
+            dataset,
+            suite_obj,
+            seed=seed,
+            shift=shifted or None,
+            reference=reference,
+            device=device,
+            max_examples=max_examples,
+            threads=threads,
+            shard_size=shard_size,
+        )
+        return
+    progress: bool | float = not no_progress
+    if progress_every is not None and not no_progress:
+        progress = progress_every
     results = []
     for model in models:  # one run per checkpoint; the report compares seeds of one model
         if device is not None:
@@ -658,7 +704,7 @@ def scan(
                 seed=seed,
                 shard_size=shard_size,
                 resume=not fresh,
-                progress=not no_progress,
+                progress=progress,
                 baseline=baseline,
                 shift=shifted or None,
                 reference=reference,
@@ -666,6 +712,7 @@ def scan(
                 workers=workers,
                 fail_fast=fail_fast,
                 threads=threads,
+                max_examples=max_examples,
             )
         )
     _print_results(results)
@@ -727,6 +774,43 @@ def runs(store: str | None, suite: str | None) -> None:
     console.print(table)
     for line in stale:
         console.print(f"[dim]{markup(line)}; re-run its scan to resume it.[/dim]", highlight=False)
+
+
+def _print_estimates(models: list[Any], dataset: Any, suite: Any, **options: Any) -> None:
+    """``scan --estimate``: each model's expected time per probe and in all; nothing stored."""
+    from robustlab._progress import format_duration
+    from robustlab.runner.estimate import estimate_scan
+
+    for model in models:
+        est = estimate_scan(model, dataset, suite, **options)
+        console.print(
+            f"[bold]Estimate:[/bold] {markup(est.model)} on {markup(est.dataset)} "
+            f"({est.examples} examples) · suite {markup(est.suite)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        table = Table()
+        table.add_column("probe")
+        table.add_column("expected", justify="right")
+        table.add_column("ms/example", justify="right")
+        for p in sorted(est.probes, key=lambda p: -p.seconds):
+            table.add_row(
+                safe_text(p.label),
+                format_duration(p.seconds),
+                f"{1000 * p.seconds_per_example:.1f}",
+            )
+        for key, reason in est.skipped.items():
+            table.add_row(safe_text(key), "skipped", safe_text(reason))
+        console.print(table)
+        console.print(
+            f"Expected total: [bold]{format_duration(est.seconds)}[/bold] "
+            f"({format_duration(est.per_examples())} per 1,000 examples; {est.threads} torch "
+            f"thread{'s' if est.threads != 1 else ''}, local backend; measuring took "
+            f"{format_duration(est.timing_seconds)}). Nothing was stored; drop --estimate to "
+            f"scan, or cut the time with --max-examples N or a smaller suite "
+            f"(robustlab list suites).",
+            highlight=False,
+        )
 
 
 def _units_done(db: Any, run: dict[str, Any]) -> str:
