@@ -469,7 +469,16 @@ def render_html(doc: dict[str, Any]) -> str:
         metadata={run["id"]: run_metadata(run) for run in runs},
         subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
         effective=[
-            {**er, "svg": scatter_fit(er, {r["id"] for r in runs}) if er["defined"] else None}
+            {
+                **er,
+                "svg": scatter_fit(
+                    er,
+                    {r["id"] for r in runs},
+                    {r["id"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)},
+                )
+                if er["defined"]
+                else None,
+            }
             for er in doc.get("effective_robustness", {}).values()
         ],
         effective_multi=list(doc.get("effective_robustness_multi_id", {}).values()),
