@@ -85,11 +85,20 @@ def _print_results(results: list[Any]) -> None:
                 )
         if attack:
             table.add_column("attack", justify="left")
+        # a minimal-norm probe's accuracy is 0 by design: its number is the median perturbation
+        median = {
+            r["probe_key"]: r
+            for r in res.table("median_perturbation")
+            if r.get("kind") == "minimal"
+        }
         for r in res.table("accuracy"):
+            m = median.get(r["probe_key"])
             table.add_row(
                 safe_text(r["label"]),
-                f"{r['value']:.4f}",
-                f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
+                f"median ε {m['value']:.4f}" if m else f"{r['value']:.4f}",
+                f"[{m['ci_low']:.4f}, {m['ci_high']:.4f}]"
+                if m
+                else f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 f"{nll[r['probe_key']]:.3f}" if r["probe_key"] in nll else "–",
                 *([" · ".join(attack.get(r["probe_key"], [])) or "–"] if attack else []),
             )

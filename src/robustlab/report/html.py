@@ -450,9 +450,13 @@ def render_html(doc: dict[str, Any]) -> str:
         }
         for run in runs
     }
+    from robustlab.report.summary import summary_section
+
     return _ENV.get_template("report.html.j2").render(
         doc=doc,
         version=__version__,
+        summary=summary_section(doc, series),
+        size_probes=sizes,
         scorecard_rows=scorecard_table(runs, cards),
         axis_summary=_axis_chart(cards, series),
         accuracy_chart=(
