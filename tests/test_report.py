@@ -647,3 +647,25 @@ def test_tiny_torch_run_matches_the_raw_module(scanned, test_data) -> None:
     assert scanned["results"][1].value("clean") == pytest.approx(
         float(np.mean(pred == test_data.targets)), abs=1e-12
     )
+
+
+def test_effective_robustness_points_take_one_colour_per_model() -> None:
+    """Issue 23 item 13: report runs keep their series colour, other models get their own."""
+    from robustlab.report.svg import PALETTE, scatter_fit
+
+    models = [
+        {"run": f"r{i}", "model": f"m{i}", "id_accuracy": a, "ood_accuracy": a - 0.2}
+        | {"effective_robustness": 0.0}
+        for i, a in enumerate((0.7, 0.8, 0.9))
+    ]
+    er = {
+        "models": models,
+        "curve": {"id": [0.6, 0.95], "ood": [0.4, 0.75], "low": [0.3, 0.7], "high": [0.5, 0.8]},
+    }
+    root = ET.fromstring(str(scatter_fit(er, {"r1"}, {"r1": PALETTE[3]})))
+    points = [c for c in root.iter(f"{{{SVG_NS}}}circle") if c.get("class") == "model-point"]
+    strokes = [c.get("stroke") for c in points]
+    assert len(set(strokes)) == 3 and strokes[1] == PALETTE[3]
+    assert points[1].get("fill") == PALETTE[3] and points[0].get("fill") == "white"
+    legend = ["".join(t.itertext()) for t in root.iter(f"{{{SVG_NS}}}text")]
+    assert any(t.startswith("m0 ") for t in legend) and any(t.startswith("m2 ") for t in legend)

@@ -274,8 +274,9 @@ def summary_section(doc: dict[str, Any], series: list[str]) -> Markup:
         breakdown = run.get("class_breakdown")
         if breakdown:
             parts.append(
-                "<details open><summary>Per-class accuracy under perturbation (%; in brackets "
-                "the change from clean)</summary>"
+                f"<details{' open' if len(runs) == 1 else ''}><summary>Per-class accuracy under "
+                "perturbation (%; in brackets the change from clean) and the confusion "
+                "matrix</summary>"
             )
             parts.append(str(_breakdown_html(breakdown)))
             parts.append("</details>")

@@ -44,6 +44,10 @@ def tick_label(value: float, ticks: list[float]) -> str:
     return f"{value:.3g}"
 
 
+def _short(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
 def _legend(series: list[str], left: float, width: float, y: float) -> tuple[list[str], float]:
     """Legend swatches wrapped into rows that fit ``width``; returns the parts and the height."""
     parts: list[str] = []
@@ -340,7 +344,8 @@ def reliability_diagram(bins: list[dict[str, Any]], *, title: str, ece: float) -
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" role="img" '
         f'viewBox="0 0 {w} {h}" width="{w}" height="{h}">',
         f"<title>Reliability diagram: {escape(title)}</title>",
-        f'<text x="{w / 2}" y="13" class="ctitle">{escape(title)} · ECE {ece:.3f}</text>',
+        f'<text x="{w / 2}" y="13" class="ctitle">{escape(_short(title, 26))} · ECE {ece:.3f}'
+        f"<title>{escape(title)}</title></text>",
         f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" class="grid" '
         f'stroke-dasharray="4 3"/>',
     ]
