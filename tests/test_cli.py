@@ -690,3 +690,28 @@ def test_estimate_is_a_dry_run_and_max_examples_samples(tmp_path, model_files, c
     (run,) = Store(f"sqlite:///{db}").runs()
     assert run["dataset_name"] == "digits-test (50 of 539)"
     assert len(Store(f"sqlite:///{db}").load_records(run["id"], "clean").example_id) == 50
+
+
+def test_list_suites_states_each_suites_measured_time(capsys, monkeypatch) -> None:
+    """Issue 23 item 6: expected times, measured, and said how."""
+    import robustlab.cli
+    from robustlab.suites.timings import SECONDS_PER_1000
+
+    monkeypatch.setattr(robustlab.cli.console, "_width", 250)
+    code, out, _ = run_cli(["list", "suites"], capsys)
+    assert code == 0
+    assert {"quick", "standard", "standard-cpu"} <= set(SECONDS_PER_1000)
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 2 and cells[1] in SECONDS_PER_1000:
+            assert cells[4].endswith("/ 1,000 images"), line
+    assert "per 1,000 8x8 digit images" in out and "--estimate" in out
+    # the CPU preset keeps the standard suite's axes and is measured cheaper
+    import robustlab
+
+    axes = {
+        name: {p.resolved_axis() for p in robustlab.load_suite(name).probes}
+        for name in ("standard", "standard-cpu")
+    }
+    assert axes["standard-cpu"] == axes["standard"]
+    assert SECONDS_PER_1000["standard-cpu"] < SECONDS_PER_1000["standard"] / 3

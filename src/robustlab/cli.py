@@ -1070,13 +1070,20 @@ def list_(what: str | None) -> None:
                 better = "higher" if metric.higher_is_better else "lower"
                 table.add_row(name, metric.axis or "any", better, metric.description)
         elif section == "suites":
+            from robustlab._progress import format_duration
+            from robustlab.suites.timings import MEASURED_ON, SECONDS_PER_1000
+
+            table.caption = f"expected time: measured {MEASURED_ON}; `scan --estimate` times yours"
             table.add_column("suite")
             table.add_column("version")
             table.add_column("probes", justify="right")
+            table.add_column("expected time", justify="right")
             table.add_column("description")
             for name in robustlab.SUITES.names():
                 s = robustlab.load_suite(name)
-                table.add_row(name, str(s.version), str(len(s.probes)), s.description)
+                seconds = SECONDS_PER_1000.get(name)
+                expected = "–" if seconds is None else f"{format_duration(seconds)} / 1,000 images"
+                table.add_row(name, str(s.version), str(len(s.probes)), expected, s.description)
         elif section == "summaries":
             from robustlab.summaries import SUMMARIES
 
