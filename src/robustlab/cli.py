@@ -1073,16 +1073,16 @@ def list_(what: str | None) -> None:
             from robustlab._progress import format_duration
             from robustlab.suites.timings import MEASURED_ON, SECONDS_PER_1000
 
-            table.caption = f"expected time: measured {MEASURED_ON}; `scan --estimate` times yours"
+            table.caption = f"time: measured {MEASURED_ON}; `scan --estimate` times your model"
             table.add_column("suite")
             table.add_column("version")
             table.add_column("probes", justify="right")
-            table.add_column("expected time", justify="right")
+            table.add_column("time / 1,000 images", justify="right", no_wrap=True)
             table.add_column("description")
             for name in robustlab.SUITES.names():
                 s = robustlab.load_suite(name)
                 seconds = SECONDS_PER_1000.get(name)
-                expected = "–" if seconds is None else f"{format_duration(seconds)} / 1,000 images"
+                expected = "not measured" if seconds is None else format_duration(seconds)
                 table.add_row(name, str(s.version), str(len(s.probes)), expected, s.description)
         elif section == "summaries":
             from robustlab.summaries import SUMMARIES

@@ -23,4 +23,5 @@ SECONDS_PER_1000: dict[str, float] = {
     "mnist-c": 16.0,
     "imagenet-c": 83.0,
     "imagenet-p": 32.0,
+    "standard": 1833.0,
 }
