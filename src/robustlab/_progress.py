@@ -206,7 +206,9 @@ class ScanProgress:
         share = 100.0 * done / total if total else 100.0
         text = f"progress: {done:.2f}/{total} units ({share:.0f}%)"
         if running:
-            text += f" · running {running} ({100 * self.fraction:.0f}% of its unit)"
+            from robustlab._terminal import printable  # names come from users: no controls
+
+            text += f" · running {printable(running)} ({100 * self.fraction:.0f}% of its unit)"
         text += f" · elapsed {format_duration(time.monotonic() - self.started)}"
         text += f" · ETA {format_duration(self.eta())}"
         return text
