@@ -384,7 +384,7 @@ def scatter_fit(
     the diagonal; one colour per model (``colors`` maps a report run to its series colour),
     named in the legend on the right; models of this report are drawn filled."""
     plot_w, h, left, bottom, top, right = 460, 340, 52, 44, 16, 12
-    legend_w = 230
+    legend_w = 290
     w = plot_w + legend_w
     pts = er["models"]
     xs = [p["id_accuracy"] for p in pts] + er["curve"]["id"]
@@ -468,7 +468,7 @@ def scatter_fit(
         )
         if ly < h - 10:
             name = str(p["model"])
-            name = name if len(name) <= 30 else name[:29] + "…"
+            name = _short(name, 28)
             parts.append(
                 f'<circle cx="{plot_w + 10}" cy="{ly - 4}" r="5" fill="{color if mine else "white"}" '
                 f'stroke="{color}" stroke-width="2"/>'
