@@ -718,3 +718,17 @@ def test_list_suites_states_each_suites_measured_time(capsys, monkeypatch) -> No
     }
     assert axes["standard-cpu"] == axes["standard"]
     assert SECONDS_PER_1000["standard-cpu"] < SECONDS_PER_1000["standard"] / 3
+
+
+def test_progress_every_writes_plain_lines(tmp_path, model_files, capsys) -> None:
+    """Issue 23 item 7: --progress-every writes units done/total and the ETA as plain lines."""
+    py, weights = model_files
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: p\nversion: 1\nprobes: [clean]\n")
+    args = ["scan", "--model", f"{py}:build", "--weights", str(weights), "--data", "digits"]
+    args += ["--suite", str(suite), "--store", f"sqlite:///{tmp_path}/s.db"]
+    code, _, err = run_cli([*args, "--progress-every", "0.1"], capsys)
+    assert code == 0, err
+    lines = [x for x in err.splitlines() if x.startswith("progress: ")]
+    assert lines[0].startswith("progress: 0.00/3 units (0%)")
+    assert lines[-1].startswith("progress: 3.00/3 units (100%)") and "ETA 0 s" in lines[-1]
