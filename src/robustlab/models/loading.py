@@ -281,6 +281,9 @@ def load_model(
             )
         load_weights(target, weights)
     model = as_model(obj, **kwargs)
+    if weights is not None and "name" not in kwargs:
+        # runs of one model with different checkpoints read apart: "digitnet@best.pt"
+        model.name = f"{model.name}@{Path(weights).name}"
     source = ModelFactory(
         f"{Path(path_str).resolve()}:{factory_name}",
         None if weights is None else str(Path(weights).resolve()),

@@ -41,6 +41,10 @@ def write_report(
     CR_ind compare to, instead of each probe's own ``reference``)."""
     out = Path(out_dir)
     doc = collect(store, run_ids, artifacts=True, id_domains=id_domains)
+    from robustlab.report.summary import class_breakdown
+
+    for run in doc["runs"]:  # per-class accuracy and confusion under the costliest probes
+        run["class_breakdown"] = class_breakdown(store, run)
     from robustlab.report.training import training_section
 
     doc["training"] = training_section(store, [r["id"] for r in doc["runs"]])

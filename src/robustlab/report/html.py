@@ -453,9 +453,13 @@ def render_html(doc: dict[str, Any]) -> str:
         }
         for run in runs
     }
+    from robustlab.report.summary import summary_section
+
     return _ENV.get_template("report.html.j2").render(
         doc=doc,
         version=__version__,
+        summary=summary_section(doc, series),
+        size_probes=sizes,
         scorecard_rows=scorecard_table(runs, cards),
         axis_summary=_axis_chart(cards, series),
         accuracy_chart=(
@@ -473,7 +477,16 @@ def render_html(doc: dict[str, Any]) -> str:
         metadata={run["id"]: run_metadata(run) for run in runs},
         subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
         effective=[
-            {**er, "svg": scatter_fit(er, {r["id"] for r in runs}) if er["defined"] else None}
+            {
+                **er,
+                "svg": scatter_fit(
+                    er,
+                    {r["id"] for r in runs},
+                    {r["id"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)},
+                )
+                if er["defined"]
+                else None,
+            }
             for er in doc.get("effective_robustness", {}).values()
         ],
         effective_multi=list(doc.get("effective_robustness_multi_id", {}).values()),

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab._progress import unit_began
 from robustlab.data.base import Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
@@ -362,6 +363,7 @@ def seeded(seed: int) -> Iterator[None]:
 def run_job(unit: Unit, workload: Workload) -> tuple[Records, float]:
     """Run one unit in this process: its batch, with the reference model on it, measured by its
     probe under its own seed. Returns the records and the seconds the probe took."""
+    unit_began(unit.probe.key)  # scan progress in this process (no-op in workers)
     model = workload.model.get()
     dataset = workload.dataset.get()
     batch = dataset.batch(np.arange(unit.start, unit.stop))

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from robustlab._progress import stage
 from robustlab.attacks._base import resolve_criterion
 from robustlab.attacks.image._base import (
     ImageAttack,
@@ -141,21 +142,22 @@ def standard(
     clean_correct: torch.Tensor | None = None
     queries: torch.Tensor | None = None
     per_attack: dict[str, int] = {}
-    for label, attack in plan:
+    for index, (label, attack) in enumerate(plan):
         todo = torch.arange(len(x)) if robust is None else robust.nonzero().squeeze(1)
         if len(todo) == 0:
             per_attack[label] = 0
             continue
-        result = attack.run(
-            model,
-            x[todo],
-            y[todo],
-            norm=norm,
-            epsilon=eps,
-            seed=seed,
-            bounds=low_high,
-            criterion=goal,
-        )
+        with stage(index, len(plan)):  # scan progress: each attack one part of the unit
+            result = attack.run(
+                model,
+                x[todo],
+                y[todo],
+                norm=norm,
+                epsilon=eps,
+                seed=seed,
+                bounds=low_high,
+                criterion=goal,
+            )
         warnings += [w for w in result.warnings if w not in warnings]
         if robust is None:
             clean_correct = result.clean_correct.clone()
