@@ -197,6 +197,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="The certified demo: a noise-trained CNN certified and attacked (the gap chart).",
 )
+@click.option(
+    "--llm",
+    "llm_demo",
+    is_flag=True,
+    help="The LLM demo: a tiny trained causal LM (cached) scanned with llm-standard.",
+)
 def demo(
     store: str | None,
     out: str,
@@ -208,6 +214,7 @@ def demo(
     device: str,
     train_demo: bool,
     certify_demo: bool,
+    llm_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
@@ -215,7 +222,28 @@ def demo(
     With --tabular: a pipeline and boosted trees on breast-cancer, scanned with tabular-standard.
     With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     With --certify: certify a noise-trained CNN (smoothing, IBP, CROWN) next to attacks.
+    With --llm: train (once, then cached) a tiny causal LM and scan it with llm-standard.
     """
+    if llm_demo:
+        from robustlab.demo.llm import run_llm_demo
+
+        console.print("Loading or training the tiny causal LM; scanning it with llm-standard ...")
+        results, html, js = run_llm_demo(
+            store=store,
+            out=out,
+            suite="llm-standard" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+        )
+        _print_results(results)
+        tau = getattr(results[0], "rank_stability", None)
+        if tau is not None:
+            console.print(
+                f"Rank stability across formats (Kendall tau): {tau.value:.2f} "
+                f"[{tau.ci_low:.2f}, {tau.ci_high:.2f}]"
+            )
+        console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
     if certify_demo:
         from robustlab.demo.certify import DEMO_N, run_certify_demo
 
@@ -604,8 +632,10 @@ def scan(
         with _notes():
             shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
+    from robustlab.llm.loading import llm_dataset, llm_model  # hf:DIR models, mc:FILE data
+
     with _notes():
-        dataset = robustlab.load_dataset(data, **kwargs)
+        dataset = llm_dataset(data) or robustlab.load_dataset(data, **kwargs)
     if getattr(dataset, "class_order", None) == "numeric":
         console.print(
             f"Classes in numeric folder order: {', '.join(dataset.class_names or [])} "
@@ -631,7 +661,8 @@ def scan(
         dataset = DomainsDataset.from_column(dataset, column, id_value)
     with _notes():
         models = [
-            robustlab.load_model(model_spec, w, model_args=factory_args, **model_kwargs)
+            llm_model(model_spec)
+            or robustlab.load_model(model_spec, w, model_args=factory_args, **model_kwargs)
             for w in weights or [None]
         ]
     reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None
