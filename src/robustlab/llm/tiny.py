@@ -226,6 +226,9 @@ def train_tiny(
     import torch
     from transformers import LlamaConfig
 
+    from robustlab.llm.models import _transformers
+
+    _transformers()  # quiet: no progress bars or warnings of transformers
     config = config or TinyConfig()
     tokenizer = build_tokenizer()
     if config.architecture == "gpt2":

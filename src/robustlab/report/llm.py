@@ -131,4 +131,30 @@ def llm_section(runs: list[dict[str, Any]], per_probe: int = 4) -> list[dict[str
             )
         if families:
             out.append({"run": run, "name": run["model"]["name"], "families": families})
+    if out:
+        out[0]["rank_stability"] = format_rank_stability(out)
     return out
+
+
+def format_rank_stability(entries: list[dict[str, Any]]) -> float | None:
+    """Mean Kendall tau over pairs of formats of the runs' accuracy orders (3+ runs with the
+    format family; the bootstrap interval is :func:`robustlab.llm.metrics.rank_stability`'s)."""
+    from itertools import combinations
+
+    from scipy.stats import kendalltau
+
+    tables = []
+    for e in entries:
+        for f in e["families"]:
+            if f["key"].startswith("llm_prompts(family=format"):
+                tables.append(dict(f["variants"]))
+                break
+    if len(tables) < 3:
+        return None
+    variants = sorted(set.intersection(*(set(t) for t in tables)))
+    taus = [
+        kendalltau([t[a] for t in tables], [t[b] for t in tables]).statistic
+        for a, b in combinations(variants, 2)
+    ]
+    taus = [float(t) for t in taus if t == t]
+    return sum(taus) / len(taus) if taus else None
