@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from robustlab.llm import Decoding  # noqa: E402
-from robustlab.llm.adapter import LLMModel  # noqa: E402
-from robustlab.llm.data import lookup_dataset  # noqa: E402
-from robustlab.llm.models import HFCausalLM  # noqa: E402
-from robustlab.llm.tiny import TinyConfig, build_tokenizer, tiny_model  # noqa: E402
-from robustlab.metrics import get_metric  # noqa: E402
-from robustlab.probes.base import make_probe  # noqa: E402
+from robustlab.llm import Decoding
+from robustlab.llm.adapter import LLMModel
+from robustlab.llm.data import lookup_dataset
+from robustlab.llm.models import HFCausalLM
+from robustlab.llm.tiny import TinyConfig, build_tokenizer, tiny_model
+from robustlab.metrics import get_metric
+from robustlab.probes.base import make_probe
 
 pytestmark = pytest.mark.slow
 
