@@ -87,7 +87,7 @@ def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
                     None if s == 0 else order,
                     "clean" if s == 0 else f"cyclic={s}",
                     "logprob",
-                )  # fmt: skip
+                )
             )
         out[:] = rows
         return out, targets
