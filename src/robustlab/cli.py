@@ -76,6 +76,9 @@ def _print_results(results: list[Any]) -> None:
             "words_perturbed": "words",
             "adversarial_similarity": "sim",
             "consistency": "consistency",
+            "pdr": "PDR",
+            "rstd": "RStd",
+            "pride_accuracy": "PriDe",
         }
         attack: dict[str, list[str]] = {}
         for r in res.table():
@@ -84,8 +87,8 @@ def _print_results(results: list[Any]) -> None:
                     f"{short[r['metric']]} {r['value']:.{1 if r['metric'] == 'queries_per_success' else 3}f}"
                 )
         if attack:
-            table.add_column("attack", justify="left")
-        for r in res.table("accuracy"):
+            table.add_column("attack" if res.table("accuracy") else "robustness", justify="left")
+        for r in res.table("accuracy") or res.table("mc_accuracy"):  # language models
             table.add_row(
                 safe_text(r["label"]),
                 f"{r['value']:.4f}",
