@@ -91,6 +91,16 @@ def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
             )
         out[:] = rows
         return out, targets
+    if task == "code_generation":
+        from robustlab.tasks.code_generation import CodeOutput
+
+        targets = ["assert f() == 1\n"] * n
+        out = np.empty(n, dtype=object)
+        out[:] = [
+            CodeOutput((f"def f():\n    return {int(rng.integers(0, 2))}\n",), ("",))
+            for _ in range(n)
+        ]
+        return out, targets
     raise ValueError(f"no random outputs for task {task!r}")
 
 

@@ -408,6 +408,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
         ("gallery", "Gallery", bool(parts["gallery"])),
         ("worst", "Worst examples", bool(parts["worst"])),
         ("texts", "Text examples", bool(parts["texts"])),
+        ("tabular", "Tabular", bool(parts.get("tabular"))),
         ("warnings", f"Warnings ({len(run['warnings'])})", bool(run["warnings"])),
         ("metadata", "Metadata", True),
     ]
@@ -447,6 +448,7 @@ def render_html(doc: dict[str, Any]) -> str:
             "gallery": gallery_rows(run),
             "worst": worst_examples(run),
             "texts": text_examples(run),
+            "tabular": _tabular(run),
         }
         for run in runs
     }
@@ -466,6 +468,7 @@ def render_html(doc: dict[str, Any]) -> str:
         reliability={k: v["reliability"] for k, v in parts.items()},
         worst={k: v["worst"] for k, v in parts.items()},
         texts={k: v["texts"] for k, v in parts.items()},
+        tabular={k: v["tabular"] for k, v in parts.items()},
         metadata={run["id"]: run_metadata(run) for run in runs},
         subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
         effective=[
@@ -490,6 +493,7 @@ def render_html(doc: dict[str, Any]) -> str:
         certified_gaps=_certified_gaps(runs),
         training=doc.get("training", []),
         llm=_llm_section(runs),
+        attacks=doc.get("attacks", []),
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,
@@ -506,6 +510,13 @@ def render_html(doc: dict[str, Any]) -> str:
             for run in runs
         },
     )
+
+
+def _tabular(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's tabular section (:mod:`robustlab.report.tabular`)."""
+    from robustlab.report.tabular import tabular_section
+
+    return tabular_section(run)
 
 
 def _certified_gaps(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
