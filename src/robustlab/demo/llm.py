@@ -64,6 +64,7 @@ def run_llm_demo(
     cache_dir: str | Path | None = None,
 ) -> tuple[list[Any], Path, Path]:
     """Train (or load) the tiny model, scan it and the reference answerers, write the report."""
+    from robustlab.llm.cache import CachedLLM
     from robustlab.llm.data import lookup_dataset
     from robustlab.llm.metrics import rank_stability
     from robustlab.llm.models import HFCausalLM
@@ -77,7 +78,9 @@ def run_llm_demo(
     trained = time.perf_counter() - start
     db = open_store(store)
     data = lookup_dataset(n, seed=1234 + seed)
-    models = [HFCausalLM.from_directory(path, name="tiny-llama"), *reference_models()]
+    # the tiny model's generations and scores are cached in the store: a re-run pays nothing
+    tiny = CachedLLM(HFCausalLM.from_directory(path, name="tiny-llama"), db)
+    models = [tiny, *reference_models()]
     results = [scan(m, data, suite, store=db, seed=seed, progress=progress) for m in models]
     html, js = write_report(db, [r.run_id for r in results], out)
     formats = {m.name: _format_records(db, r.run_id) for m, r in zip(models, results)}
