@@ -69,12 +69,27 @@ def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
     if task == "multiple_choice":
         from robustlab.tasks.multiple_choice import MCAnswer
 
-        targets = rng.integers(0, 4, size=n)
+        # examples i // 4 under the clean prompt and three cyclic option shifts (i % 4)
+        answers = rng.integers(0, 4, size=(n + 3) // 4)
+        targets = np.array([answers[i // 4] for i in range(n)])
         out = np.empty(n, dtype=object)
-        out[:] = [
-            MCAnswer(int(t), 4, int(rng.integers(-1, 4)), "", tuple(rng.normal(size=4)))
-            for t in targets
-        ]
+        rows = []
+        for i, t in enumerate(targets):
+            s = i % 4
+            order = tuple((j + s) % 4 for j in range(4))
+            rows.append(
+                MCAnswer(
+                    order.index(int(t)),
+                    4,
+                    int(rng.integers(-1, 4)),
+                    "",
+                    tuple(rng.normal(size=4)),
+                    None if s == 0 else order,
+                    "clean" if s == 0 else f"cyclic={s}",
+                    "logprob",
+                )
+            )
+        out[:] = rows
         return out, targets
     if task == "code_generation":
         from robustlab.tasks.code_generation import CodeOutput
@@ -107,10 +122,11 @@ def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Recor
     if task == "certified_classification":  # a smoothed classifier's certificates
         radius = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.uniform(0.0, 1.5, size=n))
         extra.update(radius=radius, abstained=radius == 0.0, verified=radius >= 0.5)
+    per_example = 4 if task == "multiple_choice" else 1  # a prompt's variants share its id
     return get_task(task).records(
         outputs,
         targets,
-        [f"ex-{i}" for i in range(n)],
+        [f"ex-{i // per_example}" for i in range(n)],
         meta={
             "group": [f"g{i % 3}" for i in range(n)],
             "domain": ["id" if i % 2 else "shifted" for i in range(n)],

@@ -55,13 +55,20 @@ def test_function_llm_fingerprint_follows_version_and_state():
 
 @pytest.fixture(scope="module")
 def random_lm():
-    """An untrained 2-layer GPT-2 on the tiny model's character vocabulary (fast to build)."""
+    """An untrained 2-layer GPT-2 on a character vocabulary (fast to build; every text
+    re-tokenizes to the tokens that generated it)."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    from robustlab.llm.tiny import build_tokenizer
-
-    tok = build_tokenizer()
+    chars = ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "\n", *map(chr, range(32, 127))]
+    base = Tokenizer(models.WordLevel({c: i for i, c in enumerate(chars)}, unk_token="[UNK]"))
+    base.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    base.decoder = decoders.Fuse()
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=base, unk_token="[UNK]", pad_token="[PAD]", bos_token="[BOS]",
+        eos_token="[EOS]", clean_up_tokenization_spaces=False,
+    )  # fmt: skip
     torch.manual_seed(0)
     config = GPT2Config(
         vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=2, n_head=2,

@@ -64,8 +64,10 @@ def _print_results(results: list[Any]) -> None:
             ),
             title_justify="left",
         )
-        # rankers' headline is nDCG@10 (robustlab.ranking)
-        headline = "ndcg" if res.table("ndcg") and not res.table("accuracy") else "accuracy"
+        # rankers' headline is nDCG@10 (robustlab.ranking), language models' their MC accuracy
+        headline = next(
+            (m for m in ("accuracy", "mc_accuracy", "ndcg") if res.table(m)), "accuracy"
+        )
         table.add_column("probe")
         table.add_column("nDCG@10" if headline == "ndcg" else "accuracy", justify="right")
         table.add_column("95% CI", justify="right")
@@ -78,6 +80,9 @@ def _print_results(results: list[Any]) -> None:
             "words_perturbed": "words",
             "adversarial_similarity": "sim",
             "consistency": "consistency",
+            "pdr": "PDR",
+            "rstd": "RStd",
+            "pride_accuracy": "PriDe",
         }
         attack: dict[str, list[str]] = {}
         for r in res.table():
@@ -86,7 +91,7 @@ def _print_results(results: list[Any]) -> None:
                     f"{short[r['metric']]} {r['value']:.{1 if r['metric'] == 'queries_per_success' else 3}f}"
                 )
         if attack:
-            table.add_column("attack", justify="left")
+            table.add_column("attack" if res.table("accuracy") else "robustness", justify="left")
         # a minimal-norm probe's accuracy is 0 by design: its number is the median perturbation
         median = {
             r["probe_key"]: r
@@ -218,6 +223,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="The ranking demo: BM25 and a MiniLM ranker on bundled docstrings, ranking-standard.",
 )
+@click.option(
+    "--llm",
+    "llm_demo",
+    is_flag=True,
+    help="The LLM demo: a tiny trained causal LM (cached) scanned with llm-standard.",
+)
 def demo(
     store: str | None,
     out: str,
@@ -230,6 +241,7 @@ def demo(
     train_demo: bool,
     certify_demo: bool,
     ranking_demo: bool,
+    llm_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
@@ -238,7 +250,28 @@ def demo(
     With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     With --certify: certify a noise-trained CNN (smoothing, IBP, CROWN) next to attacks.
     With --ranking: BM25 and a MiniLM bi-encoder on the bundled docstrings, ranking-standard.
+    With --llm: train (once, then cached) a tiny causal LM and scan it with llm-standard.
     """
+    if llm_demo:
+        from robustlab.demo.llm import run_llm_demo
+
+        console.print("Loading or training the tiny causal LM; scanning it with llm-standard ...")
+        results, html, js = run_llm_demo(
+            store=store,
+            out=out,
+            suite="llm-standard" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+        )
+        _print_results(results)
+        tau = getattr(results[0], "rank_stability", None)
+        if tau is not None:
+            console.print(
+                f"Rank stability across formats (Kendall tau): {tau.value:.2f} "
+                f"[{tau.ci_low:.2f}, {tau.ci_high:.2f}]"
+            )
+        console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
     if ranking_demo:
         from robustlab.demo.ranking import run_ranking_demo
 
@@ -670,8 +703,10 @@ def scan(
         with _notes():
             shifted[key] = robustlab.load_dataset(path, **kwargs)
     suite_obj = robustlab.load_suite(suite)
+    from robustlab.llm.loading import llm_dataset, llm_model  # hf:DIR models, mc:FILE data
+
     with _notes():
-        dataset = robustlab.load_dataset(data, **kwargs)
+        dataset = llm_dataset(data) or robustlab.load_dataset(data, **kwargs)
     if getattr(dataset, "class_order", None) == "numeric":
         console.print(
             f"Classes in numeric folder order: {', '.join(dataset.class_names or [])} "
@@ -697,7 +732,8 @@ def scan(
         dataset = DomainsDataset.from_column(dataset, column, id_value)
     with _notes():
         models = [
-            robustlab.load_model(model_spec, w, model_args=factory_args, **model_kwargs)
+            llm_model(model_spec)
+            or robustlab.load_model(model_spec, w, model_args=factory_args, **model_kwargs)
             for w in weights or [None]
         ]
     reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None

@@ -169,6 +169,8 @@ def _mean_row(rows: list[Row]) -> Row:
 def _pick_clean(rows: list[Row], probes: Mapping[str, Row]) -> tuple[Row, str] | None:
     on_clean = [r for r in rows if r.get("probe_key") != SUMMARY_KEY and row_axis(r) == "clean"]
     acc = next((r for r in on_clean if r.get("metric") == "accuracy"), None)
+    if acc is None:  # a language model's multiple-choice accuracy
+        acc = next((r for r in on_clean if r.get("metric") == "mc_accuracy"), None)
     if acc is None:  # a ranker: clean nDCG@10
         ndcg = next((r for r in on_clean if r.get("metric") == "ndcg"), None)
         return None if ndcg is None else (ndcg, "nDCG@10")
@@ -284,6 +286,14 @@ AXES: tuple[Axis, ...] = (
         "mean pass rate of the CheckList-style tests",
         metric="pass_rate",
         what="behavioural tests",
+    ),
+    Axis(
+        "llm",
+        True,
+        "worst prompt variant's multiple-choice accuracy over the prompt families",
+        metric="worst_variant_accuracy",
+        reduce="min",
+        what="prompt families",
     ),
 )
 

@@ -109,14 +109,20 @@ def _item(x: MCItem | Mapping[str, Any], where: str) -> MCItem:
 
 
 def lookup_dataset(
-    n: int = 200, *, seed: int = 1234, shots: int = 2, instruction: str | None = None
+    n: int = 200,
+    *,
+    seed: int = 1234,
+    shots: int = 0,
+    instruction: str | None = None,
+    asked: Sequence[str] = ("fruit",),
 ) -> MCDataset:
-    """The tiny model's fact-lookup task, with uniformly placed answers (its own test set)."""
+    """The tiny model's fact-lookup task with uniformly placed answers (a test set it never
+    saw: a seed of its own)."""
     from robustlab.llm.tiny import TRAIN_INSTRUCTION, lookup_items
 
-    examples = lookup_items(shots, seed=seed + 1) if shots else []
+    examples = lookup_items(shots, seed=seed + 1, asked=asked) if shots else []
     return MCDataset(
-        lookup_items(n, seed=seed),
+        lookup_items(n, seed=seed, asked=asked),
         name=f"category-lookup-{n}",
         shots=examples,
         instruction=TRAIN_INSTRUCTION if instruction is None else instruction,

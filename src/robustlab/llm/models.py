@@ -485,4 +485,5 @@ def _transformers() -> Any:
             "pip install 'robustlab[llm]'."
         ) from None
     transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
     return transformers

@@ -179,6 +179,45 @@ class LLMPrompts(Probe):
         return cls(family="option_order")
 
 
+#: Media type of the stored prompt examples (clean and changed prompt, both answers).
+LLM_MEDIA_TYPE = "application/vnd.robustlab.llm-prompt+json"
+
+#: Examples kept per variant and shard whose answer the variant broke.
+EXAMPLES_PER_VARIANT = 2
+
+
+def prompt_artifact(
+    probe: Probe,
+    example_id: str,
+    variant: str,
+    clean_query: Any,
+    query: Any,
+    clean: Records,
+    changed: Records,
+    i: int,
+) -> dict[str, Any]:
+    """A stored example: both prompts and both answers, for the report's side-by-side view."""
+    import json
+
+    data = {
+        "variant": variant,
+        "clean_prompt": clean_query.prompt().text,
+        "prompt": query.prompt().text,
+        "clean_answer": str(clean.completion[i]),
+        "answer": str(changed.completion[i]),
+        "clean_choice": int(clean.choice[i]),
+        "choice": int(changed.choice[i]),
+        "right": int(clean_query.item.answer),
+        "options": list(clean_query.item.options),
+    }
+    return {
+        "name": f"llm/{variant}/{example_id}",
+        "media_type": LLM_MEDIA_TYPE,
+        "data": json.dumps(data, ensure_ascii=False),
+        "meta": {"example_id": str(example_id), "probe": probe.key, "label": probe.label},
+    }
+
+
 def _with_variant(records: Records, label: str) -> Records:
     """The records with every row's ``variant`` set to ``label`` (queries a variant left
     unchanged are still that variant's rows)."""

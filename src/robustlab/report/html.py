@@ -507,6 +507,7 @@ def render_html(doc: dict[str, Any]) -> str:
         certified_gaps=_certified_gaps(runs),
         ranking=render_ranking([run["ranking"] for run in runs if run.get("ranking")]),
         training=doc.get("training", []),
+        llm=_llm_section(runs),
         attacks=doc.get("attacks", []),
         series=series,
         palette=PALETTE,
@@ -545,6 +546,12 @@ def _certified_gaps(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             title = f"Certified gap of {run['model']['name']}"
             out.append({"run": run, "points": points, "svg": gap_chart(points, title=title)})
     return out
+
+
+def _llm_section(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from robustlab.report.llm import llm_section
+
+    return llm_section(runs)
 
 
 def _size_probes(run: dict[str, Any]) -> set[str]:
