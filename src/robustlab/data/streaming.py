@@ -441,7 +441,9 @@ class TarShardDataset(EncodedImageDataset):
             if len(self.shards) == 1
             else f"the {len(self.shards)} tar shards {str(self.shards[0])!r}.."
         )
-        locations: list[tuple[int, int, int]] = []
+        from array import array
+
+        locations = array("q")  # (shard, offset, size) per sample, 24 bytes each
         examples = self._samples(locations, skip_unreadable)
         kept = self._setup(
             name=name or self.shards[0].stem.rstrip("-_0123456789") or self.shards[0].stem,
@@ -453,19 +455,21 @@ class TarShardDataset(EncodedImageDataset):
             skip_unreadable=skip_unreadable,
             class_names=class_names,
         )
-        table = np.asarray(locations, dtype=np.int64).reshape(-1, 3)[kept]
+        table = np.frombuffer(locations, dtype=np.int64).reshape(-1, 3)[kept]
         self._shard, self._offset, self._length = (table[:, 0], table[:, 1], table[:, 2])
 
-    def _samples(self, locations: list[tuple[int, int, int]], skip_unreadable: bool) -> Any:
-        """Yield ``(label, key, meta, bytes, where)`` per sample, shard by shard, appending the
-        image's ``(shard, offset, size)`` to ``locations``."""
+    def _samples(self, locations: Any, skip_unreadable: bool) -> Any:
+        """Yield ``(label, key, meta, bytes, where)`` per sample, shard by shard and member by
+        member (a WebDataset sample's files are adjacent, so only the current sample is held),
+        appending the image's ``(shard, offset, size)`` to ``locations``."""
         import tarfile
 
-        seen: dict[str, str] = {}
+        seen: dict[str, int] = {}
         for s, path in enumerate(self.shards):
-            pending: dict[str, dict[str, Any]] = {}
-            order: list[str] = []
-            last = current = None
+            place = f"tar shard {str(path)!r}"
+            entry: dict[str, Any] = {}
+            key: str | None = None
+            last: str | None = None
             truncated = False
             try:
                 end = path.stat().st_size
@@ -477,29 +481,31 @@ class TarShardDataset(EncodedImageDataset):
                         key_part, dot, ext = base.partition(".")
                         if not dot or key_part.startswith("._"):
                             continue
-                        current = key = member.name[: len(member.name) - len(base)] + key_part
+                        name = member.name[: len(member.name) - len(base)] + key_part
+                        if name != key:
+                            if key is not None:
+                                yield self._sample(s, key, entry, raw, place, seen, locations)
+                                last = key
+                            key, entry = name, {}
                         if member.offset_data + member.size > end:  # tarfile stops silently
                             raise tarfile.ReadError(
                                 f"member {member.name!r} ends past the end of the file"
                             )
                         ext = ext.lower()
-                        entry = pending.get(key)
-                        if entry is None:
-                            entry = pending[key] = {}
-                            order.append(key)
                         if ext in TAR_IMAGE_EXTS and "image" not in entry:
                             entry["image"] = (member.offset_data, member.size)
                         elif ext in ("cls", "json"):
                             f = tar.extractfile(member)
                             entry[ext] = f.read() if f is not None else b""
-                        last = key
-                    current = None
                     # tarfile ends silently at a cut header: a complete archive ends with
                     # zero blocks (two of 512 bytes; at least one is required here)
                     raw.seek(tar.offset)
                     tail = raw.read(1024)
                     if len(tail) < 512 or tail.strip(b"\0"):
                         raise tarfile.ReadError("no end-of-archive marker: the file is cut short")
+                    if key is not None:
+                        yield self._sample(s, key, entry, raw, place, seen, locations)
+                        key = None
             except (tarfile.TarError, OSError, EOFError) as exc:
                 after = f" after sample {last!r}" if last else ""
                 if not skip_unreadable:
@@ -510,33 +516,37 @@ class TarShardDataset(EncodedImageDataset):
                         f"samples."
                     ) from None
                 truncated = True
-                if current is not None and current in pending:  # being read when it broke
-                    pending.pop(current)
-                    order.remove(current)
-                    self.skipped.append(f"{current} (truncated tar shard {str(path)!r})")
-            with open(path, "rb") as raw:
-                for key in order:
-                    entry = pending[key]
-                    place = f"tar shard {str(path)!r}"
-                    if truncated and ("image" not in entry or not {"cls", "json"} & set(entry)):
-                        self.skipped.append(f"{key} (truncated {place})")
-                        continue
-                    if key in seen:
-                        raise DataError(
-                            f"Sample key {key!r} occurs in {seen[key]} and in {place}; "
-                            f"WebDataset keys must be unique across shards."
-                        )
-                    seen[key] = place
-                    label, extra = self._label(entry, key, place)
-                    data = None
-                    if "image" in entry:
-                        offset, length = entry["image"]
-                        raw.seek(offset)
-                        data = raw.read(length)
-                        locations.append((s, offset, length))
-                    else:
-                        locations.append((s, 0, 0))
-                    yield label, key, extra, data, place
+            if truncated:  # the sample being read when the shard broke, or what followed
+                self.skipped.append(f"{key or 'the rest'} (truncated {place})")
+
+    def _sample(
+        self,
+        shard: int,
+        key: str,
+        entry: dict[str, Any],
+        raw: Any,
+        place: str,
+        seen: dict[str, int],
+        locations: Any,
+    ) -> tuple[Any, str, dict[str, Any], bytes | None, str]:
+        if key in seen:
+            raise DataError(
+                f"Sample key {key!r} occurs twice (in {str(self.shards[seen[key]])!r} and in "
+                f"{place}); WebDataset keys must be unique across shards and their files "
+                f"adjacent in a shard."
+            )
+        seen[key] = shard
+        label, extra = self._label(entry, key, place)
+        data = None
+        offset = length = 0
+        if "image" in entry:
+            offset, length = entry["image"]
+            here = raw.tell()
+            raw.seek(offset)
+            data = raw.read(length)
+            raw.seek(here)
+        locations.extend((shard, offset, length))
+        return label, key, extra, data, place
 
     @staticmethod
     def _label(entry: dict[str, Any], key: str, place: str) -> tuple[Any, dict[str, Any]]:
