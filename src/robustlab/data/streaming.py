@@ -474,7 +474,8 @@ class TarShardDataset(EncodedImageDataset):
             try:
                 end = path.stat().st_size
                 with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r:") as tar:
-                    for member in tar:
+                    while (member := tar.next()) is not None:
+                        tar.members.clear()  # TarFile keeps every header read (~1 KB each)
                         if not member.isfile():
                             continue
                         base = member.name.rsplit("/", 1)[-1]
