@@ -111,7 +111,8 @@ ds = (load_npz_mmap if {mmap} else load_npz)({path!r})
 total = 0.0
 for lo in range(0, len(ds), 256):
     total += float(ds.batch(np.arange(lo, min(lo + 256, len(ds)))).inputs.sum())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+with open("/proc/self/status") as f:  # VmHWM: ru_maxrss includes the parent's peak at fork
+    print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024)
 """
 
 
@@ -163,7 +164,9 @@ else:
     total = 0.0
     for lo in range(0, len(ds), 256):
         total += float(ds.batch(np.arange(lo, min(lo + 256, len(ds)))).inputs.sum())
-out["peak_MB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into a forked child's ru_maxrss
+with open("/proc/self/status") as f:
+    out["peak_MB"] = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
 print(json.dumps(out))
 """
 
