@@ -39,16 +39,16 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 def _jpeg_one(image: np.ndarray, out: np.ndarray, quality: int) -> None:
     """Round one ``(C, H, W)`` image to 8 bits, JPEG-encode and decode it into ``out``."""
     scale = out.dtype.type(255)  # a NumPy scalar keeps the arithmetic in the tensor's dtype
-    # the 8-bit conversions run on one image, still in cache; no copy of the batch
-    pixels = np.rint(image * scale).astype(np.uint8)
-    if len(pixels) == 1:
-        pil = Image.fromarray(pixels[0])
-    else:  # channels-last bytes, as Image.merge of the planes would hold them
-        pil = Image.fromarray(np.ascontiguousarray(pixels.transpose(1, 2, 0)), mode="RGB")
+    # One float buffer per image (still in cache), written channels-last as Pillow reads it:
+    # the same rint(x * 255) as before, without a copy of the batch or a uint8 transpose.
+    gray = len(image) == 1
+    work = np.multiply(image[0] if gray else image.transpose(1, 2, 0), scale, order="C")
+    np.rint(work, out=work)
+    pil = Image.fromarray(work.astype(np.uint8))  # (H, W) -> L, (H, W, 3) -> RGB
     buffer = io.BytesIO()
     pil.save(buffer, format="JPEG", quality=quality)  # libjpeg runs without the GIL
     jpeg = np.asarray(_decode(buffer.getvalue(), pil.mode, pil.size), dtype=np.uint8)
-    np.divide(jpeg.reshape(*pixels.shape[1:], -1).transpose(2, 0, 1), scale, out=out)
+    np.divide(jpeg.reshape(*image.shape[1:], -1).transpose(2, 0, 1), scale, out=out)
 
 
 def _decode(data: bytes, mode: str, size: tuple[int, int]) -> Image.Image:
