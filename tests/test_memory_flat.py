@@ -152,3 +152,40 @@ def test_clean_scan_working_memory_is_flat_from_2k_to_20k_examples() -> None:
         )
         work.append(json.loads(out.stdout.strip().splitlines()[-1]))
     assert work[1] < work[0] * 1.10 + 2, f"working memory {work[0]:.0f} -> {work[1]:.0f} MiB"
+
+
+@pytest.mark.filterwarnings("ignore:.*near chance")
+def test_store_assembles_a_probes_records_exactly_as_concat(tmp_path) -> None:
+    """The store joins a probe's blocks column by column (half the peak of concat): the same
+    records, explicit ``broken`` flags included."""
+    import robustlab
+    from robustlab.records import Records
+    from robustlab.store._blocks import decode_block
+    from robustlab.store.store import t
+
+    rng = np.random.default_rng(1)
+    data = ArrayDataset(rng.random((70, 1, 8, 8), dtype=np.float32), rng.integers(0, 3, 70))
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    suite = {
+        "name": "m",
+        "version": 1,
+        "probes": ["clean", {"probe": "attack", "attack": "fgsm", "epsilon": "8/255"}],
+    }
+    res = robustlab.scan(net, data, suite, store="sqlite://", progress=False, shard_size=16)
+    db = res.store
+    for unit in {u["probe_key"] for u in db.units(res.run_id)}:
+        got = db.load_records(res.run_id, unit)
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                t.record_blocks.select()
+                .join(t.units, t.units.c.id == t.record_blocks.c.unit_id)
+                .where(t.units.c.probe_key == unit)
+                .order_by(t.units.c.shard)
+            ).all()
+        want = Records.concat(decode_block(r.data, r.encoding) for r in rows)
+        assert len(rows) == 5 and got.column_names == want.column_names
+        for c in want.column_names:
+            a, b = got.column(c), want.column(c)
+            assert a.dtype == b.dtype and (
+                np.array_equal(a, b, equal_nan=True) if a.dtype.kind == "f" else (a == b).all()
+            ), c
