@@ -64,6 +64,21 @@ def load_reference() -> Callable[..., np.ndarray] | None:
     return imagecorruptions.corrupt
 
 
+def pillow_jpeg(image: np.ndarray, corruption_name: str, severity: int) -> np.ndarray:
+    """imagecorruptions' JPEG code path (``corrupt(x, corruption_name="jpeg_compression")``):
+    PIL image from the uint8 array, JPEG at the ImageNet-C quality, decoded back to uint8. A
+    stand-in where the package is not installed (``--pillow-jpeg-reference``)."""
+    import io
+
+    from PIL import Image
+
+    if corruption_name != "jpeg_compression":
+        raise ValueError("the Pillow stand-in reproduces jpeg_compression only")
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, "JPEG", quality=(25, 18, 15, 10, 7)[severity - 1])
+    return np.uint8(Image.open(buffer))
+
+
 def natural_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     """Synthetic photo-like uint8 images (n, size, size, 3): smooth colour fields, shapes, grain."""
     g = torch.Generator().manual_seed(seed)
@@ -199,12 +214,19 @@ def main() -> None:
     )
     parser.add_argument("--names", nargs="*", default=SUITE)
     parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument(
+        "--pillow-jpeg-reference",
+        action="store_true",
+        help="without imagecorruptions, time its JPEG code path (plain Pillow) as the reference",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if len(args.reference_images) != len(args.sizes):
         parser.error("--reference-images needs one count per size")
 
     corrupt = None if args.no_reference else load_reference()
+    if corrupt is None and args.pillow_jpeg_reference:
+        corrupt = pillow_jpeg
     ref_counts = dict(zip(args.sizes, args.reference_images))
     data = {size: natural_images(args.batch, size, seed=i) for i, size in enumerate(args.sizes)}
     batches = {
@@ -300,7 +322,11 @@ def main() -> None:
         "repeats": args.repeats,
         "statistic": "median over repeats (min also stored); speed-ups are ratios of medians",
         "reference_images": {str(k): v for k, v in ref_counts.items()},
-        "reference": None if corrupt is None else "imagecorruptions",
+        "reference": None
+        if corrupt is None
+        else "pillow (imagecorruptions' JPEG code path)"
+        if corrupt is pillow_jpeg
+        else "imagecorruptions",
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor(),

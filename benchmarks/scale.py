@@ -1,8 +1,10 @@
 """Scale-out benchmark (issue 17): a corruption-heavy suite on the local backend, the process
 backend (2 workers) and Ray (1 and 2 actors); Ray's per-unit overhead against the local backend;
-peak RSS of reading an ``.npz`` batch by batch, memory-mapped vs in memory, as N grows.
+peak RSS of reading an ``.npz`` batch by batch, memory-mapped vs in memory, as N grows; peak
+RSS of WebDataset tar shards and Parquet / Arrow tables (read batch by batch, and scanned) at
+1k, 10k and 100k synthetic 3x16x16 PNG images.
 
-    PYTHONPATH=src python benchmarks/scale.py [--quick]
+    PYTHONPATH=src python benchmarks/scale.py [--quick] [--only streaming|backends|rss]
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ ds = (load_npz_mmap if {mmap} else load_npz)({path!r})
 total = 0.0
 for lo in range(0, len(ds), 256):
     total += float(ds.batch(np.arange(lo, min(lo + 256, len(ds)))).inputs.sum())
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+with open("/proc/self/status") as f:  # VmHWM: ru_maxrss includes the parent's peak at fork
+    print(next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024)
 """
 
 
@@ -135,12 +138,119 @@ def rss(sizes: list[int]) -> dict:
     return out
 
 
+_STREAM = """
+import json, os, resource, sys, time, warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, {src!r})
+import numpy as np, torch
+import robustlab
+from robustlab.data import load_dataset
+def rss():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS")) / 1024
+base = rss()
+began = time.perf_counter()
+ds = load_dataset({path!r})
+loaded, load_s = rss(), time.perf_counter() - began
+out = {{"n": len(ds), "base_MB": base, "after_load_MB": loaded, "load_s": load_s}}
+if {scan}:
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(768, 10))
+    began = time.perf_counter()
+    robustlab.scan(net, ds, {{"name": "s", "version": 1, "probes": ["clean"]}}, store="sqlite://",
+                   progress=False)
+    out["scan_s"] = time.perf_counter() - began
+else:
+    total = 0.0
+    for lo in range(0, len(ds), 256):
+        total += float(ds.batch(np.arange(lo, min(lo + 256, len(ds)))).inputs.sum())
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into a forked child's ru_maxrss
+with open("/proc/self/status") as f:
+    out["peak_MB"] = next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+print(json.dumps(out))
+"""
+
+
+def write_streaming(tmp: str, n: int) -> dict[str, str]:
+    """N synthetic 3x16x16 PNG images as tar shards (10k per shard), Parquet (row groups of
+    1,000) and Arrow (record batches of 1,000)."""
+    import io
+    import tarfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    blobs: list[bytes] = []
+    for lo in range(0, n, 1000):
+        chunk = rng.integers(0, 256, (min(1000, n - lo), 16, 16, 3), dtype=np.uint8)
+        for im in chunk:
+            buf = io.BytesIO()
+            Image.fromarray(im).save(buf, format="PNG", compress_level=1)
+            blobs.append(buf.getvalue())
+    labels = np.arange(n) % 10
+    root = Path(tmp) / f"wds{n}"
+    root.mkdir()
+    for s, lo in enumerate(range(0, n, 10_000)):
+        with tarfile.open(root / f"shard-{s:04d}.tar", "w") as tar:
+            for i in range(lo, min(lo + 10_000, n)):
+                for name, data in ((f"{i:07d}.png", blobs[i]), (f"{i:07d}.cls", b"%d" % labels[i])):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+    table = pa.table({"image": pa.array(blobs, type=pa.binary()), "label": pa.array(labels)})
+    del blobs
+    pq.write_table(table, f"{tmp}/t{n}.parquet", row_group_size=1000)
+    with pa.ipc.new_file(f"{tmp}/t{n}.arrow", table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=1000):
+            writer.write_batch(batch)
+    return {"tar": str(root), "parquet": f"{tmp}/t{n}.parquet", "arrow": f"{tmp}/t{n}.arrow"}
+
+
+def streaming(
+    sizes: list[int], scan_kinds: tuple[str, ...] = ("tar", "parquet", "arrow")
+) -> list[dict]:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            began = time.perf_counter()
+            paths = write_streaming(tmp, n)
+            print(f"wrote {n} images in {time.perf_counter() - began:.1f} s", flush=True)
+            for kind, path in paths.items():
+                for scan in (False, True) if kind in scan_kinds else (False,):
+                    code = _STREAM.format(src=src, path=path, scan=scan)
+                    out = json.loads(subprocess.check_output([sys.executable, "-c", code]))
+                    row = {"kind": kind, "mode": "scan" if scan else "read", **out}
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    return rows
+
+
 def main() -> None:
+    import os
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["rss", "backends", "streaming"])
+    parser.add_argument("--sizes", type=int, nargs="+", help="N for the rss and streaming parts")
+    parser.add_argument(
+        "--scan-kinds",
+        nargs="*",
+        default=["tar", "parquet", "arrow"],
+        help="streaming kinds also scanned (clean probe), not only read",
+    )
     args = parser.parse_args()
-    result = {"rss": rss([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])}
-    result["backends"] = backends(args.quick)
+    sizes = args.sizes or ([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
+    result: dict = {"loadavg_before": os.getloadavg()}
+    if args.only in (None, "rss"):
+        result["rss"] = rss(sizes)
+    if args.only in (None, "streaming"):
+        result["streaming"] = streaming(sizes, tuple(args.scan_kinds))
+    if args.only in (None, "backends"):
+        result["backends"] = backends(args.quick)
+    result["loadavg_after"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 
 

@@ -403,7 +403,9 @@ def train(
     required=True,
     metavar="PATH",
     help="Image folder (ROOT/<class>/<image>), .npz file, text table (.csv/.tsv/.jsonl with "
-    "text and label columns), or a bundled name: digits, reviews, reviews-test, ranking-stdlib.",
+    "text and label columns), WebDataset .tar shards (a file, a folder of them or a pattern "
+    "like 'data-{000..009}.tar'), a .parquet/.arrow table of encoded images (read shard by "
+    "shard), or a bundled name: digits, reviews, reviews-test, ranking-stdlib.",
 )
 @click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
 @_store_option

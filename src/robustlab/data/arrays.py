@@ -77,7 +77,7 @@ class ArrayDataset(Dataset):
 
     def _content_hash(self, h: Any) -> None:
         h.update(repr(tuple(self.inputs.shape)).encode())
-        h.update(self.inputs.numpy().tobytes())
+        h.update(np.ascontiguousarray(self.inputs.numpy()))  # the buffer itself, no copy
 
     @property
     def value_range(self) -> tuple[float, float]:

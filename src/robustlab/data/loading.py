@@ -13,6 +13,7 @@ from robustlab.data.arrays import ArrayDataset, TextDataset, load_npz
 from robustlab.data.base import Dataset
 from robustlab.data.demo import load_digits, shifted_digits
 from robustlab.data.folder import ImageFolderDataset
+from robustlab.data.streaming import TABLE_SUFFIXES as STREAM_TABLES
 from robustlab.data.tables import TABLE_SUFFIXES, load_text_table
 from robustlab.errors import DataError
 
@@ -36,11 +37,13 @@ _FOLDER_OPTIONS = {
 
 
 def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
-    """A dataset from a path (image folder, ``.npz``, or a ``.csv``/``.tsv``/``.jsonl`` table of
-    labelled texts) or a bundled name (``digits``, ``reviews-test``)."""
+    """A dataset from a path (image folder, ``.npz``, a ``.csv``/``.tsv``/``.jsonl`` table of
+    labelled texts, WebDataset ``.tar`` shards (a file, a folder of them or a brace pattern such
+    as ``data-{000..009}.tar``), a ``.parquet`` / ``.arrow`` table of encoded images) or a
+    bundled name (``digits``, ``reviews-test``)."""
     s = str(spec)
     table_only = sorted({"text_column", "label_column", "id_column", "class_names"} & set(kwargs))
-    if table_only and Path(s).suffix not in TABLE_SUFFIXES:
+    if table_only and Path(s).suffix not in (*TABLE_SUFFIXES, *STREAM_TABLES):
         options = ", ".join("--" + k.replace("_", "-") for k in table_only)
         raise DataError(f"{options} apply to text tables (.csv/.tsv/.jsonl), not to {s!r}.")
     if s in BUNDLED:
@@ -56,6 +59,9 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
 
         return bundled_dataset(RANKING[s])
     p = Path(s)
+    streamed = _streamed(s, kwargs)
+    if streamed is not None:
+        return streamed
     folder_only = sorted({"channels", "skip_unreadable", "classes", "mode", "size"} & set(kwargs))
     if (
         folder_only
@@ -88,6 +94,27 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
         f"(ROOT/<class>/<image>), an .npz with inputs and targets, or a text table "
         f"({', '.join(TABLE_SUFFIXES)}) with text and label columns."
     )
+
+
+def _streamed(spec: str, kwargs: dict[str, Any]) -> Dataset | None:
+    """WebDataset tar shards (``.tar``, a folder of them, a brace pattern) and Parquet / Arrow
+    tables of encoded images, read shard by shard; None for anything else."""
+    from robustlab.data import streaming
+
+    allowed = {"channels", "skip_unreadable", "mode", "size", "name", "class_names"}
+    load: Any
+    if streaming.is_tar_shards(spec):
+        kind, load = "WebDataset tar shards", streaming.load_shards
+    elif Path(spec).suffix.lower() in STREAM_TABLES:
+        kind, load = "Parquet / Arrow tables", streaming.load_table
+        allowed |= {"label_column", "id_column", "image_column"}
+    else:
+        return None
+    other = sorted(set(kwargs) - allowed)
+    if other:
+        options = ", ".join(_FOLDER_OPTIONS.get(k, "--" + k.replace("_", "-")) for k in other)
+        raise DataError(f"{options} do not apply to {kind} ({spec!r}).")
+    return load(spec, **kwargs)
 
 
 def as_dataset(data: Any, targets: Any = None, **kwargs: Any) -> Dataset:

@@ -14,7 +14,7 @@ from robustlab.records import Records
 N_BINS = 15
 RESAMPLES = 1000
 # Resamples are drawn in blocks so that memory stays at a few tens of MB for 10^5 examples.
-_BLOCK_ELEMENTS = 2_000_000
+_BLOCK_ELEMENTS = 500_000
 
 BinSums = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Per bin (along the last axis): example count, sum of ``correct`` and sum of ``confidence``."""

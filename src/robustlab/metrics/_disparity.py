@@ -11,7 +11,7 @@ from robustlab.metrics.base import Estimate
 from robustlab.records import Records
 
 RESAMPLES = 1000
-_BLOCK_ELEMENTS = 2_000_000
+_BLOCK_ELEMENTS = 500_000
 
 Reduce = Callable[[np.ndarray], np.ndarray]
 """Maps per-cell accuracies ``(R, C)`` (NaN for a cell absent from a resample) to ``(R,)``."""

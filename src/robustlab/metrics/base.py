@@ -59,6 +59,10 @@ class Estimate:
         return asdict(self)
 
 
+#: Resampled indices held at once by :func:`bootstrap_ci` (8 bytes each).
+_BOOTSTRAP_ELEMENTS = 1_000_000
+
+
 def bootstrap_ci(
     values: np.ndarray,
     statistic: Any = np.mean,
@@ -75,12 +79,19 @@ def bootstrap_ci(
     values = np.asarray(values)
     n = len(values)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(resamples, n))
-    stats = (
-        np.array([statistic(values[i]) for i in idx])
-        if statistic is not np.mean
-        else (values[idx].mean(axis=1))
-    )
+    # Resamples drawn a block of rows at a time (the same stream as one (resamples, n) draw):
+    # working memory stays bounded however many examples the records hold (issue 20).
+    rows = max(1, _BOOTSTRAP_ELEMENTS // max(n, 1))
+    parts = []
+    for start in range(0, resamples, rows):
+        idx = rng.integers(0, n, size=(min(rows, resamples - start), n))
+        parts.append(
+            np.array([statistic(values[i]) for i in idx])
+            if statistic is not np.mean
+            else values[idx].mean(axis=1)
+        )
+        del idx
+    stats = np.concatenate(parts)
     alpha = (1 - level) / 2
     return float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha))
 

@@ -10,7 +10,7 @@ from robustlab.metrics._disparity import RESAMPLES, count_groups
 from robustlab.metrics.base import METRICS, Estimate, Metric
 from robustlab.records import Records
 
-_BLOCK_ELEMENTS = 2_000_000
+_BLOCK_ELEMENTS = 500_000
 
 
 def macro_std_of(counts: np.ndarray, hits: np.ndarray, cell_class: np.ndarray) -> np.ndarray:

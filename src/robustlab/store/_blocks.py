@@ -12,10 +12,12 @@ import json
 import zlib
 from typing import Any
 
-from robustlab.errors import StoreError
-from robustlab.records import Records
+import numpy as np
 
-__all__ = ["ENCODING", "decode_block", "encode_block"]
+from robustlab.errors import StoreError
+from robustlab.records import CORE_COLUMNS, Records
+
+__all__ = ["ENCODING", "concat_blocks", "decode_block", "encode_block"]
 
 #: ``record_blocks.encoding`` of the blocks written by this release.
 ENCODING = "json-zlib-1"
@@ -49,3 +51,31 @@ def decode_block(data: bytes, encoding: str) -> Records:
     """The records of a stored block."""
     task, columns = block_columns(data, encoding)
     return Records.from_columns(columns, task=task)
+
+
+def concat_blocks(parts: list[Records]) -> Records:
+    """``Records.concat(parts)`` for records decoded from a probe's blocks, releasing each
+    column of the parts as soon as it is joined: the peak is the records once plus one column,
+    not twice the records (issue 20). The parts are unusable afterwards."""
+    if len(parts) == 1:
+        return parts[0]
+    if len({p.task for p in parts}) > 1:
+        return Records.concat(parts)  # its error names the tasks
+    first = parts[0]
+    explicit = any(p._broken is not None for p in parts)
+    # before the fields go: a part's derived ``broken`` reads them
+    broken = np.concatenate([p.broken for p in parts]) if explicit else None
+    core: dict[str, np.ndarray] = {}
+    for c in CORE_COLUMNS:
+        core[c] = np.concatenate([getattr(p, c) for p in parts])
+        for p in parts:
+            object.__setattr__(p, c, None)
+    fields: dict[str, np.ndarray] = {}
+    for f in list(first.fields):
+        fields[f] = np.concatenate([p.fields[f] for p in parts])
+        for p in parts:
+            p.fields[f] = None  # type: ignore[assignment]
+    out = first._like(core, fields, broken)
+    out.warnings = [w for p in parts for w in p.warnings]
+    out.artifacts = [a for p in parts for a in p.artifacts]
+    return out

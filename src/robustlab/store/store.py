@@ -18,7 +18,7 @@ from robustlab.errors import StoreError
 from robustlab.records import Records
 from robustlab.store import migrate
 from robustlab.store import schema as t
-from robustlab.store._blocks import ENCODING, decode_block, encode_block
+from robustlab.store._blocks import ENCODING, concat_blocks, decode_block, encode_block
 from robustlab.store._engine import (
     display_url,
     is_memory,
@@ -620,7 +620,9 @@ class Store:
             blocks = conn.execute(q).all()
         if not blocks:
             raise StoreError(f"Run {run_id!r} has no records for probe {probe_key!r}.")
-        return Records.concat(decode_block(b.data, b.encoding) for b in blocks)
+        parts = [decode_block(b.data, b.encoding) for b in blocks]
+        del blocks
+        return concat_blocks(parts)  # column by column: memory for the records once
 
     def unit_records(self, unit_id: int) -> Records | None:
         """The records of one stored unit (by its id), or None when it has none."""

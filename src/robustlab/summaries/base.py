@@ -123,10 +123,14 @@ def of_axis(probes: list[ProbeErrors], axis: str) -> list[ProbeErrors]:
 
 
 def _resampled_rates(
-    errors: Mapping[str, np.ndarray], resamples: int, seed: int, chunk: int = 100
+    errors: Mapping[str, np.ndarray], resamples: int, seed: int, elements: int = 200_000
 ) -> dict[str, np.ndarray]:
-    """Error rates of every probe under the same bootstrap resamples of examples (paired)."""
+    """Error rates of every probe under the same bootstrap resamples of examples (paired).
+
+    Resamples are drawn ``elements // n`` rows at a time (the same random stream as one draw),
+    so working memory does not grow with the number of examples (issue 20)."""
     n = len(next(iter(errors.values())))
+    chunk = max(1, elements // max(n, 1))
     rng = np.random.default_rng(seed)
     out: dict[str, list[np.ndarray]] = {k: [] for k in errors}
     for start in range(0, resamples, chunk):
