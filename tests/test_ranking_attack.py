@@ -208,3 +208,37 @@ def test_bad_retrievals_and_parameters_are_refused(bm25):
         attack_documents(bm25, coll, qs, budget=0)
     with pytest.raises(ConfigError, match="Ranker"):
         attack_documents(lambda q, d: [0.0] * len(d), coll, qs)  # type: ignore[arg-type]
+
+
+# -- the probe --------------------------------------------------------------------------------
+
+
+def test_the_probe_records_one_row_per_attacked_document(bm25):
+    from types import SimpleNamespace
+
+    from robustlab.metrics import METRICS
+    from robustlab.probes import make_probe
+    from robustlab.probes.ranking_attack import RANKING_ATTACK_MEDIA_TYPE
+
+    probe = make_probe(
+        "ranking_attack attack=trigger_insertion budget=12 depth=40 candidates=2 direction=both"
+    )
+    assert probe.options == (("candidates", 2),) and probe.axis == "document attacks"
+    model = SimpleNamespace(ranker=bm25)
+    data = SimpleNamespace(collection=stdlib_collection(), query_set=stdlib_queries())
+    batch = SimpleNamespace(ids=["q1", "q2", "q3"], ranking=data)
+    records = probe.run(model, batch, seed=0)  # type: ignore[arg-type]
+    assert records.task == "ranking" and len(records) == 6
+    assert list(records.group) == ["demote", "promote"] * 3
+    assert (records.queries <= 12).all() and records.broken.dtype == bool
+    promoted = records.group == "promote"
+    assert records.broken[promoted].all() and (records.value[promoted] > 0).all()
+    values = {m: METRICS.get(m)().compute(records).value for m in probe.metrics[:3]}
+    assert values["pushed_into_top_k"] == 1.0
+    assert values["document_attack_success"] == records.broken.mean()
+    arts = [a for a in records.artifacts if a["media_type"] == RANKING_ATTACK_MEDIA_TYPE]
+    assert 1 <= len(arts) <= 4 and '"edits"' in arts[0]["data"]
+    with pytest.raises(ConfigError, match="no parameter 'bogus'"):
+        make_probe("ranking_attack attack=word_substitution bogus=1")
+    with pytest.raises(ConfigError, match="not a document attack"):
+        make_probe("ranking_attack attack=pgd")

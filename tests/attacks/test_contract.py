@@ -38,10 +38,11 @@ def _model_for(name, mlp, black_box):
 
 
 def test_registry_holds_image_and_text_attacks():
-    assert IMAGE and TEXT and sorted(IMAGE + TEXT) == NAMES
+    ranking = [n for n, _ in attacks_for("ranking")]  # document attacks on rankers (issue 12)
+    assert IMAGE and TEXT and sorted(IMAGE + TEXT + ranking) == NAMES
     for name in NAMES:
         cls = ATTACKS.get(name)
-        assert cls.modality in ("image", "text") and cls.name == name
+        assert cls.modality in ("image", "text", "ranking") and cls.name == name
 
 
 # -- image attacks --------------------------------------------------------------------------

@@ -251,6 +251,13 @@ AXES: tuple[Axis, ...] = (
     ),
     Axis("text attacks", True, "accuracy under the weakest text attack", reduce="min"),
     Axis(
+        "document attacks",
+        False,
+        "mean share of attacked documents moved across the top-10 border (ranking)",
+        metric="document_attack_success",
+        what="document attacks",
+    ),
+    Axis(
         "tabular",
         True,
         "mean accuracy under schema-valid tabular perturbations and attacks",

@@ -261,7 +261,9 @@ class RAGPipeline:
             self.scorer_name = getattr(scorer, "__name__", "custom")
             self.scorer = scorer
         else:
-            raise ConfigError(f"The 'scorer' of RAGPipeline must be a name or a callable; got {scorer!r}.")
+            raise ConfigError(
+                f"The 'scorer' of RAGPipeline must be a name or a callable; got {scorer!r}."
+            )
         self.retriever, self.reader, self.k, self.threshold = retriever, reader, k, threshold
 
     def answer(self, question: str, collection: Collection) -> RAGAnswer:
@@ -416,7 +418,11 @@ class RAGResult:
         }  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.summary(), "notes": list(self.notes), "outcomes": [o.to_dict() for o in self.outcomes]}
+        return {
+            **self.summary(),
+            "notes": list(self.notes),
+            "outcomes": [o.to_dict() for o in self.outcomes],
+        }
 
 
 def _gold_rank(retrieved: Sequence[str], gold: Sequence[str]) -> int | None:
@@ -443,7 +449,9 @@ def _perturbation(spec: Any, owner: str) -> Any:
             f"{{name: ..., rate: ...}} or a Perturbation. Got {spec!r}."
         )
     if p.modality != "text":
-        raise ConfigError(f"The {owner} perturbation must be a text perturbation; {p.name!r} is {p.modality}.")
+        raise ConfigError(
+            f"The {owner} perturbation must be a text perturbation; {p.name!r} is {p.modality}."
+        )
     return p
 
 
@@ -508,7 +516,10 @@ def evaluate_rag(
     outcomes = []
     for ex, q, c, p in zip(examples, questions, clean, perturbed, strict=True):
         where = f"QA example {ex.id!r}"
-        cs, ps = pipeline.score(c.answer, ex.answers, where), pipeline.score(p.answer, ex.answers, where)
+        cs, ps = (
+            pipeline.score(c.answer, ex.answers, where),
+            pipeline.score(p.answer, ex.answers, where),
+        )
         outcomes.append(
             RAGOutcome(
                 ex.id, ex.question, q, ex.answers, ex.gold, c, p, cs, ps,
