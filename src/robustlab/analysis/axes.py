@@ -258,6 +258,13 @@ AXES: tuple[Axis, ...] = (
         what="document attacks",
     ),
     Axis(
+        "rag",
+        True,
+        "mean answer score of the RAG pipeline under document / query perturbations",
+        metric="rag_answer_score",
+        what="RAG probes",
+    ),
+    Axis(
         "tabular",
         True,
         "mean accuracy under schema-valid tabular perturbations and attacks",

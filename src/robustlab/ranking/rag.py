@@ -16,12 +16,15 @@ import re
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from robustlab.errors import ConfigError, DataError, ModelError
+from robustlab.metrics.accuracy import clopper_pearson
+from robustlab.metrics.base import METRICS, Estimate, Metric, mean_estimate
 from robustlab.ranking.base import Collection, Ranker
+from robustlab.records import Records
 
 __all__ = [
     "QA_ITEMS",
@@ -545,3 +548,96 @@ def _params(p: Any) -> dict[str, Any]:
         for f in dataclasses.fields(p)
         if isinstance(getattr(p, f.name), (int, float, str, bool))
     }
+
+
+# -- metrics of the rag probe's records -------------------------------------------------------------
+# Records of the ``rag`` probe: one per question, ``value`` the perturbed answer's score,
+# ``similarity`` the clean answer's score, ``broken`` a failure (right clean, wrong perturbed) and
+# ``group`` the component that lost it (``retriever`` / ``reader``).
+
+
+def _asked(records: Records) -> np.ndarray:
+    return np.isfinite(records.value) & np.isfinite(records.similarity)
+
+
+def _share(records: Records, component: str | None) -> Estimate:
+    mask = _asked(records)
+    hits = records.broken[mask]
+    if component is not None:
+        hits = hits & (np.asarray(records.group, dtype=object)[mask] == component)
+    n, k = len(hits), int(hits.sum())
+    low, high = clopper_pearson(k, n)
+    return Estimate(k / n, low, high, n, "clopper-pearson")
+
+
+@dataclass(frozen=True)
+class _RAGMetric(Metric):
+    tasks: ClassVar[tuple[str, ...]] = ("ranking",)
+
+    def applies(self, records: Records) -> bool:
+        return bool(_asked(records).any())
+
+
+@METRICS.register("rag_answer_score")
+@dataclass(frozen=True)
+class RAGAnswerScore(_RAGMetric):
+    """Mean answer score (F1 / exact match) of the pipeline under the probe's condition."""
+
+    name = "rag_answer_score"
+    higher_is_better = True
+    description = "mean answer score of the RAG pipeline under the perturbation"
+
+    def _compute(self, records: Records, seed: int) -> Estimate:
+        return mean_estimate(records.value[_asked(records)], seed)
+
+
+@METRICS.register("rag_clean_answer_score")
+@dataclass(frozen=True)
+class RAGCleanAnswerScore(_RAGMetric):
+    """Mean answer score of the pipeline on the clean questions and documents."""
+
+    name = "rag_clean_answer_score"
+    higher_is_better = True
+    description = "mean answer score of the RAG pipeline, clean"
+
+    def _compute(self, records: Records, seed: int) -> Estimate:
+        return mean_estimate(records.similarity[_asked(records)], seed)
+
+
+@METRICS.register("rag_failure_rate")
+@dataclass(frozen=True)
+class RAGFailureRate(_RAGMetric):
+    """Share of the questions answered right clean and wrong under the perturbation."""
+
+    name = "rag_failure_rate"
+    higher_is_better = False
+    description = "questions right clean and wrong perturbed"
+
+    def _compute(self, records: Records, seed: int) -> Estimate:
+        return _share(records, None)
+
+
+@METRICS.register("rag_retriever_failures")
+@dataclass(frozen=True)
+class RAGRetrieverFailures(_RAGMetric):
+    """Share of the questions that failed because every gold passage left the top k."""
+
+    name = "rag_retriever_failures"
+    higher_is_better = False
+    description = "failures where the gold passage left the top k (retriever)"
+
+    def _compute(self, records: Records, seed: int) -> Estimate:
+        return _share(records, "retriever")
+
+
+@METRICS.register("rag_reader_failures")
+@dataclass(frozen=True)
+class RAGReaderFailures(_RAGMetric):
+    """Share of the questions that failed with a gold passage still in the top k."""
+
+    name = "rag_reader_failures"
+    higher_is_better = False
+    description = "failures where a gold passage stayed in the top k (reader)"
+
+    def _compute(self, records: Records, seed: int) -> Estimate:
+        return _share(records, "reader")
