@@ -153,3 +153,19 @@ def test_the_rag_probe_records_one_row_per_question(bm25):
     assert any(a["media_type"].endswith("rag+json") for a in records.artifacts)
     with pytest.raises(ConfigError, match="needs a perturbation"):
         make_probe("rag documents=none")
+
+
+def test_the_report_section_attributes_rag_failures(bm25):
+    from robustlab.probes import make_probe
+    from robustlab.report.ranking_attacks import ranking_attack_section
+
+    probe = make_probe("rag documents=typo_swap rate=1.0 k=5")
+    coll, qa = _small_qa()
+    data = type("D", (), {"collection": coll, "qa": qa, "__len__": lambda self: 1})()
+    batch = SimpleNamespace(ids=["a"], indices=np.array([0]), ranking=data)
+    records = probe.run(SimpleNamespace(ranker=bm25, reader=_oracle_reader), batch, seed=3)  # type: ignore[arg-type]
+    arts = [{**a, "probe_key": probe.key} for a in records.artifacts]
+    html = str(ranking_attack_section({"id": "r", "artifacts": arts, "metrics": []}))
+    assert "RAG failures" in html and "gold rank" in html
+    if records.broken.any():
+        assert "failure: retriever" in html

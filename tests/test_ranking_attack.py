@@ -242,3 +242,26 @@ def test_the_probe_records_one_row_per_attacked_document(bm25):
         make_probe("ranking_attack attack=word_substitution bogus=1")
     with pytest.raises(ConfigError, match="not a document attack"):
         make_probe("ranking_attack attack=pgd")
+
+
+def test_the_report_section_highlights_the_edits_of_attacked_documents(bm25):
+    from types import SimpleNamespace
+
+    from robustlab.probes import make_probe
+    from robustlab.report.ranking_attacks import ranking_attack_section
+
+    probe = make_probe("ranking_attack attack=genetic_typo_document budget=20 population=4")
+    model = SimpleNamespace(ranker=bm25)
+    data = SimpleNamespace(collection=stdlib_collection(), query_set=stdlib_queries())
+    records = probe.run(model, SimpleNamespace(ids=["q1", "q2"], ranking=data), seed=0)  # type: ignore[arg-type]
+    arts = [{**a, "probe_key": probe.key} for a in records.artifacts]
+    metrics = [{"probe_key": probe.key, "metric": "document_attack_success", "value": 0.5,
+                "low": 0.1, "high": 0.9}]  # fmt: skip
+    html = str(ranking_attack_section({"id": "r1", "artifacts": arts, "metrics": metrics}))
+    assert 'id="run-r1-ranking-attacks"' in html and "Document attacks" in html
+    assert "0.50 [0.10, 0.90]" in html and "rank 1 →" in html
+    changed = [a for a in arts if '"edits": [{' in a["data"]]
+    assert changed and html.count("<mark>") >= 1
+    assert str(ranking_attack_section({"id": "r2", "artifacts": [], "metrics": []})) == ""
+    bad = [{"probe_key": "p", "media_type": arts[0]["media_type"], "data": "{not json"}]
+    assert str(ranking_attack_section({"id": "r3", "artifacts": bad, "metrics": []})) == ""
