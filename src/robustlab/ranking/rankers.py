@@ -7,6 +7,7 @@ Mean?", ECIR 2020); the dense ranker is a Sentence-BERT bi-encoder (Reimers & Gu
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import inspect
 import math
@@ -16,6 +17,7 @@ import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -326,7 +328,9 @@ def _bm25s() -> Any:
 class DenseRanker(Ranker):
     """A bi-encoder on the bundled offline all-MiniLM-L6-v2: cosine of query and document
     embeddings (documents cut at the model's 256 word pieces). A collection's embeddings are
-    computed once and cached in memory and on disk (:func:`robustlab.text.embeddings.cache_dir`).
+    computed once, rounded to float16 and cached in memory and on disk
+    (:func:`robustlab.text.embeddings.cache_dir`); those of the bundled collections ship with
+    the package (keyed by the model files' hash, so another model version recomputes them).
     """
 
     name = "dense-minilm"
@@ -370,6 +374,10 @@ class DenseRanker(Ranker):
         key = _hash(self.fingerprint(), collection_fingerprint(collection))
         with _LOCK:
             matrix = self._EMBEDDINGS.get(key)
+        shipped = Path(__file__).parent / "resources" / f"dense-{key}.npy.gz"
+        if matrix is None and shipped.exists():  # the bundled collections' embeddings
+            with gzip.open(shipped, "rb") as fh:
+                matrix = np.load(fh, allow_pickle=False)
         if matrix is None:
             file = cache_dir() / f"dense-{key}.npy"
             if file.exists():
@@ -380,7 +388,8 @@ class DenseRanker(Ranker):
                 except (OSError, ValueError):
                     matrix = None
             if matrix is None:
-                matrix = self._encode(list(collection.docs.values()))
+                # float16, as shipped: a fresh index ranks as the bundled one does
+                matrix = self._encode(list(collection.docs.values())).astype(np.float16)
                 _save_npy(file, matrix)
             with _LOCK:
                 self._EMBEDDINGS[key] = matrix

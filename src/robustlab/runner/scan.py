@@ -19,6 +19,8 @@ from robustlab.errors import ConfigError, RobustLabError
 from robustlab.metrics.base import METRICS, Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import NotApplicable, Probe
+from robustlab.ranking.base import Ranker
+from robustlab.ranking.model import as_ranking_model
 from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
 from robustlab.runner.environment import environment
@@ -215,6 +217,8 @@ def _scan(
     name: str | None,
     fail_fast: bool,
 ) -> ScanResult:
+    if isinstance(model, Ranker):  # a Ranker scans over its ranking data's collection
+        model = as_ranking_model(model, as_dataset(data))
     model = as_model(model)
     _configure_model(model, device, batch_size, name)
     _check_train_mode(model)
