@@ -265,3 +265,35 @@ def test_the_report_section_highlights_the_edits_of_attacked_documents(bm25):
     assert str(ranking_attack_section({"id": "r2", "artifacts": [], "metrics": []})) == ""
     bad = [{"probe_key": "p", "media_type": arts[0]["media_type"], "data": "{not json"}]
     assert str(ranking_attack_section({"id": "r3", "artifacts": bad, "metrics": []})) == ""
+
+
+@pytest.mark.slow  # about 35 s on the shared 2-core machine (index, MiniLM reader, similarity)
+def test_a_scan_stores_document_attacks_and_rag_failures_and_reports_them(tmp_path):
+    import robustlab
+    from robustlab.ranking import QuerySet
+    from robustlab.ranking.data import RankingDataset, bundled_collection, bundled_queries
+    from robustlab.ranking.rag import QASet, bundled_qa
+    from robustlab.ranking.rankers import BM25Ranker
+    from robustlab.result import ScanResult
+
+    coll, full = bundled_collection("stdlib"), bundled_queries("stdlib", "keyword")
+    ids = list(full.queries)[:4]
+    qs = QuerySet(full.name, {q: full.queries[q] for q in ids}, {q: full.qrels[q] for q in ids},
+                  full.collection)  # fmt: skip
+    data = RankingDataset(coll, qs)
+    data.qa = QASet("qa", bundled_qa().examples[:4], "stdlib")  # type: ignore[attr-defined]
+    suite = {"name": "r2", "version": 1, "probes": [
+        {"probe": "ranking_attack", "attack": "trigger_insertion", "budget": 8, "depth": 30},
+        {"probe": "rag", "documents": "typo_swap", "rate": 1.0, "k": 3},
+    ]}  # fmt: skip
+    store = tmp_path / "s.db"
+    res = robustlab.scan(BM25Ranker(), data, suite, progress=False, store=str(store))
+    assert not res.failures
+    rows = {(m["kind"], m["metric"]): m for m in res.metrics}
+    success = rows[("ranking_attack", "pushed_into_top_k")]
+    assert success["n"] == 4 and success["value"] >= 0.75 and success["ci_low"] <= success["value"]
+    assert rows[("rag", "rag_failure_rate")]["n"] == 4
+    html = ScanResult(robustlab.store.Store(str(store)), res.run_id).to_html(tmp_path / "r.html")
+    text = html.read_text()
+    assert "Document attacks" in text and "RAG failures" in text and "<mark>" in text
+    assert text.count("ranking-attacks") >= 2  # the section and its entry in the run's sub-nav

@@ -60,10 +60,18 @@ def _highlighted(text: str, edits: Any) -> Markup:
 def _metric(run: dict[str, Any], probe: str, name: str) -> str:
     for m in run.get("metrics", []):
         if m.get("probe_key") == probe and m.get("metric") == name and m.get("value") is not None:
-            low, high = m.get("low"), m.get("high")
+            low = m.get("ci_low", m.get("low"))
+            high = m.get("ci_high", m.get("high"))
             ci = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
             return f"{m['value']:.2f}{ci}"
     return "–"
+
+
+def _label(run: dict[str, Any], probe: str) -> str:
+    for p in run.get("probes", []):
+        if p.get("key") == probe and p.get("label"):
+            return str(p["label"])
+    return probe
 
 
 def _attack_block(run: dict[str, Any], probe: str, items: list[dict[str, Any]]) -> Markup:
@@ -75,7 +83,7 @@ def _attack_block(run: dict[str, Any], probe: str, items: list[dict[str, Any]]) 
         ("queries per success", "document_queries_per_success"),
         ("similarity to the original", "document_attack_similarity"),
     ]
-    out = Markup("<h4>") + escape(probe) + Markup("</h4><table>")
+    out = Markup("<h4>") + escape(_label(run, probe)) + Markup("</h4><table>")
     for label, name in rows:
         out += Markup("<tr><td>%s</td><td>%s</td></tr>") % (label, _metric(run, probe, name))
     out += Markup("</table>")
@@ -116,7 +124,7 @@ def _rag_block(run: dict[str, Any], probe: str, items: list[dict[str, Any]]) -> 
         ("… lost by the retriever (gold passage left the top k)", "rag_retriever_failures"),
         ("… lost by the reader (gold passage kept, answer wrong)", "rag_reader_failures"),
     ]
-    out = Markup("<h4>") + escape(probe) + Markup("</h4><table>")
+    out = Markup("<h4>") + escape(_label(run, probe)) + Markup("</h4><table>")
     for label, name in rows:
         out += Markup("<tr><td>%s</td><td>%s</td></tr>") % (label, _metric(run, probe, name))
     out += Markup("</table>")
