@@ -50,14 +50,6 @@ class RandomSubstitution(DocumentAttack):
         from robustlab.text.embeddings import word_neighbours
 
         indices = [i for i in tokens.eligible(skip_stopwords=True) if tokens.words[i].isalpha()]
-        options = {
-            i: [
-                w
-                for w, _ in word_neighbours(tokens.words[i], self.neighbours, self.word_similarity)
-            ]
-            for i in indices
-        }
-        indices = [i for i in indices if options[i]]
         count = min(
             max(1, int(self.max_words_perturbed * len(tokens))),
             oracle.word_limit(len(tokens)),
@@ -65,13 +57,28 @@ class RandomSubstitution(DocumentAttack):
         )
         if count < 1:
             return
+        options: dict[int, list[str]] = {}  # neighbours looked up lazily: only sampled words
+
+        def neighbours(i: int) -> list[str]:
+            if i not in options:
+                found = word_neighbours(tokens.words[i], self.neighbours, self.word_similarity)
+                options[i] = [w for w, _ in found]
+            return options[i]
+
         tries = 0
         while not oracle.done and tries < 4 * oracle.budget:
             tries += 1
             words = list(tokens.words)
-            for i in rng.choice(indices, size=count, replace=False):
-                cands = options[int(i)]
-                words[int(i)] = cands[int(rng.integers(len(cands)))]
+            picked = 0
+            for i in rng.permutation(indices):
+                cands = neighbours(int(i))
+                if cands:
+                    words[int(i)] = cands[int(rng.integers(len(cands)))]
+                    picked += 1
+                    if picked == count:
+                        break
+            if not picked:
+                return  # no word of the document has a neighbour
             text = tokens.render(words)
             if not oracle.known(text):
                 oracle.score(text)
