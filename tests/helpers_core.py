@@ -82,6 +82,8 @@ def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Recor
             "queries": rng.integers(1, 500, size=n).astype(float),
             "similarity": rng.uniform(0.5, 1.0, size=n),
         }
+    if task == "ranking" and perturbed:  # agreement with the clean rankings
+        extra.update(kendall_tau=rng.uniform(-1.0, 1.0, size=n), rbo=rng.uniform(0.0, 1.0, size=n))
     if task == "certified_classification":  # a smoothed classifier's certificates
         radius = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.uniform(0.0, 1.5, size=n))
         extra.update(radius=radius, abstained=radius == 0.0, verified=radius >= 0.5)
