@@ -33,15 +33,16 @@ def test_squad_normalisation_exact_match_and_f1_known_answers():
 
 
 def test_the_bundled_qa_set_has_enough_questions_whose_answers_are_in_their_passages():
+    from robustlab.ranking.data import bundled_collection
+
     qa = bundled_qa()
     assert len(qa) >= 30 and len({e.id for e in qa.examples}) == len(qa)
     assert len({e.question for e in qa.examples}) == len(qa)
-    docs = stdlib_collection().docs  # the live docstrings the bundled collection was made from
-    present = [e for e in qa.examples if all(g in docs for g in e.gold)]
-    assert len(present) >= 25
-    for e in present:
-        text = normalize_answer(" ".join(docs[g] for g in e.gold))
-        assert any(normalize_answer(a) in text for a in e.answers), e.id
+    coll = bundled_collection(qa.collection)
+    qa.check(coll)  # every gold passage is in the bundled collection
+    for e in qa.examples:
+        text = normalize_answer(" ".join(coll.docs[g] for g in e.gold))
+        assert all(normalize_answer(a) in text for a in e.answers), e.id
 
 
 def _small_qa() -> tuple[Collection, QASet]:

@@ -297,3 +297,10 @@ def test_a_scan_stores_document_attacks_and_rag_failures_and_reports_them(tmp_pa
     text = html.read_text()
     assert "Document attacks" in text and "RAG failures" in text and "<mark>" in text
     assert text.count("ranking-attacks") >= 2  # the section and its entry in the run's sub-nav
+
+
+def test_the_attack_probe_points_document_attacks_to_the_ranking_attack_probe():
+    from robustlab.probes import make_probe
+
+    with pytest.raises(ConfigError, match="use the 'ranking_attack' probe"):
+        make_probe("attack attack=trigger_insertion")
