@@ -181,24 +181,43 @@ def _stem(word: str) -> str:
     return word.lower()[:5]
 
 
+_CLAUSE = re.compile(r"[,;:()]|\s[-\u2013\u2014]\s|\s(?:and|or|but|so|which|where)\s")
+
+
 class MiniLMReader:
-    """An extractive reader: the passage sentence (three words or more) most similar to the
-    question by the bundled MiniLM (cosine), with its leading words that the question already
-    holds (or stopwords) trimmed, as the answer. A baseline that exercises the pipeline; plug in
-    your own reader (an LLM) as any ``reader(question, passages) -> answer`` callable."""
+    """An extractive reader: the passage sentence (three words or more, not a bare identifier)
+    most similar to the question by the bundled MiniLM (cosine), optionally narrowed to its
+    clause (split at commas, semicolons, colons, brackets, dashes and conjunctions) most similar
+    to the question, with the leading words the question already holds (or stopwords) trimmed, as
+    the answer. A baseline that exercises the pipeline; plug in your own reader (an LLM) as any
+    ``reader(question, passages) -> answer`` callable.
+
+    Args:
+        clauses: Answer with the best clause instead of the whole best sentence (on the bundled
+            questions the sentence scores better: F1 0.31 against 0.29).
+    """
 
     name = "minilm-extractive"
+
+    def __init__(self, clauses: bool = False) -> None:
+        self.clauses = clauses
 
     def __call__(self, question: str, passages: list[str]) -> str:
         from robustlab.attacks.text._base import STOPWORDS, Tokenized
         from robustlab.text.embeddings import encode
 
         sentences = [s.strip() for p in passages for s in _SENTENCE.split(p) if s and s.strip()]
-        sentences = [s for s in sentences if len(Tokenized.parse(s)) >= 3]
+        # three words or more, and not a bare identifier (a docstring's "os.path.split" line)
+        sentences = [s for s in sentences if len(Tokenized.parse(s)) >= 3 and " " in s]
         if not sentences:
             return ""
         emb = encode([question, *sentences])
         best = sentences[int(np.argmax(emb[1:] @ emb[0]))]
+        if self.clauses:
+            parts = [c.strip() for c in _CLAUSE.split(best) if c and len(Tokenized.parse(c)) >= 2]
+            if len(parts) > 1:
+                part_emb = encode(parts)
+                best = parts[int(np.argmax(part_emb @ emb[0]))]
         asked = {_stem(w) for w in Tokenized.parse(question).words}
         words = Tokenized.parse(best).words
         lo = 0

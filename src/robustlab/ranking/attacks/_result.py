@@ -147,6 +147,11 @@ class DocumentAttackResult:
         sims = [s for s in sims if not np.isnan(s)]
         return float(np.mean(sims)) if sims else float("nan")
 
+    def mean_words_perturbed(self, direction: str | None = None) -> float:
+        """Mean share of words changed in the changed documents."""
+        ex = [e for e in self._of(direction) if e.adversarial != e.original]
+        return float(np.mean([e.words_perturbed for e in ex])) if ex else float("nan")
+
     @property
     def queries(self) -> np.ndarray:
         return np.array([e.queries for e in self.examples], dtype=np.int64)
@@ -166,6 +171,7 @@ class DocumentAttackResult:
             "mean_queries": num(self.mean_queries(direction)),
             "queries_per_success": num(self.queries_per_success(direction)),
             "similarity": num(self.mean_similarity(direction)),
+            "words_perturbed": num(self.mean_words_perturbed(direction)),
         }
         if direction in (None, "demote"):
             out[f"pushed_out_of_top{self.k}"] = num(self.share_out_of_top())
