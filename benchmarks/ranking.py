@@ -8,7 +8,7 @@ plus ``ir_measures.calc_aggregate`` (nDCG@10, RR@10, R@100, AP, P@10) on the sam
 BM25 variant (Lucene, k1 = 1.2, b = 0.75, Snowball English, bm25s stop words). Both indexes are
 built before timing; medians of ``--repeats`` alternating runs. The two nDCG@10 must agree.
 
-(b) Document attacks on BM25 (and the dense ranker with ``--dense-attacks``): each attack in both
+(b) Document attacks on BM25 (and the dense ranker with ``--attack-rankers bm25 dense``): each attack in both
 directions on the first ``--attack-queries`` keyword queries, ``--budget`` ranker queries per
 document; ``word_substitution`` against ``random_substitution`` (the same MiniLM candidate words,
 the same number of words changed, no importance or greedy choice) at the same budget, with the
@@ -21,7 +21,7 @@ queries, per-query values from ir-measures with a 95% percentile-bootstrap inter
 typos in the gold passages / in the questions, with the failures attributed.
 
 Run:  python benchmarks/ranking.py [--repeats 3] [--attack-queries 20] [--budget 50]
-          [--dense-attacks] [--json benchmarks/results/ranking.json]
+          [--attack-rankers bm25 dense] [--json benchmarks/results/ranking.json]
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def throughput(repeats: int) -> dict[str, Any]:
     }
 
 
-def attacks(n_queries: int, budget: int, dense: bool) -> list[dict[str, Any]]:
+def attacks(n_queries: int, budget: int, names: list[str]) -> list[dict[str, Any]]:
     from robustlab.ranking import QuerySet
     from robustlab.ranking.attacks import attack_documents
     from robustlab.ranking.data import bundled_collection, bundled_queries
@@ -162,9 +162,8 @@ def attacks(n_queries: int, budget: int, dense: bool) -> list[dict[str, Any]]:
     qs = QuerySet(
         full.name, {q: full.queries[q] for q in ids}, {q: full.qrels[q] for q in ids}, coll.name
     )
-    rankers: list[tuple[str, Any]] = [("bm25", BM25Ranker())]
-    if dense:
-        rankers.append(("dense", DenseRanker()))
+    built = {"bm25": BM25Ranker, "dense": DenseRanker}
+    rankers: list[tuple[str, Any]] = [(n, built[n]()) for n in names]
     out = []
     for rname, ranker in rankers:
         for attack, params in (
@@ -249,7 +248,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--attack-queries", type=int, default=20)
     ap.add_argument("--budget", type=int, default=50)
-    ap.add_argument("--dense-attacks", action="store_true")
+    ap.add_argument("--attack-rankers", nargs="+", default=["bm25"], choices=["bm25", "dense"])
     ap.add_argument(
         "--skip", nargs="*", default=[], choices=["throughput", "attacks", "ndcg", "rag"]
     )
@@ -283,7 +282,7 @@ def main() -> None:
         )
     if "attacks" not in args.skip:
         print("\n(b) Document attacks", flush=True)
-        rows = result["attacks"] = attacks(args.attack_queries, args.budget, args.dense_attacks)
+        rows = result["attacks"] = attacks(args.attack_queries, args.budget, args.attack_rankers)
         print(
             f"{'ranker':<7}{'attack':<26}{'dir':<9}{'n':>4}{'success':>9}{'rank chg':>10}"
             f"{'q/succ':>8}{'queries':>9}{'sim':>7}{'words':>7}"

@@ -233,7 +233,7 @@ def test_the_probe_records_one_row_per_attacked_document(bm25):
     assert (records.queries <= 12).all() and records.broken.dtype == bool
     promoted = records.group == "promote"
     assert records.broken[promoted].all() and (records.value[promoted] > 0).all()
-    values = {m: METRICS.get(m)().compute(records).value for m in probe.metrics[:3]}
+    values = {m: METRICS.get(m)().compute(records).value for m in probe.metrics[:4]}
     assert values["pushed_into_top_k"] == 1.0
     assert values["document_attack_success"] == records.broken.mean()
     arts = [a for a in records.artifacts if a["media_type"] == RANKING_ATTACK_MEDIA_TYPE]

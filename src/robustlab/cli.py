@@ -197,6 +197,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="The certified demo: a noise-trained CNN certified and attacked (the gap chart).",
 )
+@click.option(
+    "--ranking",
+    "ranking_demo",
+    is_flag=True,
+    help="The ranking demo: BM25 and a MiniLM ranker on bundled docstrings, ranking-standard.",
+)
 def demo(
     store: str | None,
     out: str,
@@ -208,6 +214,7 @@ def demo(
     device: str,
     train_demo: bool,
     certify_demo: bool,
+    ranking_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
@@ -215,7 +222,22 @@ def demo(
     With --tabular: a pipeline and boosted trees on breast-cancer, scanned with tabular-standard.
     With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     With --certify: certify a noise-trained CNN (smoothing, IBP, CROWN) next to attacks.
+    With --ranking: BM25 and a MiniLM bi-encoder on the bundled docstrings, ranking-standard.
     """
+    if ranking_demo:
+        from robustlab.demo.ranking import run_ranking_demo
+
+        console.print("Scanning BM25 and a MiniLM bi-encoder on the bundled docstrings ...")
+        results, html, js = run_ranking_demo(
+            store=store,
+            out=out,
+            suite="ranking-standard" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+        )
+        _print_results(results)
+        console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
     if certify_demo:
         from robustlab.demo.certify import DEMO_N, run_certify_demo
 

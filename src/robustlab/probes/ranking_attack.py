@@ -89,6 +89,7 @@ class RankingAttack(Probe):
     modalities: ClassVar[tuple[str, ...]] = ("ranking",)
     covers_batch: ClassVar[bool] = False
     metrics: ClassVar[tuple[str, ...]] = (
+        "ndcg",  # the query's nDCG@10 after the attack, averaged over the attacked documents
         "document_attack_success",
         "pushed_out_of_top_k",
         "pushed_into_top_k",

@@ -171,7 +171,10 @@ def paired_test(
     signs = rng.choice([-1.0, 1.0], size=(permutations, n))
     null = np.abs((signs * diff).mean(axis=1))
     p_rand = float((1 + (null >= abs(diff.mean()) - 1e-12).sum()) / (permutations + 1))
-    p_t = float(stats.ttest_rel(y, x).pvalue) if n > 1 and diff.std() > 0 else 1.0
+    if n > 1 and np.ptp(diff) > 1e-9 * max(1.0, float(np.abs(diff).max())):
+        p_t = float(stats.ttest_rel(y, x).pvalue)
+    else:  # constant differences: no variance to test against
+        p_t = 1.0 if abs(float(diff.mean())) < 1e-12 else 0.0
     return Paired(float(x.mean()), float(y.mean()), mean, low, high, p_rand, p_t, n)
 
 

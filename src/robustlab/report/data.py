@@ -144,12 +144,17 @@ def collect(
 
 def document(store: Store, runs: list[dict[str, Any]], analysis: Analysis) -> dict[str, Any]:
     """The report document of run documents and their :class:`Analysis`."""
+    from robustlab.report.ranking import ranking_section
+
     for run, result in zip(runs, analysis.runs):
         if result.domain_drops is not None:
             run["domain_drops"] = result.domain_drops
         run["robustness_curves"] = [c.to_dict() for c in result.robustness_curves]
         run["severity_curves"] = [c.to_dict() for c in result.severity_curves]
         run["scorecard"] = [a.to_dict() for a in result.scorecard]
+        ranking = ranking_section(store, run)  # rankers: per-task tables, per-query deltas
+        if ranking is not None:
+            run["ranking"] = ranking
     return {
         "schema": "robustlab.report",
         "schema_version": REPORT_SCHEMA_VERSION,

@@ -417,6 +417,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
 
 def render_html(doc: dict[str, Any]) -> str:
     from robustlab import __version__
+    from robustlab.report.ranking import render_ranking
     from robustlab.report.ranking_attacks import ranking_attack_section
 
     runs = doc["runs"]
@@ -492,6 +493,7 @@ def render_html(doc: dict[str, Any]) -> str:
             for c in robustness_curves(runs, series)
         ],
         certified_gaps=_certified_gaps(runs),
+        ranking=render_ranking([run["ranking"] for run in runs if run.get("ranking")]),
         training=doc.get("training", []),
         series=series,
         palette=PALETTE,
