@@ -747,15 +747,30 @@ def runs(store: str | None, suite: str | None) -> None:
     help="ID test sets of the multi-ID effective-robustness fit (default: ID plus every "
     "domain a stored model was trained on).",
 )
-def report(run_ids: tuple[str, ...], store: str | None, out: str, id_domains: str | None) -> None:
+@click.option(
+    "--union-reference",
+    default=None,
+    metavar="RUN",
+    help="Stored run (id or prefix) the union probes' CR_ind-avg / CR_ind-worst compare to "
+    "(default: each union probe's own 'reference').",
+)
+def report(
+    run_ids: tuple[str, ...],
+    store: str | None,
+    out: str,
+    id_domains: str | None,
+    union_reference: str | None,
+) -> None:
     """Write the HTML report and JSON export of one or more runs (ids or unique prefixes)."""
     from robustlab.report import write_report
     from robustlab.store import open_store
 
     db = open_store(store, read_only=True)
     ids = [db.resolve_run(r) for r in run_ids]
+    if union_reference:
+        union_reference = db.resolve_run(union_reference)  # an unknown run fails before any work
     chosen = [d.strip() for d in id_domains.split(",") if d.strip()] if id_domains else None
-    html, js = write_report(db, ids, out, id_domains=chosen)
+    html, js = write_report(db, ids, out, id_domains=chosen, union_reference=union_reference)
     console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
 
 
@@ -1052,7 +1067,8 @@ def list_(what: str | None) -> None:
                 else:
                     inputs = "images, tabular"
                     threat = "minimal " if acls.minimal else ""
-                    threat += "/".join(getattr(acls, "norms", ())) + " ball"
+                    norms = getattr(acls, "norms", ())
+                    threat += "/".join(norms) + " ball" if norms else "transformation grid"
                 table.add_row(name, inputs, threat, _fields(acls))
         console.print(table)
 
@@ -1099,6 +1115,35 @@ def _fields(cls: Any) -> str:
     import dataclasses
 
     return ", ".join(f.name for f in dataclasses.fields(cls)) or "–"
+
+
+# -- serve-llm (issue 18): an OpenAI-compatible server around a local transformers model ----
+
+
+@cli.command(name="serve-llm")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--name", default=None, help="Served model name (default: the folder's name).")
+def serve_llm(model_dir: str, host: str, port: int, name: str | None) -> None:
+    """Serve a saved transformers causal LM (MODEL_DIR, written by save_pretrained) over the
+    OpenAI completions and chat APIs, e.g. for OpenAIEndpoint or other tools; Ctrl-C stops."""
+    import threading
+
+    from robustlab.llm.models import HFCausalLM
+    from robustlab.llm.server import serve
+
+    model = HFCausalLM.from_directory(model_dir, name=name)
+    server = serve(model, host=host, port=port)
+    console.print(
+        f"Serving {markup(server.model_name)} at {markup(server.url)} "
+        "(POST /completions, /chat/completions; GET /models). Ctrl-C stops.",
+        highlight=False,
+    )
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()
 
 
 def _message(exc: BaseException) -> str:

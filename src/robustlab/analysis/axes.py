@@ -209,6 +209,13 @@ AXES: tuple[Axis, ...] = (
         budgeted=True,
     ),
     Axis(
+        "union",
+        True,
+        "accuracy under the per-example worst case of a union of threat models",
+        reduce="min",
+        note="worst case over the union's members at their top strengths",
+    ),
+    Axis(
         "shift",
         True,
         "accuracy on the shifted domains",

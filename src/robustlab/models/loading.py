@@ -38,6 +38,12 @@ def as_model(obj: Any, **kwargs: Any) -> Model:
         return obj
     if isinstance(obj, nn.Module):
         return TorchModel(obj, **kwargs)
+    from robustlab.llm.base import LanguageModel
+
+    if isinstance(obj, LanguageModel):  # a language model answers multiple-choice prompts
+        from robustlab.llm.adapter import LLMModel
+
+        return LLMModel(obj, **kwargs)
     if hasattr(obj, "predict_proba") and hasattr(obj, "fit"):
         return SklearnModel(obj, **kwargs)
     if callable(obj):

@@ -18,6 +18,7 @@ class Clean(Probe):
     name = "clean"
     axis = "clean"
     kind = "clean"
+    modalities = ("image", "tabular", "text", "ranking", "llm")
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         records = predict_records(model, batch.inputs, batch)

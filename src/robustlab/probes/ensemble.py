@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -77,7 +78,21 @@ class Ensemble(Probe):
             version=self.version,
             seed=seed,
         )
-        return attack_records(model, batch, result, self)
+        records = attack_records(model, batch, result, self)
+        if "stage" in result.params:  # the fast version: which stage broke each point
+            from robustlab.report.attacks_union import STAGES_MEDIA_TYPE
+
+            keep = ("forward_passes", "backward_passes", "escalated", "audit_gain_pp", "passes")
+            data = {"per_attack": result.per_attack, **{k: result.params[k] for k in keep}}
+            records.artifacts.append(
+                {
+                    "name": f"stages/{batch.ids[0] if len(batch.ids) else 'empty'}",
+                    "media_type": STAGES_MEDIA_TYPE,
+                    "data": json.dumps(data),
+                    "meta": {"role": "stages", "probe": self.key},
+                }
+            )
+        return records
 
     @property
     def label(self) -> str:

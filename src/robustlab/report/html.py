@@ -409,6 +409,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
         ("worst", "Worst examples", bool(parts["worst"])),
         ("texts", "Text examples", bool(parts["texts"])),
         ("ranking-attacks", "Document attacks / RAG", bool(parts.get("ranking_attacks"))),
+        ("tabular", "Tabular", bool(parts.get("tabular"))),
         ("warnings", f"Warnings ({len(run['warnings'])})", bool(run["warnings"])),
         ("metadata", "Metadata", True),
     ]
@@ -451,6 +452,7 @@ def render_html(doc: dict[str, Any]) -> str:
             "worst": worst_examples(run),
             "texts": text_examples(run),
             "ranking_attacks": ranking_attack_section(run),
+            "tabular": _tabular(run),
         }
         for run in runs
     }
@@ -471,6 +473,7 @@ def render_html(doc: dict[str, Any]) -> str:
         worst={k: v["worst"] for k, v in parts.items()},
         texts={k: v["texts"] for k, v in parts.items()},
         ranking_attacks={k: v["ranking_attacks"] for k, v in parts.items()},
+        tabular={k: v["tabular"] for k, v in parts.items()},
         metadata={run["id"]: run_metadata(run) for run in runs},
         subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
         effective=[
@@ -495,6 +498,7 @@ def render_html(doc: dict[str, Any]) -> str:
         certified_gaps=_certified_gaps(runs),
         ranking=render_ranking([run["ranking"] for run in runs if run.get("ranking")]),
         training=doc.get("training", []),
+        attacks=doc.get("attacks", []),
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,
@@ -511,6 +515,13 @@ def render_html(doc: dict[str, Any]) -> str:
             for run in runs
         },
     )
+
+
+def _tabular(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's tabular section (:mod:`robustlab.report.tabular`)."""
+    from robustlab.report.tabular import tabular_section
+
+    return tabular_section(run)
 
 
 def _certified_gaps(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

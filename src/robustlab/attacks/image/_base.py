@@ -237,6 +237,8 @@ class ImageAttack(Attack, ABC):
             return
         usable = [
             f"{name!r} (norms {', '.join(cls.norms)})"  # type: ignore[attr-defined]
+            if cls.norms  # type: ignore[attr-defined]
+            else f"{name!r} (transformations)"
             for name, cls in attacks_for("image")
             if cls.needs <= model.capabilities
         ]

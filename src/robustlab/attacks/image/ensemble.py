@@ -219,24 +219,30 @@ def _fast_or_escalate(
     )
     result.warnings[:0] = warnings
     if escalate:
-        full = standard(
-            model,
-            x,
-            y,
-            norm=norm,
-            epsilon=eps,
-            seed=seed,
-            bounds=low_high,
-            checks=False,
-            criterion=goal,
-        )
-        extra = full.success & ~result.success
-        result.adversarial[extra] = full.adversarial[extra]
-        result.success = result.success | full.success
-        result.norms = lp_norm(result.adversarial - x, norm)
-        result.per_attack["standard-escalation"] = int(extra.sum())
-        stages = result.params["stage"]
-        for i in extra.nonzero().squeeze(1).tolist():
-            stages[i] = "standard-escalation"
+        # Only the points the fast stages left robust can change: run standard on those.
+        robust = (~result.success).nonzero().squeeze(1)
+        result.params["escalated_points"] = len(robust)
+        if len(robust):
+            full = standard(
+                model,
+                x[robust],
+                y[robust],
+                norm=norm,
+                epsilon=eps,
+                seed=seed,
+                bounds=low_high,
+                checks=False,
+                criterion=goal,
+            )
+            extra = robust[full.success]
+            result.adversarial[extra] = full.adversarial[full.success]
+            result.success[extra] = True
+            result.norms = lp_norm(result.adversarial - x, norm)
+            result.per_attack["standard-escalation"] = len(extra)
+            stages = result.params["stage"]
+            for i in extra.tolist():
+                stages[i] = "standard-escalation"
+        else:
+            result.per_attack["standard-escalation"] = 0
     result.elapsed_s = time.perf_counter() - start
     return result
