@@ -170,7 +170,7 @@ def test_attack_is_a_frozen_dataclass_whose_fields_round_trip(name):
     with pytest.raises(ConfigError, match="has no parameter 'stepz'"):
         build_attack(name, stepz=3)
     assert cls.__doc__ and "References:" in cls.__doc__
-    assert set(cls.modalities()) <= {"image", "tabular", "text"}
+    assert set(cls.modalities()) <= {"image", "tabular", "text", "ranking"}
     if cls.modality == "image":
         assert set(cls.norms) <= {"linf", "l2", "l1", "l0"}  # type: ignore[attr-defined]
 
