@@ -119,6 +119,7 @@ def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Recor
         }
     if task == "ranking" and perturbed:  # agreement with the clean rankings
         extra.update(kendall_tau=rng.uniform(-1.0, 1.0, size=n), rbo=rng.uniform(0.0, 1.0, size=n))
+        extra["broken"] = rng.uniform(size=n) < 0.3  # as an attack judges (document attacks)
     if task == "certified_classification":  # a smoothed classifier's certificates
         radius = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.uniform(0.0, 1.5, size=n))
         extra.update(radius=radius, abstained=radius == 0.0, verified=radius >= 0.5)
@@ -128,7 +129,11 @@ def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Recor
         targets,
         [f"ex-{i // per_example}" for i in range(n)],
         meta={
-            "group": [f"g{i % 3}" for i in range(n)],
+            # ranking: the directions of document attacks, which their metrics split by
+            "group": [
+                ("promote" if i % 2 else "demote") if task == "ranking" else f"g{i % 3}"
+                for i in range(n)
+            ],
             "domain": ["id" if i % 2 else "shifted" for i in range(n)],
         },
         **extra,

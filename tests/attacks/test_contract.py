@@ -41,10 +41,11 @@ def _model_for(name, mlp, black_box):
 
 
 def test_registry_holds_image_and_text_attacks():
-    assert IMAGE and TEXT and sorted(IMAGE + TEXT) == NAMES
+    ranking = [n for n, _ in attacks_for("ranking")]  # document attacks on rankers (issue 12)
+    assert IMAGE and TEXT and sorted(IMAGE + TEXT + ranking) == NAMES
     for name in NAMES:
         cls = ATTACKS.get(name)
-        assert cls.modality in ("image", "text") and cls.name == name
+        assert cls.modality in ("image", "text", "ranking") and cls.name == name
 
 
 # -- image attacks --------------------------------------------------------------------------
@@ -169,7 +170,7 @@ def test_attack_is_a_frozen_dataclass_whose_fields_round_trip(name):
     with pytest.raises(ConfigError, match="has no parameter 'stepz'"):
         build_attack(name, stepz=3)
     assert cls.__doc__ and "References:" in cls.__doc__
-    assert set(cls.modalities()) <= {"image", "tabular", "text"}
+    assert set(cls.modalities()) <= {"image", "tabular", "text", "ranking"}
     if cls.modality == "image":
         assert set(cls.norms) <= {"linf", "l2", "l1", "l0"}  # type: ignore[attr-defined]
 

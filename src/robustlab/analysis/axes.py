@@ -261,6 +261,20 @@ AXES: tuple[Axis, ...] = (
     ),
     Axis("text attacks", True, "accuracy under the weakest text attack", reduce="min"),
     Axis(
+        "document attacks",
+        False,
+        "mean share of attacked documents moved across the top-10 border (ranking)",
+        metric="document_attack_success",
+        what="document attacks",
+    ),
+    Axis(
+        "rag",
+        True,
+        "mean answer score of the RAG pipeline under document / query perturbations",
+        metric="rag_answer_score",
+        what="RAG probes",
+    ),
+    Axis(
         "tabular",
         True,
         "mean accuracy under schema-valid tabular perturbations and attacks",

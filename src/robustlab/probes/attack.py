@@ -107,6 +107,11 @@ class Attack(Probe):
         from robustlab import attacks
 
         cls = attacks.ATTACKS.get(self.attack)  # unknown names raise with "did you mean"
+        if cls.modality == "ranking":
+            raise ConfigError(
+                f"{self.attack!r} attacks a ranker's documents; use the 'ranking_attack' probe "
+                f"({{probe: ranking_attack, attack: {self.attack}}})."
+            )
         text = cls.modality == "text"
         # The per-instance view of the class attributes the runner and the report read.
         object.__setattr__(self, "modalities", cls.modalities())

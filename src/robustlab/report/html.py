@@ -408,6 +408,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
         ("gallery", "Gallery", bool(parts["gallery"])),
         ("worst", "Worst examples", bool(parts["worst"])),
         ("texts", "Text examples", bool(parts["texts"])),
+        ("ranking-attacks", "Document attacks / RAG", bool(parts.get("ranking_attacks"))),
         ("tabular", "Tabular", bool(parts.get("tabular"))),
         ("warnings", f"Warnings ({len(run['warnings'])})", bool(run["warnings"])),
         ("metadata", "Metadata", True),
@@ -418,6 +419,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
 def render_html(doc: dict[str, Any]) -> str:
     from robustlab import __version__
     from robustlab.report.ranking import render_ranking
+    from robustlab.report.ranking_attacks import ranking_attack_section
 
     runs = doc["runs"]
     series = []
@@ -449,6 +451,7 @@ def render_html(doc: dict[str, Any]) -> str:
             "gallery": gallery_rows(run),
             "worst": worst_examples(run),
             "texts": text_examples(run),
+            "ranking_attacks": ranking_attack_section(run),
             "tabular": _tabular(run),
         }
         for run in runs
@@ -473,6 +476,7 @@ def render_html(doc: dict[str, Any]) -> str:
         reliability={k: v["reliability"] for k, v in parts.items()},
         worst={k: v["worst"] for k, v in parts.items()},
         texts={k: v["texts"] for k, v in parts.items()},
+        ranking_attacks={k: v["ranking_attacks"] for k, v in parts.items()},
         tabular={k: v["tabular"] for k, v in parts.items()},
         metadata={run["id"]: run_metadata(run) for run in runs},
         subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
