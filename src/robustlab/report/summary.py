@@ -10,6 +10,7 @@ import numpy as np
 from markupsafe import Markup, escape
 
 from robustlab.analysis.axes import SUMMARY_KEY, measures_size, row_axis
+from robustlab.errors import StoreError
 
 __all__ = ["class_breakdown", "summary_section", "weakest_axes", "what_to_try"]
 
@@ -143,8 +144,8 @@ def class_breakdown(store: Any, run: dict[str, Any], limit: int = 3) -> dict[str
             records = store.load_records(run["id"], key).in_distribution()
             target = np.asarray(records.target, dtype=np.int64)
             pred = np.asarray(records.prediction, dtype=np.int64)
-        except (AttributeError, KeyError, ValueError, TypeError):
-            return None
+        except (AttributeError, KeyError, ValueError, TypeError, StoreError):
+            return None  # a metrics-only run (no stored records) or not a classifier
         if len(target) == 0:
             continue
         k = max(k, int(target.max()) + 1, int(pred.max()) + 1)
