@@ -23,6 +23,7 @@ import torch
 from robustlab.attacks.image._ops import NORMS, lp_norm, project_ball, random_in_ball
 from robustlab.errors import ConfigError
 from robustlab.registry import Registry
+from robustlab.seeding import Draws
 
 __all__ = [
     "THREATS",
@@ -184,10 +185,11 @@ class LpBall(ThreatModel):
     def random(
         self,
         like: torch.Tensor,
-        generator: torch.Generator,
+        generator: torch.Generator | Draws,
         radius: float | torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Random perturbations inside the ball (of ``radius`` if given, else ``epsilon``)."""
+        """Random perturbations inside the ball (of ``radius`` if given, else ``epsilon``); per
+        example when ``generator`` is a :class:`~robustlab.seeding.Draws`."""
         r = self.epsilon if radius is None else radius
         if r is None:
             raise ConfigError("An unbounded Lp threat model has no random point; pass a radius.")

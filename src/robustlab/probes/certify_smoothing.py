@@ -55,6 +55,7 @@ class CertifySmoothing(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab.certify import smoothing
+        from robustlab.seeding import ExampleSeeds
 
         res = smoothing(
             model,
@@ -64,7 +65,7 @@ class CertifySmoothing(Probe):
             n=self.n,
             alpha=self.alpha,
             batch_size=self.batch_size,
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),  # noise keyed by example id
         )
         task = get_task("certified_classification")
         return task.records(

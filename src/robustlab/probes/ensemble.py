@@ -11,6 +11,7 @@ from robustlab.models.base import Model
 from robustlab.probes._adversarial import NORM_LABELS, attack_records
 from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe
 from robustlab.records import Records
+from robustlab.seeding import ExampleSeeds
 from robustlab.validation import epsilon_label
 
 
@@ -75,7 +76,7 @@ class Ensemble(Probe):
             norm=self.norm,
             epsilon=self.epsilon,
             version=self.version,
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),
         )
         return attack_records(model, batch, result, self)
 

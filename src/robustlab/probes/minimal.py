@@ -19,6 +19,7 @@ from robustlab.probes._adversarial import (
 )
 from robustlab.probes.base import PROBES, Probe
 from robustlab.records import Records
+from robustlab.seeding import ExampleSeeds
 
 _OWN = ("attack", "norm")
 
@@ -96,7 +97,7 @@ class Minimal(Probe):
             attack=self.attack,
             norm=self.norm,
             epsilon=None,
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),
             **dict(self.options),
         )
         records = attack_records(model, batch, result, self)

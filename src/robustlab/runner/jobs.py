@@ -27,6 +27,7 @@ import torch
 
 from robustlab.data.base import Dataset
 from robustlab.errors import ConfigError
+from robustlab.metrics.base import derive_seed
 from robustlab.models.base import Model
 from robustlab.models.loading import (
     USER_MODULE_PREFIX,
@@ -368,7 +369,9 @@ def run_job(unit: Unit, workload: Workload) -> tuple[Records, float]:
     check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
     if workload.reference is not None:
         batch.reference = workload.reference.get()
-    with seeded(unit.seed):
+    # torch's global generators (models that sample) per unit; the probe keys its own random
+    # choices by (unit.seed, example id), whatever the shard
+    with seeded(derive_seed(unit.seed, unit.shard)):
         began = time.perf_counter()
         try:
             records = unit.probe.run(model, batch, unit.seed)
