@@ -204,7 +204,7 @@ def test_image_scan_records_are_random_at_all(image_runs, cnn, digits_test) -> N
 
 def test_process_backend_gives_the_same_records(image_runs, cnn, digits_test) -> None:
     suite = {**IMAGE_SUITE, "probes": IMAGE_SUITE["probes"][::3]}  # noise and Square
-    res = _scan_at(cnn, digits_test, suite, 37, backend="process", workers=2)
+    res = _scan_at(cnn, digits_test, suite, 100, backend="process", workers=2)
     got = _records(res)
     want = {k: v for k, v in image_runs[300].items() if k in got}
     assert len(got) == 2

@@ -70,6 +70,7 @@ def _numpy(x: torch.Tensor | np.ndarray | None) -> np.ndarray | None:
 #: domains, a reference model).
 EVERY_PROBE_METRICS = (
     "ece",
+    "ece_debiased",
     "ece_equal_mass",
     "max_calibration_error",
     "overconfidence",
