@@ -47,6 +47,9 @@ _M1 = 0xBF58476D1CE4E5B9
 _M2 = 0x94D049BB133111EB
 #: Elements per vectorised block: bounds the int64 temporaries of one draw (64 MiB each).
 _BLOCK = 1 << 23
+#: Values per example from which a draw uses one native ``torch.Generator`` per example rather
+#: than the vectorised counter-based hash (an image's noise; Square's windows stay vectorised).
+PER_EXAMPLE_GENERATOR = 2048
 
 
 def _signed(v: int) -> int:
@@ -257,18 +260,47 @@ class Draws:
 
     # -- torch ---------------------------------------------------------------------------------
 
+    def _per_example(
+        self,
+        shape: Sequence[int],
+        device: Any,
+        dtype: torch.dtype,
+        fill: Any,
+    ) -> torch.Tensor:
+        """``shape`` filled row by row, each row from a ``torch.Generator`` of its own seeded
+        from the example's key and counter: native samplers, for draws of many values per
+        example, where the counter-based hash would cost more than the sampling."""
+        sub = self._subkeys()
+        out = torch.empty(tuple(shape), device=device, dtype=dtype)
+        for i in range(len(sub)):
+            g = torch.Generator(device=out.device)
+            g.manual_seed(int(sub[i]) >> 1)
+            fill(out[i], g)
+        return out
+
     def rand(
         self, shape: Sequence[int], *, device: Any = "cpu", dtype: torch.dtype | None = None
     ) -> torch.Tensor:
         """Uniform values in [0, 1), like ``torch.rand(shape)``."""
-        return self._uniform_torch(shape, device, dtype or torch.get_default_dtype())
+        dtype = dtype or torch.get_default_dtype()
+        _, m = self._check(shape)
+        if m >= PER_EXAMPLE_GENERATOR:
+            return self._per_example(
+                shape, device, dtype, lambda row, g: torch.rand(row.shape, generator=g, out=row)
+            )
+        return self._uniform_torch(shape, device, dtype)
 
     def randn(
         self, shape: Sequence[int], *, device: Any = "cpu", dtype: torch.dtype | None = None
     ) -> torch.Tensor:
-        """Standard normal values (Box-Muller on two uniforms per value), like ``torch.randn``."""
+        """Standard normal values, like ``torch.randn`` (Box-Muller on two counter-based
+        uniforms per value for small draws, torch's sampler per example for large ones)."""
         dtype = dtype or torch.get_default_dtype()
         n, m = self._check(shape)
+        if m >= PER_EXAMPLE_GENERATOR:
+            return self._per_example(
+                shape, device, dtype, lambda row, g: torch.randn(row.shape, generator=g, out=row)
+            )
         both = self._uniform_torch((n, 2 * m), device, torch.float64, open_low=True)
         u1, u2 = both[:, :m], both[:, m:]
         z = torch.sqrt(-2.0 * torch.log(u1)) * torch.cos(2.0 * math.pi * u2)
@@ -280,8 +312,17 @@ class Draws:
         """Integers in ``[low, high)``, like ``torch.randint(low, high, shape)``."""
         if high <= low:
             raise ValueError(f"randint needs low < high; got {low}, {high}.")
-        u = self._uniform_torch(shape, device, torch.float64)
-        out = (u * (high - low)).floor().to(torch.int64).clamp_(max=high - low - 1) + low
+        _, m = self._check(shape)
+        if m >= PER_EXAMPLE_GENERATOR:
+            out = self._per_example(
+                shape,
+                device,
+                torch.int64,
+                lambda row, g: torch.randint(low, high, row.shape, generator=g, out=row),
+            )
+        else:
+            u = self._uniform_torch(shape, device, torch.float64)
+            out = (u * (high - low)).floor().to(torch.int64).clamp_(max=high - low - 1) + low
         return out if dtype is None else out.to(dtype)
 
     def poisson(self, rates: torch.Tensor) -> torch.Tensor:
