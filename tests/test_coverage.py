@@ -189,12 +189,12 @@ def test_coverage_ece_of_a_model_overconfident_by_8_points() -> None:
 
 @pytest.mark.slow
 def test_coverage_mean_confidence_at_300() -> None:
-    # skewed confidences (0.5 + 0.5 Beta(8, 1.5)); the truth is 0.5 + 0.5 * 8 / 9.5
+    # confidences piled up near 1 with a long tail (1 - 0.5 Beta(0.15, 2)): a skewed mean
     def draw(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        conf = 0.5 + 0.5 * rng.beta(8, 1.5, 300)
+        conf = 1 - 0.5 * rng.beta(0.15, 2.0, 300)
         return conf, rng.random(300) < conf
 
-    truth = 0.5 + 0.5 * 8 / 9.5
+    truth = 1 - 0.5 * 0.15 / 2.15
     cov = _coverage(draw, _metric_interval("mean_confidence"), truth, seed=13)
     assert cov >= NOMINAL, cov
 

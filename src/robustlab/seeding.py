@@ -67,13 +67,21 @@ def example_seeds(seed: int, key: str, ids: Sequence[Any]) -> np.ndarray:
     return out
 
 
+_U30, _U27, _U31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_UM1, _UM2, _UGOLDEN, _U1 = np.uint64(_M1), np.uint64(_M2), np.uint64(_GOLDEN), np.uint64(1)
+_U11, _U40 = np.uint64(11), np.uint64(40)
+
+
 def mix64(x: np.ndarray) -> np.ndarray:
     """SplitMix64's output function on a uint64 array (wrapping arithmetic)."""
     x = np.asarray(x, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
-    return x ^ (x >> np.uint64(31))
+    x = (x ^ (x >> _U30)) * _UM1  # array arithmetic wraps silently
+    x = (x ^ (x >> _U27)) * _UM2
+    return x ^ (x >> _U31)
+
+
+def _on_cpu(device: Any) -> bool:
+    return device == "cpu" or (isinstance(device, torch.device) and device.type == "cpu")
 
 
 def _lsr(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -208,17 +216,18 @@ class Draws:
 
     def _subkeys(self) -> np.ndarray:
         """One fresh key per example for this draw; advances the examples' call counters."""
-        calls = self._calls[self._rows]
-        self._calls[self._rows] += 1
-        counter = (calls.astype(np.uint64) + np.uint64(1)) * np.uint64(_GOLDEN)
-        with np.errstate(over="ignore"):
-            return mix64(self._keys[self._rows] + counter)
+        rows = self._rows
+        calls = self._calls[rows]
+        self._calls[rows] = calls + 1
+        counter = (calls.astype(np.uint64) + _U1) * _UGOLDEN
+        return mix64(self._keys[rows] + counter)
 
     def _bits_np(self, m: int) -> np.ndarray:
         sub = self._subkeys()
-        j = (np.arange(1, m + 1, dtype=np.uint64) * np.uint64(_GOLDEN))[None, :]
-        with np.errstate(over="ignore"):
-            return mix64(sub[:, None] + j)
+        if m == 1:
+            return mix64(sub + _UGOLDEN)[:, None]
+        j = (np.arange(1, m + 1, dtype=np.uint64) * _UGOLDEN)[None, :]
+        return mix64(sub[:, None] + j)
 
     def _bits_torch(self, m: int, device: torch.device | str) -> torch.Tensor:
         sub = torch.from_numpy(self._subkeys().view(np.int64)).to(device)
@@ -238,6 +247,8 @@ class Draws:
                 for s in range(0, n, step)
             ]
             return torch.cat(parts)
+        if _on_cpu(device):  # numpy: the same bits, less overhead per call
+            return torch.from_numpy(self._uniform_np(m, dtype, open_low)).to(dtype).view(*shape)
         bits = self._bits_torch(m, device)
         if dtype == torch.float64:
             u = _lsr(bits, 11).to(torch.float64) * 2.0**-53
@@ -248,6 +259,18 @@ class Draws:
         if open_low:
             u = u + eps  # (0, 1]
         return u.to(dtype).view(*shape)
+
+    def _uniform_np(self, m: int, dtype: torch.dtype, open_low: bool = False) -> np.ndarray:
+        nbits = self._bits_np(m)
+        if dtype == torch.float64:
+            un = (nbits >> _U11).astype(np.float64) * 2.0**-53
+            if open_low:
+                un += 2.0**-53
+            return un
+        un32 = (nbits >> _U40).astype(np.float32) * np.float32(2.0**-24)
+        if open_low:
+            un32 += np.float32(2.0**-24)
+        return un32
 
     def _check(self, shape: Sequence[int]) -> tuple[int, int]:
         shape = tuple(int(s) for s in shape)
@@ -320,6 +343,10 @@ class Draws:
                 torch.int64,
                 lambda row, g: torch.randint(low, high, row.shape, generator=g, out=row),
             )
+        elif _on_cpu(device) and math.prod(shape) <= _BLOCK:
+            un = self._uniform_np(m, torch.float64)
+            k = np.minimum((un * (high - low)).astype(np.int64), high - low - 1) + low
+            out = torch.from_numpy(k).view(*shape)
         else:
             u = self._uniform_torch(shape, device, torch.float64)
             out = (u * (high - low)).floor().to(torch.int64).clamp_(max=high - low - 1) + low
