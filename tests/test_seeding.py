@@ -250,3 +250,18 @@ def test_tabular_perturbation_scan_does_not_depend_on_the_shard_size() -> None:
     runs = [_records(_scan_at(model, data, suite, s)) for s in (178, 60, 37)]
     for s, run in zip((60, 37), runs[1:], strict=True):
         _same(runs[0], run, f"shard_size={s}")
+
+
+@pytest.mark.slow  # about a minute: DeepWordBug on 104 reviews, three times
+def test_text_attack_scan_does_not_depend_on_the_shard_size() -> None:
+    from helpers_text import reviews, tfidf
+
+    suite = {
+        "name": "shard-invariance-text-attack",
+        "version": 1,
+        "probes": [{"probe": "attack", "attack": "deepwordbug", "budget": 30}],
+    }
+    data, model = reviews("test"), tfidf()
+    runs = [_records(_scan_at(model, data, suite, s)) for s in (104, 50, 17)]
+    for s, run in zip((50, 17), runs[1:], strict=True):
+        _same(runs[0], run, f"shard_size={s}")
