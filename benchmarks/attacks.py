@@ -10,6 +10,9 @@ of PGD against the same number of forward+backward passes of the model.
 
 Run:  python benchmarks/attacks.py [--n 200] [--repeats 3] [--out benchmarks/results/attacks.json]
 The peer rows need torchattacks (see benchmarks/README.md); without it only RobustLab runs.
+``--minimal``: median minimal norm and time per point of FMN (L0/L1/L2/Linf) against our FAB and,
+where installed, foolbox's FMN; ``--union``: the cost of a union's whole strength grid with the
+per-example binary search, the pruned full sweep and one attack per grid value.
 """
 
 from __future__ import annotations
@@ -337,6 +340,184 @@ def fast_vs_reference(n: int, out: str) -> None:
     )
 
 
+def minimal_attacks(n: int, out: str) -> None:
+    """Median minimal norm (over points both attacks broke) and time per point of FMN against
+    FAB (ours) and foolbox's FMN where installed, on the standard-trained model."""
+    from robustlab.attacks import run
+    from robustlab.models import TorchModel
+
+    torch.set_num_threads(THREADS)
+    x, y = digits()
+    x, y = x[N_TRAIN : N_TRAIN + n], y[N_TRAIN : N_TRAIN + n]
+    try:
+        import foolbox
+
+        peer = f"foolbox {foolbox.__version__}"
+    except ImportError:
+        foolbox, peer = None, None
+        print("foolbox is not installed: FMN is compared with our FAB only.")
+    model = TorchModel(train(False), num_classes=10)
+    rows = []
+    print("| norm | attack | broken | median norm | optimality | time per point (ms) |")
+    print("|---|---|---|---|---|---|")
+    for norm in ("linf", "l2", "l1", "l0"):
+        results = {}
+        attacks = [("fmn", {"steps": 100}), ("fmn-1000", {"steps": 1000})]
+        if norm != "l0":
+            attacks.append(("fab", {}))
+        for label, params in attacks:
+            t0 = time.perf_counter()
+            r = run(model, x, y, label.split("-")[0], norm=norm, epsilon=None, **params)
+            results[label] = (r, (time.perf_counter() - t0) / n)
+        if foolbox is not None:
+            from types import SimpleNamespace
+
+            from robustlab.attacks.image._ops import lp_norm
+
+            name = {"linf": "LInfFMNAttack", "l2": "L2FMNAttack", "l1": "L1FMNAttack"}
+            name["l0"] = "L0FMNAttack"
+            fmodel = foolbox.PyTorchModel(model.module, bounds=(0, 1))
+            t0 = time.perf_counter()
+            _, adv, ok = getattr(foolbox.attacks, name[norm])(steps=100)(
+                fmodel, x, y, epsilons=None
+            )
+            clean = model.predict_scores(x).argmax(dim=1) == y
+            done = SimpleNamespace(norms=lp_norm(adv - x, norm), success=ok, clean_correct=clean)
+            results["foolbox-fmn"] = (done, (time.perf_counter() - t0) / n)
+        both = torch.ones(n, dtype=torch.bool)
+        for r, _ in results.values():
+            both &= r.success & r.clean_correct
+        # Optimality in the spirit of AttackBench (Cina et al., AAAI 2025): the area under the
+        # robust-accuracy-vs-epsilon curve of the per-example best of all attacks here, over
+        # the area under this attack's curve (1.0: no attack here found smaller perturbations).
+        sizes = {
+            k: torch.where(r.success & r.clean_correct, r.norms.double(), torch.inf)
+            for k, (r, _) in results.items()
+        }
+        best = torch.stack(list(sizes.values())).min(dim=0).values
+        top = float(best[torch.isfinite(best)].max()) if torch.isfinite(best).any() else 1.0
+        grid = torch.linspace(0, top, 201, dtype=torch.float64)
+
+        def area(v: torch.Tensor, grid: torch.Tensor = grid) -> float:
+            return float((v[None, :] > grid[:, None]).double().mean(dim=1).sum())
+
+        for label, (r, per_point) in results.items():
+            med = float(r.norms[both].median()) if both.any() else float("nan")
+            optimality = area(best) / max(area(sizes[label]), 1e-12)
+            rows.append(
+                {
+                    "norm": norm,
+                    "attack": label,
+                    "broken": float((r.success & r.clean_correct).float().mean()),
+                    "median_norm_common": med,
+                    "optimality": optimality,
+                    "ms_per_point": 1000 * per_point,
+                }
+            )
+            print(
+                f"| {norm} | {label} | {rows[-1]['broken']:.3f} | {med:.4g} | "
+                f"{optimality:.3f} | {1000 * per_point:.1f} |"
+            )
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(
+        json.dumps(
+            {
+                "benchmark": "attacks-minimal",
+                "n": n,
+                "threads": THREADS,
+                "peer": peer,
+                "platform": platform.platform(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+UNION_LEVELS = 8
+
+
+def union_cost(n: int, out: str) -> None:
+    """The whole union grid (8 strengths per member) three ways on the same points: the
+    per-example binary search, the pruned full sweep (every level until an example breaks) and
+    one attack per grid value on every correct point."""
+    from robustlab.attacks import ATTACKS
+    from robustlab.attacks.image.union import attack_union, parse_members
+    from robustlab.models import TorchModel
+
+    torch.set_num_threads(THREADS)
+    x, y = digits()
+    x, y = x[N_TRAIN : N_TRAIN + n], y[N_TRAIN : N_TRAIN + n]
+    model = TorchModel(train(True), num_classes=10)
+    lv = [(k + 1) / UNION_LEVELS for k in range(UNION_LEVELS)]
+    specs = [
+        {"threat": "lp", "norm": "linf", "grid": [0.3 * v for v in lv], "params": {"steps": 20}},
+        {"threat": "lp", "norm": "l2", "grid": [2.0 * v for v in lv], "params": {"steps": 20}},
+        {"threat": "lp", "norm": "l1", "grid": [8.0 * v for v in lv], "params": {"steps": 20}},
+        {"threat": "rotation_translation", "grid": lv, "params": {"per_axis": 5}},
+        {"threat": "brightness", "grid": [0.5 * v for v in lv]},
+        {"threat": "contrast", "grid": [0.8 * v for v in lv]},
+    ]
+    members = parse_members(specs)
+    timings, results = {}, {}
+    for search in ("binary", "full"):
+        t0 = time.perf_counter()
+        results[search] = attack_union(model, x, y, members, search=search)
+        timings[search] = time.perf_counter() - t0
+    # One attack per grid value on every correct point (no minimal run, no pruning).
+    t0 = time.perf_counter()
+    correct = results["binary"].clean_correct
+    naive_curves = []
+    for m in members:
+        attack = ATTACKS.build(m.attack, **dict(m.params))
+        curve = []
+        for value in m.grid_for(tuple(x.shape[1:])):
+            r = attack.run(model, x[correct], y[correct], threat=m.threat_at(value))
+            curve.append(float((~r.success).float().sum()) / n)
+        naive_curves.append(curve)
+    timings["per-value"] = time.perf_counter() - t0
+    b, f = results["binary"], results["full"]
+    row = {
+        "members": [m.label for m in members],
+        "levels": UNION_LEVELS,
+        "n": n,
+        "seconds": {k: round(v, 2) for k, v in timings.items()},
+        "points_attacked": {
+            "binary": sum(b.evaluations),
+            "full": sum(f.evaluations),
+            "per-value": sum(b.full_evaluations),
+        },
+        "worst_case_binary": b.worst_case(),
+        "worst_case_full": f.worst_case(),
+        "member_curves_binary": b.member_curves(),
+        "member_curves_per_value": naive_curves,
+        "per_member_points_binary": b.evaluations,
+        "per_member_points_full": f.evaluations,
+    }
+    print("| search | seconds | points attacked | worst case at top level |")
+    print("|---|---|---|---|")
+    for k in ("binary", "full", "per-value"):
+        wc = {"binary": b.worst_case()[-1], "full": f.worst_case()[-1]}.get(k)
+        print(
+            f"| {k} | {timings[k]:.1f} | {row['points_attacked'][k]} | "
+            f"{'' if wc is None else f'{wc:.3f}'} |"
+        )
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(
+        json.dumps(
+            {
+                "benchmark": "attacks-union",
+                "threads": THREADS,
+                "platform": platform.platform(),
+                **row,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="test points per setting")
@@ -350,7 +531,15 @@ def main() -> None:
     parser.add_argument(
         "--fast", action="store_true", help="compare version='fast' with the reference standard"
     )
+    parser.add_argument("--minimal", action="store_true", help="FMN against FAB (and foolbox)")
+    parser.add_argument("--union", action="store_true", help="union grid cost, binary vs full")
     args = parser.parse_args()
+    if args.minimal:
+        minimal_attacks(args.n, str(Path(args.out).with_name("attacks_minimal.json")))
+        return
+    if args.union:
+        union_cost(args.n, str(Path(args.out).with_name("attacks_union.json")))
+        return
     if args.fast:
         fast_vs_reference(args.n, str(Path(args.out).with_name("attacks_fast.json")))
         return

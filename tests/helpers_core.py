@@ -66,6 +66,26 @@ def random_outputs(task: str, n: int, seed: int = 0) -> tuple[Any, Any]:
     if task == "certified_classification":
         logits = rng.normal(size=(n, 4))
         return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), rng.integers(0, 4, n)
+    if task == "multiple_choice":
+        from robustlab.tasks.multiple_choice import MCAnswer
+
+        targets = rng.integers(0, 4, size=n)
+        out = np.empty(n, dtype=object)
+        out[:] = [
+            MCAnswer(int(t), 4, int(rng.integers(-1, 4)), "", tuple(rng.normal(size=4)))
+            for t in targets
+        ]
+        return out, targets
+    if task == "code_generation":
+        from robustlab.tasks.code_generation import CodeOutput
+
+        targets = ["assert f() == 1\n"] * n
+        out = np.empty(n, dtype=object)
+        out[:] = [
+            CodeOutput((f"def f():\n    return {int(rng.integers(0, 2))}\n",), ("",))
+            for _ in range(n)
+        ]
+        return out, targets
     raise ValueError(f"no random outputs for task {task!r}")
 
 
@@ -82,6 +102,8 @@ def _random_task_records(task: str, n: int, seed: int, perturbed: bool) -> Recor
             "queries": rng.integers(1, 500, size=n).astype(float),
             "similarity": rng.uniform(0.5, 1.0, size=n),
         }
+    if task == "ranking" and perturbed:  # agreement with the clean rankings
+        extra.update(kendall_tau=rng.uniform(-1.0, 1.0, size=n), rbo=rng.uniform(0.0, 1.0, size=n))
     if task == "certified_classification":  # a smoothed classifier's certificates
         radius = np.where(rng.uniform(size=n) < 0.2, 0.0, rng.uniform(0.0, 1.5, size=n))
         extra.update(radius=radius, abstained=radius == 0.0, verified=radius >= 0.5)

@@ -399,6 +399,61 @@ def test_comparison_report_renders(browser, scanned, screenshots, tmp_path) -> N
     assert page.visible("tr.skipped") == 1  # the gradient attack on the black-box model
 
 
+#: Text of any chart drawn outside its SVG box (clipped labels, legends, ticks).
+CLIPPED_TEXT = """[...document.querySelectorAll('svg.chart')].flatMap(svg => {
+  const box = svg.getBoundingClientRect();
+  return [...svg.querySelectorAll('text')].filter(t => {
+    const r = t.getBoundingClientRect();
+    return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1
+      || r.top < box.top - 1 || r.bottom > box.bottom + 1);
+  }).map(t => t.textContent);
+})"""
+
+#: Width of each full-width chart as a share of its section's content box.
+CHART_SHARE = """[...document.querySelectorAll('svg.chart.wide')].map(svg => {
+  const section = svg.closest('section'), style = getComputedStyle(section);
+  const inner = section.clientWidth - parseFloat(style.paddingLeft)
+    - parseFloat(style.paddingRight);
+  return svg.getBoundingClientRect().width / inner;
+})"""
+
+
+def test_report_visuals_issue_23(browser, scanned, screenshots, tmp_path) -> None:
+    """Issue 23 item 13 as a reader sees it: the summary first, axis titles on every curve,
+    round tick labels, full-width charts, no text clipped (legends included), the per-class
+    table and confusion matrix."""
+    import re
+
+    ids = [r.run_id for r in scanned["runs"][:2]]
+    html, _ = write_report(scanned["store"], ids, tmp_path / "visuals")
+    page = _open_clean(browser, html, screenshots / "report-issue-23.png")
+    assert page.visible("#summary") == 1
+    assert page.evaluate(
+        "document.getElementById('summary').getBoundingClientRect().top"
+        " < document.getElementById('scorecard').getBoundingClientRect().top"
+    )
+    assert page.visible("#summary ol.weakest li") >= 1
+    assert page.visible("#summary ul.next li") >= 1
+    page.evaluate("document.querySelectorAll('#summary details').forEach(d => d.open = true)")
+    assert page.visible("#summary table.confusion") == 2
+    assert page.visible("#summary table.per-class-accuracy") == 2
+    # every small chart (severity curves, reliability diagrams) names both axes
+    titles = page.evaluate(
+        "[...document.querySelectorAll('svg.chart.small')]"
+        ".map(s => s.querySelectorAll('text.axis-title').length)"
+    )
+    assert titles and all(n == 2 for n in titles), titles
+    ticks = page.evaluate(
+        "[...document.querySelectorAll('svg.chart text.tick, svg.chart text.ytick')]"
+        ".map(t => t.textContent)"
+    )
+    odd = [t for t in ticks if not re.fullmatch(r"-?\d+(\.\d{1,2})?", t)]
+    assert ticks and not odd, odd  # no 0.0359
+    assert page.evaluate(CLIPPED_TEXT) == []
+    shares = page.evaluate(CHART_SHARE)
+    assert len(shares) >= 2 and min(shares) > 0.9, shares  # not 60% of the width
+
+
 def test_hostile_names_render_as_text(browser, scanned, screenshots, tmp_path) -> None:
     ids = [r.run_id for r in scanned["runs"]]
     html, _ = write_report(scanned["store"], ids, tmp_path / "hostile")
@@ -452,6 +507,12 @@ def test_demo_report_and_leaderboard_render(browser, screenshots, tmp_path) -> N
     for selector in REPORT_ELEMENTS:
         assert page.visible(selector) >= 1, f"{selector} missing or invisible in {html}"
     assert page.visible("#effective-robustness svg") >= 1
+    fills = page.evaluate(
+        "[...document.querySelectorAll('#effective-robustness circle.model-point')]"
+        ".map(c => c.getAttribute('stroke'))"
+    )
+    assert len(set(fills)) > 1, fills  # one colour per model, not one for all
+    assert page.evaluate(CLIPPED_TEXT) == []
     assert page.visible("table.drops") >= 1  # Source and Target Drop per domain
     out = tmp_path / "board"
     result = CliRunner().invoke(

@@ -632,3 +632,103 @@ def robustlab_errors():
     import robustlab.errors
 
     return robustlab.errors
+
+
+def test_runs_are_named_after_their_weight_files(tmp_path, model_files, capsys, monkeypatch):
+    """Issue 23 item 11: two checkpoints of one model read apart in the store and `runs`."""
+    import robustlab.cli
+
+    monkeypatch.setattr(robustlab.cli.console, "_width", 250)
+    py, weights = model_files
+    best, last = tmp_path / "best.pt", tmp_path / "last.pt"
+    state = torch.load(weights)
+    torch.save(state, best)
+    torch.save({k: v * 0.5 if v.is_floating_point() else v for k, v in state.items()}, last)
+    store = f"sqlite:///{tmp_path}/s.db"
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: cli\nversion: 1\nprobes: [clean]\n")
+    args = ["scan", "--model", f"{py}:build", "--weights", str(best), "--weights", str(last)]
+    args += ["--data", "digits", "--suite", str(suite), "--store", store, "--no-progress"]
+    code, out, err = run_cli(args, capsys)
+    assert code == 0, err
+    assert "DigitsCNN@best.pt on digits" in out and "DigitsCNN@last.pt on digits" in out
+    code, out, _ = run_cli(["runs", "--store", store], capsys)
+    assert code == 0
+    lines = [line for line in out.splitlines() if "DigitsCNN@" in line]
+    assert len(lines) == 2
+    for line, name in zip(lines, ("last.pt", "best.pt")):  # newest first
+        assert f"DigitsCNN@{name}" in line
+        assert f" {name} " in line  # the weights column
+        assert " 3/3 " in line  # units done of the run's total (540 examples, 3 shards)
+
+
+def test_estimate_is_a_dry_run_and_max_examples_samples(tmp_path, model_files, capsys, monkeypatch):
+    """Issue 23 item 6: --estimate prints the expected time per probe and in all and stores
+    nothing; --max-examples scans a sample."""
+    import robustlab.cli
+
+    monkeypatch.setattr(robustlab.cli.console, "_width", 200)
+    py, weights = model_files
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        "name: est\nversion: 1\nprobes:\n  - clean\n"
+        "  - {probe: perturbation, perturbation: gaussian_noise, severity: 3}\n"
+    )
+    db = tmp_path / "s.db"
+    base = ["scan", "--model", f"{py}:build", "--weights", str(weights), "--data", "digits"]
+    base += ["--suite", str(suite), "--store", f"sqlite:///{db}", "--no-progress"]
+    code, out, err = run_cli([*base, "--estimate"], capsys)
+    assert code == 0, err
+    assert "Estimate: DigitsCNN@cnn.pt on digits-test (539 examples)" in out
+    assert "gaussian_noise s3" in out and "clean" in out
+    assert "Expected total:" in out and "per 1,000 examples" in out and "Nothing was stored" in out
+    assert not db.exists()
+    code, out, err = run_cli([*base, "--max-examples", "50"], capsys)
+    assert code == 0, err
+    from robustlab.store import Store
+
+    (run,) = Store(f"sqlite:///{db}").runs()
+    assert run["dataset_name"] == "digits-test (50 of 539)"
+    assert len(Store(f"sqlite:///{db}").load_records(run["id"], "clean").example_id) == 50
+
+
+def test_list_suites_states_each_suites_measured_time(capsys, monkeypatch) -> None:
+    """Issue 23 item 6: expected times, measured, and said how."""
+    import re
+
+    import robustlab.cli
+    from robustlab.suites.timings import SECONDS_PER_1000
+
+    monkeypatch.setattr(robustlab.cli.console, "_width", 250)
+    code, out, _ = run_cli(["list", "suites"], capsys)
+    assert code == 0
+    assert {"quick", "standard", "standard-cpu"} <= set(SECONDS_PER_1000)
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 2 and cells[1] in SECONDS_PER_1000:
+            assert re.fullmatch(r"(\d+ h )?(\d+ min )?\d+ s|\d+ h \d+ min", cells[4]), line
+    assert "time / 1,000 images" in out
+    assert "per 1,000 8x8 digit images" in out and "--estimate" in out
+    # the CPU preset keeps the standard suite's axes and is measured cheaper
+    import robustlab
+
+    axes = {
+        name: {p.resolved_axis() for p in robustlab.load_suite(name).probes}
+        for name in ("standard", "standard-cpu")
+    }
+    assert axes["standard-cpu"] == axes["standard"]
+    assert SECONDS_PER_1000["standard-cpu"] < SECONDS_PER_1000["standard"] / 3
+
+
+def test_progress_every_writes_plain_lines(tmp_path, model_files, capsys) -> None:
+    """Issue 23 item 7: --progress-every writes units done/total and the ETA as plain lines."""
+    py, weights = model_files
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("name: p\nversion: 1\nprobes: [clean]\n")
+    args = ["scan", "--model", f"{py}:build", "--weights", str(weights), "--data", "digits"]
+    args += ["--suite", str(suite), "--store", f"sqlite:///{tmp_path}/s.db"]
+    code, _, err = run_cli([*args, "--progress-every", "0.1"], capsys)
+    assert code == 0, err
+    lines = [x for x in err.splitlines() if x.startswith("progress: ")]
+    assert lines[0].startswith("progress: 0.00/3 units (0%)")
+    assert lines[-1].startswith("progress: 3.00/3 units (100%)") and "ETA 0 s" in lines[-1]

@@ -186,8 +186,8 @@ def test_metric_bars_escape_labels_and_series() -> None:
     assert "<b>" not in svg and "&lt;b&gt;x&lt;/b&gt;" in svg
     assert "s&amp;t" in svg and "s&t" not in svg
     assert "<title>&lt;T&gt;</title>" in svg
-    # the bar spans half of the 460-pixel axis that starts at x=190
-    assert 'x="190" y="' in svg and 'width="230.0"' in svg
+    # the bar spans half of the 780-pixel axis that starts at x=240
+    assert 'x="240" y="' in svg and 'width="390.0"' in svg
 
 
 def test_run_metadata_shows_versions_times_and_machine(scanned) -> None:
@@ -220,6 +220,32 @@ def test_run_metadata_shows_versions_times_and_machine(scanned) -> None:
 
 TEXT_MEDIA = "application/vnd.robustlab.text+json"
 SVG_TAGS = {"svg", "title", "text", "rect", "line", "circle", "polyline", "polygon"}
+
+
+def test_ticks_are_round_and_labelled_with_the_decimals_they_need() -> None:
+    """Issue 23 item 13: no 0.0359 or 1.8 from splitting a data range in four."""
+    from robustlab.report.svg import nice_ticks, tick_label
+
+    ticks = nice_ticks(0.0, 0.1436, 5)
+    assert ticks == [0.0, 0.05, 0.1]
+    assert [tick_label(t, ticks) for t in ticks] == ["0.00", "0.05", "0.10"]
+    ticks = nice_ticks(0.0, 1.0, 5)
+    assert [tick_label(t, ticks) for t in ticks] == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+    ticks = nice_ticks(0.0, 7.2, 5)
+    assert ticks == [0.0, 2.0, 4.0, 6.0] and tick_label(4.0, ticks) == "4"
+
+
+def test_line_chart_has_axis_titles_and_round_epsilon_ticks() -> None:
+    from robustlab.report.svg import line_chart
+
+    pts = [(0.0, 0.9), (0.0359, 0.6), (0.0718, 0.3), (0.1436, 0.0)]
+    svg = str(line_chart({"a": pts}, ["a"], title="fab", x_label="epsilon"))
+    root = ET.fromstring(svg)
+    texts = {"".join(t.itertext()): t for t in root.iter(f"{{{SVG_NS}}}text")}
+    assert texts["epsilon"].get("class") == "axis-title"
+    assert texts["accuracy"].get("class") == "axis-title"
+    ticks = [k for k, t in texts.items() if t.get("class") == "tick"]
+    assert ticks == ["0.00", "0.05", "0.10"]
 
 
 def _text_artifact(example_id: str, probe: str, label: str, **example: Any) -> dict[str, Any]:
@@ -551,8 +577,8 @@ def test_axis_chart_shades_lower_is_better_axes_and_draws_every_run() -> None:
     root = ET.fromstring(svg)
     dots = [c for c in root.iter(f"{{{SVG_NS}}}circle") if c.find(f"{{{SVG_NS}}}title") is not None]
     assert len(dots) == 4
-    # the 0-1 axis starts at x=170 and is 440 pixels wide
-    assert sorted(float(c.get("cx")) for c in dots) == [280.0, 390.0, 478.0, 610.0]
+    # the 0-1 axis starts at x=200 and is 800 pixels wide
+    assert sorted(float(c.get("cx")) for c in dots) == [400.0, 600.0, 760.0, 1000.0]
     bands = [r for r in root.iter(f"{{{SVG_NS}}}rect") if r.get("class") == "lower-band"]
     assert len(bands) == 1  # only calibration is lower-is-better
     texts = ["".join(t.itertext()) for t in root.iter(f"{{{SVG_NS}}}text")]
@@ -621,3 +647,25 @@ def test_tiny_torch_run_matches_the_raw_module(scanned, test_data) -> None:
     assert scanned["results"][1].value("clean") == pytest.approx(
         float(np.mean(pred == test_data.targets)), abs=1e-12
     )
+
+
+def test_effective_robustness_points_take_one_colour_per_model() -> None:
+    """Issue 23 item 13: report runs keep their series colour, other models get their own."""
+    from robustlab.report.svg import PALETTE, scatter_fit
+
+    models = [
+        {"run": f"r{i}", "model": f"m{i}", "id_accuracy": a, "ood_accuracy": a - 0.2}
+        | {"effective_robustness": 0.0}
+        for i, a in enumerate((0.7, 0.8, 0.9))
+    ]
+    er = {
+        "models": models,
+        "curve": {"id": [0.6, 0.95], "ood": [0.4, 0.75], "low": [0.3, 0.7], "high": [0.5, 0.8]},
+    }
+    root = ET.fromstring(str(scatter_fit(er, {"r1"}, {"r1": PALETTE[3]})))
+    points = [c for c in root.iter(f"{{{SVG_NS}}}circle") if c.get("class") == "model-point"]
+    strokes = [c.get("stroke") for c in points]
+    assert len(set(strokes)) == 3 and strokes[1] == PALETTE[3]
+    assert points[1].get("fill") == PALETTE[3] and points[0].get("fill") == "white"
+    legend = ["".join(t.itertext()) for t in root.iter(f"{{{SVG_NS}}}text")]
+    assert any(t.startswith("m0 ") for t in legend) and any(t.startswith("m2 ") for t in legend)

@@ -176,3 +176,53 @@ def test_robustness_curve_of_a_shift_scan_uses_in_distribution_examples(
     )
     (curve,) = result._doc()["runs"][0]["robustness_curves"]
     assert curve["robust_accuracy"][0] == pytest.approx(result.value("clean"))
+
+
+def test_summary_confusion_and_minimal_rows(cnn, small_digits, store_url, tmp_path) -> None:
+    """Issue 23 item 13: the summary names the weakest axes with their cost in accuracy and
+    what to try next; per-class accuracy and the confusion matrix under the costliest probe
+    agree with the records; a minimal-norm row shows its median perturbation, not accuracy 0."""
+    import re
+
+    from robustlab.report import write_report
+    from robustlab.report.summary import class_breakdown, weakest_axes
+
+    suite = {
+        "name": "summary",
+        "probes": [
+            "clean",
+            {"probe": "perturbation", "perturbation": "gaussian_noise", "severity": 5},
+            {"probe": "attack", "attack": "pgd", "norm": "linf", "epsilon": 0.2, "steps": 5},
+            {"probe": "minimal", "attack": "deepfool", "norm": "linf"},
+        ],
+    }
+    result = robustlab.scan(cnn, small_digits, suite, store=store_url, progress=False)
+    run = result._doc()["runs"][0]
+    weak = weakest_axes(run)
+    clean = result.value("clean")
+    pgd = next(m for m in result.metrics if m["kind"] == "attack" and m["metric"] == "accuracy")
+    assert weak[0]["axis"] == "adversarial"  # PGD at 0.2 costs most
+    assert weak[0]["cost"] == pytest.approx(clean - pgd["value"])
+    assert weak[0]["worst_probe"] == pgd["label"]
+    breakdown = class_breakdown(result.store, run)
+    assert breakdown is not None and breakdown["confusion"]["key"] == pgd["probe_key"]
+    records = result.store.load_records(result.run_id, pgd["probe_key"])
+    matrix = np.array(breakdown["confusion"]["matrix"])
+    assert matrix.sum() == len(records.target)
+    assert np.trace(matrix) == int(np.sum(records.correct))
+    for c, acc in enumerate(breakdown["confusion"]["accuracy"]):
+        mask = np.asarray(records.target) == c
+        if mask.any():
+            assert acc == pytest.approx(float(np.mean(np.asarray(records.correct)[mask])))
+    html, _ = write_report(result.store, [result.run_id], tmp_path / "rep")
+    text = html.read_text(encoding="utf-8")
+    assert text.index('id="summary"') < text.index('id="scorecard"')  # the summary comes first
+    assert f'costs <span class="cost">{100 * (clean - pgd["value"]):.1f} points</span>' in text
+    assert "What to try next" in text and "adversarial training" in text
+    assert 'table class="confusion"' in text and 'table class="per-class-accuracy"' in text
+    median = next(
+        m for m in result.metrics if m["metric"] == "median_perturbation" and m["kind"] == "minimal"
+    )
+    assert f"median ε {median['value']:.4f}" in text
+    assert "median perturbation" in str(result) and "deepfool" in str(result)
+    assert not re.search(r"deepfool minimal L∞\s+accuracy 0\.0000", str(result))

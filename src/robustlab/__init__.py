@@ -30,6 +30,7 @@ from robustlab.models import FunctionModel, Model, SklearnModel, TorchModel, as_
 from robustlab.probes import PROBES, Probe, make_probe
 from robustlab.result import ScanResult
 from robustlab.runner import scan
+from robustlab.runner.estimate import estimate_scan
 from robustlab.store import Store, open_store
 from robustlab.suites import SUITES, Suite, load_suite
 
@@ -59,6 +60,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "as_model",
+    "estimate_scan",
     "load_dataset",
     "load_model",
     "load_suite",

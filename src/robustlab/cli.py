@@ -64,8 +64,10 @@ def _print_results(results: list[Any]) -> None:
             ),
             title_justify="left",
         )
+        # rankers' headline is nDCG@10 (robustlab.ranking)
+        headline = "ndcg" if res.table("ndcg") and not res.table("accuracy") else "accuracy"
         table.add_column("probe")
-        table.add_column("accuracy", justify="right")
+        table.add_column("nDCG@10" if headline == "ndcg" else "accuracy", justify="right")
         table.add_column("95% CI", justify="right")
         table.add_column("nll", justify="right")
         nll = {r["probe_key"]: r["value"] for r in res.table("nll")}
@@ -85,11 +87,20 @@ def _print_results(results: list[Any]) -> None:
                 )
         if attack:
             table.add_column("attack", justify="left")
-        for r in res.table("accuracy"):
+        # a minimal-norm probe's accuracy is 0 by design: its number is the median perturbation
+        median = {
+            r["probe_key"]: r
+            for r in res.table("median_perturbation")
+            if r.get("kind") == "minimal"
+        }
+        for r in res.table(headline):
+            m = median.get(r["probe_key"])
             table.add_row(
                 safe_text(r["label"]),
-                f"{r['value']:.4f}",
-                f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
+                f"median ε {m['value']:.4f}" if m else f"{r['value']:.4f}",
+                f"[{m['ci_low']:.4f}, {m['ci_high']:.4f}]"
+                if m
+                else f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]",
                 f"{nll[r['probe_key']]:.3f}" if r["probe_key"] in nll else "–",
                 *([" · ".join(attack.get(r["probe_key"], [])) or "–"] if attack else []),
             )
@@ -118,9 +129,13 @@ def _print_results(results: list[Any]) -> None:
             console.print(
                 f"  {markup(name)}: [dim]not computed[/dim] ({markup(reason)})", highlight=False
             )
-        for w in res.warnings:
+        for w in res.warnings:  # one per code for the whole scan, however many units raised it
+            where = w.get("probes") or [w.get("probe")]
+            more = f" and {len(where) - 1} more" if len(where) > 1 else ""
+            units = f", {w['units']} units" if w.get("units", 1) > 1 else ""
             err_console.print(
-                f"[yellow]warning[/yellow] {markup(w.get('code'))}: {markup(w.get('message'))}"
+                f"[yellow]warning[/yellow] {markup(w.get('code'))} ({markup(where[0])}{more}"
+                f"{units}): {markup(w.get('message'))}"
             )
         for f in res.failures:  # units whose model or probe raised; the scan went on
             first, stop = f["examples"]
@@ -197,6 +212,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
     is_flag=True,
     help="The certified demo: a noise-trained CNN certified and attacked (the gap chart).",
 )
+@click.option(
+    "--ranking",
+    "ranking_demo",
+    is_flag=True,
+    help="The ranking demo: BM25 and a MiniLM ranker on bundled docstrings, ranking-standard.",
+)
 def demo(
     store: str | None,
     out: str,
@@ -208,6 +229,7 @@ def demo(
     device: str,
     train_demo: bool,
     certify_demo: bool,
+    ranking_demo: bool,
 ) -> None:
     """Train a small CNN and a scikit-learn model on digits, scan both, write the report.
 
@@ -215,7 +237,22 @@ def demo(
     With --tabular: a pipeline and boosted trees on breast-cancer, scanned with tabular-standard.
     With --train: train the CNN with standard training and PGD-AT, monitoring robustness.
     With --certify: certify a noise-trained CNN (smoothing, IBP, CROWN) next to attacks.
+    With --ranking: BM25 and a MiniLM bi-encoder on the bundled docstrings, ranking-standard.
     """
+    if ranking_demo:
+        from robustlab.demo.ranking import run_ranking_demo
+
+        console.print("Scanning BM25 and a MiniLM bi-encoder on the bundled docstrings ...")
+        results, html, js = run_ranking_demo(
+            store=store,
+            out=out,
+            suite="ranking-standard" if suite == "quick" else suite,
+            seed=seed,
+            progress=not no_progress,
+        )
+        _print_results(results)
+        console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
+        return
     if certify_demo:
         from robustlab.demo.certify import DEMO_N, run_certify_demo
 
@@ -333,7 +370,7 @@ def train(
     required=True,
     metavar="PATH",
     help="Image folder (ROOT/<class>/<image>), .npz file, text table (.csv/.tsv/.jsonl with "
-    "text and label columns), or a bundled name: digits, reviews, reviews-test.",
+    "text and label columns), or a bundled name: digits, reviews, reviews-test, ranking-stdlib.",
 )
 @click.option("--suite", default="quick", show_default=True, help="Suite name or YAML file.")
 @_store_option
@@ -483,7 +520,32 @@ def train(
     "loaded machine.",
 )
 @click.option("--fresh", is_flag=True, help="Start a new run instead of resuming a matching one.")
-@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="Hide progress (by default: bars on a terminal, a plain line every 30 s in a log).",
+)
+@click.option(
+    "--progress-every",
+    default=None,
+    type=click.FloatRange(min=0.1),
+    metavar="SECONDS",
+    help="Write plain progress lines (units done/total, ETA) every SECONDS, also on a terminal.",
+)
+@click.option(
+    "--estimate",
+    "estimate_only",
+    is_flag=True,
+    help="Dry run: time a few batches of every probe, print the expected time per probe and in "
+    "all, and exit without scanning or storing anything.",
+)
+@click.option(
+    "--max-examples",
+    default=None,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Scan a seeded random sample of N examples of --data (and of each --shift set).",
+)
 @_mlflow_options
 def scan(
     model_spec: str,
@@ -522,10 +584,14 @@ def scan(
     threads: int | None,
     fresh: bool,
     no_progress: bool,
+    progress_every: float | None,
+    estimate_only: bool,
+    max_examples: int | None,
     mlflow: bool,
     mlflow_experiment: str,
 ) -> None:
-    """Scan a model on a dataset with a suite and store the results."""
+    """Scan a model on a dataset with a suite and store the results (--estimate: say how long
+    it would take first)."""
     from torch import nn
 
     import robustlab
@@ -635,6 +701,23 @@ def scan(
             for w in weights or [None]
         ]
     reference = robustlab.load_model(reference_spec, reference_weights) if reference_spec else None
+    if estimate_only:
+        _print_estimates(
+            models,
+            dataset,
+            suite_obj,
+            seed=seed,
+            shift=shifted or None,
+            reference=reference,
+            device=device,
+            max_examples=max_examples,
+            threads=threads,
+            shard_size=shard_size,
+        )
+        return
+    progress: bool | float = not no_progress
+    if progress_every is not None and not no_progress:
+        progress = progress_every
     results = []
     for model in models:  # one run per checkpoint; the report compares seeds of one model
         if device is not None:
@@ -654,7 +737,7 @@ def scan(
                 seed=seed,
                 shard_size=shard_size,
                 resume=not fresh,
-                progress=not no_progress,
+                progress=progress,
                 baseline=baseline,
                 shift=shifted or None,
                 reference=reference,
@@ -662,6 +745,7 @@ def scan(
                 workers=workers,
                 fail_fast=fail_fast,
                 threads=threads,
+                max_examples=max_examples,
             )
         )
     _print_results(results)
@@ -692,26 +776,83 @@ def runs(store: str | None, suite: str | None) -> None:
     from robustlab.runner.liveness import liveness
 
     table = Table(title=safe_text(f"Runs in {db.url}"), title_justify="left")
-    for col in ("run", "model", "dataset", "suite", "seed", "status", "created"):
-        table.add_column(col)
+    # ids, names and status never wrap (they are what one copies); the rest may fold
+    for col in ("run", "model", "weights", "dataset", "suite", "seed", "units", "status"):
+        table.add_column(
+            col,
+            justify="right" if col == "units" else "left",
+            no_wrap=col in ("run", "model", "units", "status"),
+            overflow="fold",
+        )
+    table.add_column("created", overflow="fold")
     stale: list[str] = []
     for r in rows:
         # a run stored as running whose process is gone (or silent) is shown as interrupted
         status, why = liveness(r)
         if why:
             stale.append(f"{r['id']}: stored as running, but {why}")
+        env = r.get("environment") or {}
+        weights = env.get("weights")
         table.add_row(
             safe_text(r["id"]),
             safe_text(r["model_name"]),
+            safe_text(os.path.basename(weights) if weights else "–"),
             safe_text(r["dataset_name"]),
             safe_text(f"{r['suite_name']} v{r['suite_version']}"),
             str(r["seed"]),
+            _units_done(db, r),
             safe_text(f"{status} (stale)" if why else status),
             str(r["created_at"])[:19],
         )
     console.print(table)
     for line in stale:
         console.print(f"[dim]{markup(line)}; re-run its scan to resume it.[/dim]", highlight=False)
+
+
+def _print_estimates(models: list[Any], dataset: Any, suite: Any, **options: Any) -> None:
+    """``scan --estimate``: each model's expected time per probe and in all; nothing stored."""
+    from robustlab._progress import format_duration
+    from robustlab.runner.estimate import estimate_scan
+
+    for model in models:
+        est = estimate_scan(model, dataset, suite, **options)
+        console.print(
+            f"[bold]Estimate:[/bold] {markup(est.model)} on {markup(est.dataset)} "
+            f"({est.examples} examples) · suite {markup(est.suite)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        table = Table()
+        table.add_column("probe")
+        table.add_column("expected", justify="right")
+        table.add_column("ms/example", justify="right")
+        for p in sorted(est.probes, key=lambda p: -p.seconds):
+            table.add_row(
+                safe_text(p.label),
+                format_duration(p.seconds),
+                f"{1000 * p.seconds_per_example:.1f}",
+            )
+        for key, reason in est.skipped.items():
+            table.add_row(safe_text(key), "skipped", safe_text(reason))
+        console.print(table)
+        console.print(
+            f"Expected total: [bold]{format_duration(est.seconds)}[/bold] "
+            f"({format_duration(est.per_examples())} per 1,000 examples; {est.threads} torch "
+            f"thread{'s' if est.threads != 1 else ''}, local backend; measuring took "
+            f"{format_duration(est.timing_seconds)}). Nothing was stored; drop --estimate to "
+            f"scan, or cut the time with --max-examples N or a smaller suite "
+            f"(robustlab list suites).",
+            highlight=False,
+        )
+
+
+def _units_done(db: Any, run: dict[str, Any]) -> str:
+    """``"k/n"`` units stored (done or skipped) of the run's total, ``"k"`` for runs stored
+    before the total was kept."""
+    units = db.units(run["id"])
+    done = sum(1 for u in units if u["status"] in ("done", "skipped"))
+    total = (run.get("environment") or {}).get("units_total")
+    return f"{done}/{total}" if total else str(done)
 
 
 @cli.command()
@@ -725,15 +866,30 @@ def runs(store: str | None, suite: str | None) -> None:
     help="ID test sets of the multi-ID effective-robustness fit (default: ID plus every "
     "domain a stored model was trained on).",
 )
-def report(run_ids: tuple[str, ...], store: str | None, out: str, id_domains: str | None) -> None:
+@click.option(
+    "--union-reference",
+    default=None,
+    metavar="RUN",
+    help="Stored run (id or prefix) the union probes' CR_ind-avg / CR_ind-worst compare to "
+    "(default: each union probe's own 'reference').",
+)
+def report(
+    run_ids: tuple[str, ...],
+    store: str | None,
+    out: str,
+    id_domains: str | None,
+    union_reference: str | None,
+) -> None:
     """Write the HTML report and JSON export of one or more runs (ids or unique prefixes)."""
     from robustlab.report import write_report
     from robustlab.store import open_store
 
     db = open_store(store, read_only=True)
     ids = [db.resolve_run(r) for r in run_ids]
+    if union_reference:
+        union_reference = db.resolve_run(union_reference)  # an unknown run fails before any work
     chosen = [d.strip() for d in id_domains.split(",") if d.strip()] if id_domains else None
-    html, js = write_report(db, ids, out, id_domains=chosen)
+    html, js = write_report(db, ids, out, id_domains=chosen, union_reference=union_reference)
     console.print(f"Report: [bold]{markup(html)}[/bold]\nJSON:   {markup(js)}")
 
 
@@ -953,13 +1109,20 @@ def list_(what: str | None) -> None:
                 better = "higher" if metric.higher_is_better else "lower"
                 table.add_row(name, metric.axis or "any", better, metric.description)
         elif section == "suites":
+            from robustlab._progress import format_duration
+            from robustlab.suites.timings import MEASURED_ON, SECONDS_PER_1000
+
+            table.caption = f"time: measured {MEASURED_ON}; `scan --estimate` times your model"
             table.add_column("suite")
             table.add_column("version")
             table.add_column("probes", justify="right")
+            table.add_column("time / 1,000 images", justify="right", no_wrap=True)
             table.add_column("description")
             for name in robustlab.SUITES.names():
                 s = robustlab.load_suite(name)
-                table.add_row(name, str(s.version), str(len(s.probes)), s.description)
+                seconds = SECONDS_PER_1000.get(name)
+                expected = "not measured" if seconds is None else format_duration(seconds)
+                table.add_row(name, str(s.version), str(len(s.probes)), expected, s.description)
         elif section == "summaries":
             from robustlab.summaries import SUMMARIES
 
@@ -1030,7 +1193,8 @@ def list_(what: str | None) -> None:
                 else:
                     inputs = "images, tabular"
                     threat = "minimal " if acls.minimal else ""
-                    threat += "/".join(getattr(acls, "norms", ())) + " ball"
+                    norms = getattr(acls, "norms", ())
+                    threat += "/".join(norms) + " ball" if norms else "transformation grid"
                 table.add_row(name, inputs, threat, _fields(acls))
         console.print(table)
 
@@ -1077,6 +1241,35 @@ def _fields(cls: Any) -> str:
     import dataclasses
 
     return ", ".join(f.name for f in dataclasses.fields(cls)) or "–"
+
+
+# -- serve-llm (issue 18): an OpenAI-compatible server around a local transformers model ----
+
+
+@cli.command(name="serve-llm")
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port (0: any free port).")
+@click.option("--name", default=None, help="Served model name (default: the folder's name).")
+def serve_llm(model_dir: str, host: str, port: int, name: str | None) -> None:
+    """Serve a saved transformers causal LM (MODEL_DIR, written by save_pretrained) over the
+    OpenAI completions and chat APIs, e.g. for OpenAIEndpoint or other tools; Ctrl-C stops."""
+    import threading
+
+    from robustlab.llm.models import HFCausalLM
+    from robustlab.llm.server import serve
+
+    model = HFCausalLM.from_directory(model_dir, name=name)
+    server = serve(model, host=host, port=port)
+    console.print(
+        f"Serving {markup(server.model_name)} at {markup(server.url)} "
+        "(POST /completions, /chat/completions; GET /models). Ctrl-C stops.",
+        highlight=False,
+    )
+    try:
+        threading.Event().wait()
+    finally:
+        server.stop()
 
 
 def _message(exc: BaseException) -> str:

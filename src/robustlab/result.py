@@ -126,9 +126,15 @@ class ScanResult:
 
     def __str__(self) -> str:
         lines = [f"Run {self.run_id} ({self.status})"]
+        # a minimal-norm probe breaks what it can at any size: its number is the median size
+        median = {r["probe_key"]: r for r in self.table("median_perturbation")}
         for r in self.table("accuracy"):
+            if r.get("kind") == "minimal" and r["probe_key"] in median:
+                r, what = median[r["probe_key"]], "median perturbation"
+            else:
+                what = "accuracy"
             lines.append(
-                f"  {r['label']:<32} accuracy {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
+                f"  {r['label']:<32} {what} {r['value']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]"
             )
         for key, reason in self.skipped.items():
             lines.append(f"  {key:<32} skipped: {reason}")

@@ -13,8 +13,11 @@ from robustlab.attacks import ATTACKS, EditBudget, LpBall, attacks_for, build_at
 from robustlab.errors import ConfigError
 from robustlab.tasks.criteria import Misclassified, TargetedClass
 
-EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0}
+EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0, "l0": 6.0}
 IMAGE = [n for n, _ in attacks_for("image")]
+#: Image attacks on Lp balls; the others search a ParametricThreat (rotations, colour).
+IMAGE_LP = [n for n in IMAGE if ATTACKS.get(n).norms]  # type: ignore[attr-defined]
+PARAMETRIC = [n for n in IMAGE if n not in IMAGE_LP]
 TEXT = [n for n, _ in attacks_for("text")]
 CASES = [
     pytest.param(name, norm, id=f"{name}-{norm}")
@@ -147,7 +150,7 @@ def test_gradient_attacks_refuse_black_boxes_and_name_alternatives(name, black_b
     assert alternatives and all(repr(n) in str(info.value) for n in alternatives)
 
 
-@pytest.mark.parametrize("name", [n for n in IMAGE if "gradients" not in ATTACKS.get(n).needs])
+@pytest.mark.parametrize("name", [n for n in IMAGE_LP if "gradients" not in ATTACKS.get(n).needs])
 def test_black_box_attacks_run_on_query_only_models(name, black_box, batch):
     x, y = batch
     result = _attack(black_box, x, y, name, ATTACKS.get(name).norms[0])  # type: ignore[attr-defined]
@@ -168,10 +171,10 @@ def test_attack_is_a_frozen_dataclass_whose_fields_round_trip(name):
     assert cls.__doc__ and "References:" in cls.__doc__
     assert set(cls.modalities()) <= {"image", "tabular", "text"}
     if cls.modality == "image":
-        assert set(cls.norms) <= {"linf", "l2", "l1"}  # type: ignore[attr-defined]
+        assert set(cls.norms) <= {"linf", "l2", "l1", "l0"}  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("name", IMAGE)
+@pytest.mark.parametrize("name", IMAGE_LP)
 def test_unsupported_norm_and_bad_epsilon_raise(name, mlp, black_box, batch):
     x, y = batch
     cls = ATTACKS.get(name)
@@ -189,7 +192,7 @@ def test_unsupported_norm_and_bad_epsilon_raise(name, mlp, black_box, batch):
         run(model, x, y, name, norm=norms[0], epsilon=0.1, criterion="score_changed")
 
 
-@pytest.mark.parametrize("name", IMAGE)
+@pytest.mark.parametrize("name", IMAGE_LP)
 def test_image_attack_refuses_a_text_model(name, batch):
     from helpers_text import keyword_model
 
@@ -283,3 +286,57 @@ def test_text_attack_refuses_image_inputs_and_models(name, mlp, batch):
         run(mlp, x, y, name, budget=10)
     with pytest.raises(ConfigError, match="EditBudget"):
         run(mlp, ["a text"], [0], name, threat=LpBall("linf", 0.1))
+
+
+# -- attacks on transformation threat models ----------------------------------------------------
+
+
+def _threats():
+    from robustlab.attacks.threat import THREATS, ParametricThreat
+
+    return [n for n, c in THREATS.items() if issubclass(c, ParametricThreat)]
+
+
+def _rgb(batch):
+    x, y = batch
+    return x.expand(-1, 3, -1, -1).contiguous(), y
+
+
+@pytest.mark.parametrize("name", PARAMETRIC)
+@pytest.mark.parametrize("threat_name", _threats())
+def test_transformation_attacks_stay_in_their_threat_and_recheck(name, threat_name, mlp, batch):
+    from robustlab.attacks.threat import build_threat
+    from robustlab.models import TorchModel
+
+    threat = build_threat(threat_name, strength=0.5)
+    x, y = batch
+    model = mlp
+    if threat.needs_channels == 3:  # a colour threat: gray digits as RGB, averaged back
+        x, y = _rgb(batch)
+        model = TorchModel(torch.nn.Sequential(_Mean(), mlp.module), num_classes=10)
+    params = ATTACKS.get(name).quick_params
+    result = run(model, x, y, name, threat=threat, **params)
+    assert result.adversarial.min() >= 0.0 and result.adversarial.max() <= 1.0
+    broken = Misclassified().broken(model.predict_scores(result.adversarial), y)
+    assert torch.equal(broken, result.success)
+    assert torch.equal(result.adversarial[~result.success], x[~result.success])
+    again = run(model, x, y, name, threat=threat, **params)
+    assert torch.equal(again.adversarial, result.adversarial)
+    assert result.norm == threat_name and result.epsilon == 0.5
+    assert result.queries is not None and (result.queries[result.clean_correct] > 0).all()
+    with pytest.raises(ConfigError, match="not an Lp ball"):
+        run(model, x, y, name, norm="linf", epsilon=0.1)
+
+
+class _Mean(torch.nn.Module):
+    def forward(self, x):
+        return x.mean(dim=1, keepdim=True)
+
+
+@pytest.mark.parametrize("threat_name", ["hue", "saturation"])
+def test_colour_threats_refuse_one_channel_inputs(threat_name, mlp, batch):
+    from robustlab.attacks.threat import build_threat
+
+    x, y = batch
+    with pytest.raises(ConfigError, match="needs 3-channel images"):
+        run(mlp, x, y, "grid_search", threat=build_threat(threat_name, strength=0.5))

@@ -13,7 +13,7 @@ from robustlab.attacks import ATTACKS, run
 from robustlab.attacks.text import TEXT_ATTACKS
 from robustlab.attacks.text import run as run_text
 
-EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0}
+EPS = {"linf": 0.1, "l2": 0.8, "l1": 3.0, "l0": 6.0}
 CASES = [
     pytest.param(name, norm, id=f"{name}-{norm}")
     for name in ATTACKS

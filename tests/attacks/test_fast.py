@@ -89,3 +89,25 @@ def test_fast_is_a_probe_version_and_the_quick_suite_entry():
     assert load_suite("standard").probes and all(
         p.version == "standard" for p in load_suite("standard").probes if p.name == "ensemble"
     )
+
+
+def test_escalation_reruns_only_the_still_robust_points(mlp, digits, monkeypatch):
+    from robustlab.attacks.image import ensemble as ens
+
+    monkeypatch.setattr(fast_mod, "ESCALATE_PP", -1.0)
+    seen = []
+    real = ens.standard
+
+    def spy(model, inputs, targets, **kwargs):
+        if kwargs.get("version", "standard") == "standard":
+            seen.append(len(inputs))
+        return real(model, inputs, targets, **kwargs)
+
+    monkeypatch.setattr(ens, "standard", spy)
+    x, y = digits[0][:30], digits[1][:30]
+    result = real(mlp, x, y, norm="linf", epsilon=0.05, version="fast")
+    robust_before = result.params["escalated_points"]
+    assert seen == [robust_before] and 0 < robust_before < len(x)
+    stages = result.params["stage"]
+    assert sum(s is None for s in stages) == int((~result.success).sum())
+    assert result.per_attack["standard-escalation"] == stages.count("standard-escalation")

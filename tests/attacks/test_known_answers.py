@@ -141,3 +141,27 @@ def test_min_norm_to_hyperplane_respects_bounds():
         moved = points + delta
         assert moved.min() >= -1e-6 and moved.max() <= 1 + 1e-6
         assert torch.allclose((w * delta).sum(dim=1), c, atol=1e-4)
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf", "l1"])
+def test_fmn_on_linear_binary_model_is_close_to_exact_distance(norm):
+    model = _linear_binary()
+    x, y = _points()
+    result = run(model, x, y, "fmn", norm=norm, epsilon=None, steps=200)
+    assert result.success.all()
+    exact = _distance(x, norm)
+    assert (result.norms >= exact * (1 - 1e-4)).all()
+    assert (result.norms <= exact * 1.1).all(), (result.norms, exact)
+
+
+def test_fmn_l0_on_linear_binary_model_changes_the_fewest_features():
+    # From 0.5 a feature moves at most 0.5 within [0, 1], shifting the score by 0.5 |w_i|; the
+    # fewest features that cross the boundary are the largest-|w| ones.
+    model = _linear_binary()
+    x, y = _points()
+    result = run(model, x, y, "fmn", norm="l0", epsilon=None, steps=200)
+    assert result.success.all()
+    gap = (x @ W + B).abs()
+    reach = (0.5 * W.abs()).sort(descending=True).values.cumsum(0)
+    fewest = torch.tensor([int((reach < g).sum()) + 1 for g in gap], dtype=result.norms.dtype)
+    assert torch.equal(result.norms, fewest)

@@ -50,8 +50,19 @@ def _rows() -> torch.Tensor:
     return rows
 
 
+def _queries() -> list[Any]:
+    from robustlab.perturbations.llm._base import example_queries
+
+    return example_queries()
+
+
 #: Example inputs per modality: a modality without an entry fails the test that needs it.
-INPUTS: dict[str, Callable[[], Any]] = {"image": _images, "text": _texts, "tabular": _rows}
+INPUTS: dict[str, Callable[[], Any]] = {
+    "image": _images,
+    "text": _texts,
+    "tabular": _rows,
+    "llm": _queries,
+}
 
 NAMES = PERTURBATIONS.names()
 
@@ -99,7 +110,7 @@ def test_output_contract(name: str) -> None:
         assert torch.isfinite(out.inputs).all()
         assert float(out.inputs.min()) >= 0.0 and float(out.inputs.max()) <= 1.0
     else:
-        assert all(isinstance(t, str) for t in out.inputs)
+        assert all(isinstance(t, type(x[0])) for t in out.inputs)
     assert out.size.shape == (n,) and out.size.dtype == np.float64
     defined = ~np.isnan(out.size)
     assert np.all(out.size[defined] >= 0) and np.all(np.isfinite(out.size[defined]))

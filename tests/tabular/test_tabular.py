@@ -312,6 +312,9 @@ def test_tabular_demo_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rep" / "index.html").exists()
     assert "tabular_attack" in result.output
+    page = (tmp_path / "rep" / "index.html").read_text()
+    assert "Tabular: columns, rules and fragile rows" in page
+    assert "Metamorphic tests" in page and "Column sensitivity" in page
 
 
 def test_column_sensitivity_finds_the_column_the_model_uses() -> None:

@@ -169,8 +169,9 @@ def _mean_row(rows: list[Row]) -> Row:
 def _pick_clean(rows: list[Row], probes: Mapping[str, Row]) -> tuple[Row, str] | None:
     on_clean = [r for r in rows if r.get("probe_key") != SUMMARY_KEY and row_axis(r) == "clean"]
     acc = next((r for r in on_clean if r.get("metric") == "accuracy"), None)
-    if acc is None:
-        return None
+    if acc is None:  # a ranker: clean nDCG@10
+        ndcg = next((r for r in on_clean if r.get("metric") == "ndcg"), None)
+        return None if ndcg is None else (ndcg, "nDCG@10")
     ood = next((r for r in on_clean if r.get("metric") == "ood_accuracy"), None)
     details = (ood or {}).get("details") or {}
     ident = (details.get("domains") or {}).get("id")
@@ -206,6 +207,13 @@ AXES: tuple[Axis, ...] = (
         summary="worst_case_robust_accuracy",
         note="worst case of {n} attacks",
         budgeted=True,
+    ),
+    Axis(
+        "union",
+        True,
+        "accuracy under the per-example worst case of a union of threat models",
+        reduce="min",
+        note="worst case over the union's members at their top strengths",
     ),
     Axis(
         "shift",
@@ -262,6 +270,13 @@ AXES: tuple[Axis, ...] = (
         "weakest certified / verified accuracy (a lower bound on robust accuracy)",
         metric="certified_accuracy",
         reduce="min",
+    ),
+    Axis(
+        "ranking",
+        True,
+        "mean nDCG@10 of a ranker over query variations and OOD query sets / collections",
+        metric="ndcg",
+        what="ranking probes",
     ),
     Axis(
         "behaviour",

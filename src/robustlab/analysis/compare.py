@@ -46,6 +46,8 @@ def compare_runs(
             ra, rb = store.load_records(a["id"], key), store.load_records(b["id"], key)
             if not np.array_equal(ra.example_id, rb.example_id):
                 continue
+            if "correct" not in ra.fields or "correct" not in rb.fields:
+                continue  # not classification (rankers: report/ranking.py's paired tests)
             n_ab, n_ba, p = mcnemar_exact(ra.correct, rb.correct)
             rows.append(
                 {

@@ -14,6 +14,15 @@ from robustlab.store import Store
 __all__ = ["seed_groups"]
 
 
+def _family(run: dict[str, Any]) -> str:
+    """The model's name without the ``@weights`` suffix that runs loaded from weight files
+    carry (``digitnet@seed1.pt`` is a checkpoint of ``digitnet``)."""
+    name = str(run["model"]["name"])
+    weights = (run.get("environment") or {}).get("weights")
+    suffix = f"@{str(weights).replace(chr(92), '/').rsplit('/', 1)[-1]}" if weights else ""
+    return name[: -len(suffix)] if suffix and name.endswith(suffix) else name
+
+
 def seed_groups(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Groups of at least two runs of checkpoints of one model.
 
@@ -23,7 +32,7 @@ def seed_groups(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]
     """
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for run in runs:
-        key = (run["model"]["name"], run["dataset"]["fingerprint"], run["suite"]["name"])
+        key = (_family(run), run["dataset"]["fingerprint"], run["suite"]["name"])
         if run["model"]["fingerprint"] not in {r["model"]["fingerprint"] for r in groups[key]}:
             groups[key].append(run)
     out = []

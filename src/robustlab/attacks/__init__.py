@@ -12,10 +12,24 @@ from robustlab.attacks.image import ensemble as _ensemble
 from robustlab.attacks.image._base import Context, ImageAttack, build_attack
 from robustlab.attacks.image._result import AttackResult, AttackWarning
 from robustlab.attacks.image.checks import cheap_checks
-from robustlab.attacks.image.curves import EpsilonSweep, perturbation_summary, robust_accuracy_curve
+from robustlab.attacks.image.colour import Brightness, Contrast, Hue, Saturation
+from robustlab.attacks.image.curves import (
+    EpsilonSweep,
+    GridCurve,
+    perturbation_summary,
+    robust_accuracy_curve,
+)
 from robustlab.attacks.image.ensemble import ensemble_plan
+from robustlab.attacks.image.spatial import RotationTranslation
 from robustlab.attacks.text import TextAttack, TextAttackResult
-from robustlab.attacks.threat import THREATS, EditBudget, LpBall, ThreatModel, register_threat
+from robustlab.attacks.threat import (
+    THREATS,
+    EditBudget,
+    LpBall,
+    ParametricThreat,
+    ThreatModel,
+    register_threat,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -86,6 +100,7 @@ def _named(attack: str) -> Callable[..., Any]:
 run = _any_model(_run.run)
 standard = _any_model(_ensemble.standard)
 epsilon_sweep = _any_model(curves.epsilon_sweep)
+grid_curve = _any_model(curves.grid_curve)
 #: The AutoAttack-style ensemble under the name the probe, suites and report use (``standard``
 #: stays as an alias).
 ensemble = standard
@@ -95,7 +110,9 @@ deepfool = _named("deepfool")
 deepwordbug = _named("deepwordbug")
 fab = _named("fab")
 fgsm = _named("fgsm")
+fmn = _named("fmn")
 genetic_typo = _named("genetic_typo")
+grid_search = _named("grid_search")
 hop_skip_jump = _named("hop_skip_jump")
 pgd = _named("pgd")
 square = _named("square")
@@ -107,11 +124,18 @@ __all__ = [
     "Attack",
     "AttackResult",
     "AttackWarning",
+    "Brightness",
     "Context",
+    "Contrast",
     "EditBudget",
     "EpsilonSweep",
+    "GridCurve",
+    "Hue",
     "ImageAttack",
     "LpBall",
+    "ParametricThreat",
+    "RotationTranslation",
+    "Saturation",
     "TextAttack",
     "TextAttackResult",
     "ThreatModel",
@@ -127,7 +151,10 @@ __all__ = [
     "epsilon_sweep",
     "fab",
     "fgsm",
+    "fmn",
     "genetic_typo",
+    "grid_curve",
+    "grid_search",
     "hop_skip_jump",
     "perturbation_summary",
     "pgd",

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 import torch
 
-from robustlab.attacks.image._ops import NORMS, lp_norm, project_ball, random_in_ball
+from robustlab.attacks.image._ops import ALL_NORMS, lp_norm, project_ball, random_in_ball
 from robustlab.errors import ConfigError
 from robustlab.registry import Registry
 from robustlab.seeding import Draws
@@ -29,6 +29,7 @@ __all__ = [
     "THREATS",
     "EditBudget",
     "LpBall",
+    "ParametricThreat",
     "ThreatModel",
     "build_threat",
     "register_threat",
@@ -42,7 +43,7 @@ T = TypeVar("T", bound="type[ThreatModel]")
 #: Relative and absolute slack of :meth:`LpBall.contains` for float32 round-off.
 TOLERANCE = 1e-5
 
-NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1"}
+NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
 
 
 def register_threat(name: str) -> Callable[[T], T]:
@@ -122,7 +123,7 @@ class LpBall(ThreatModel):
     of what they find in ``norm``.
 
     Args:
-        norm: ``linf``, ``l2`` or ``l1``.
+        norm: ``linf``, ``l2``, ``l1`` or ``l0`` (the number of input elements changed).
         epsilon: Radius of the ball, or ``None`` for no limit.
     """
 
@@ -133,8 +134,8 @@ class LpBall(ThreatModel):
 
     def __post_init__(self) -> None:
         owner = "threat model 'lp'"
-        if self.norm not in NORMS:
-            raise _fail("norm", owner, f"one of {list(NORMS)}", self.norm)
+        if self.norm not in ALL_NORMS:
+            raise _fail("norm", owner, f"one of {list(ALL_NORMS)}", self.norm)
         eps = self.epsilon
         if eps is not None and not (
             isinstance(eps, (int, float))
@@ -191,6 +192,8 @@ class LpBall(ThreatModel):
         """Random perturbations inside the ball (of ``radius`` if given, else ``epsilon``); per
         example when ``generator`` is a :class:`~robustlab.seeding.Draws`."""
         r = self.epsilon if radius is None else radius
+        if self.norm == "l0":
+            raise ConfigError("An L0 threat model has no random start; start from the input.")
         if r is None:
             raise ConfigError("An unbounded Lp threat model has no random point; pass a radius.")
         return random_in_ball(like, self.norm, r, generator)
@@ -350,3 +353,99 @@ class EditBudget(ThreatModel):
         if self.min_similarity is not None:
             parts.append(f"similarity at least {self.min_similarity:.2f}")
         return "text edits" + (": " + ", ".join(parts) if parts else " of any extent")
+
+
+@dataclass(frozen=True)
+class ParametricThreat(ThreatModel):
+    """A threat model of transformations with a few parameters per example (a rotation angle,
+    a hue shift), bounded by ``strength``: the adversary picks parameters ``theta`` with
+    ``|theta| <= limits()`` and the input becomes ``transform(x, theta)``.
+
+    Subclasses set ``parameters`` (names), ``needs_channels`` (3 for colour) and implement
+    :meth:`limits` and :meth:`transform`. Search attacks (``grid_search``) enumerate
+    :meth:`candidates`; the size a result reports is the L2 norm of the change.
+
+    Args:
+        strength: The threat's scale, positive (each subclass says what it means).
+    """
+
+    strength: float = 1.0
+
+    modality: ClassVar[str] = "image"
+    parameters: ClassVar[tuple[str, ...]] = ()
+    needs_channels: ClassVar[int | None] = None
+
+    def __post_init__(self) -> None:
+        v = self.strength
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+        if not ok:
+            raise _fail("strength", f"threat model {self.name!r}", "a positive float", v)
+
+    @property
+    def norm(self) -> str:
+        """Results name the threat where Lp results name the norm."""
+        return self.name
+
+    @property
+    def epsilon(self) -> float:
+        return float(self.strength)
+
+    @abstractmethod
+    def limits(self, shape: Sequence[int]) -> torch.Tensor:
+        """Largest ``|theta|`` per parameter ``(p,)`` for inputs of ``shape`` ``(C, H, W)``."""
+
+    @abstractmethod
+    def transform(
+        self, x: torch.Tensor, theta: torch.Tensor, bounds: tuple[float, float]
+    ) -> torch.Tensor:
+        """``x`` ``(n, C, H, W)`` transformed by per-example parameters ``theta`` ``(n, p)``."""
+
+    def check_inputs(self, shape: Sequence[int], owner: str) -> None:
+        """Raise ConfigError when inputs of ``shape`` ``(N, C, H, W)`` cannot take this threat."""
+        if len(shape) != 4:
+            raise ConfigError(
+                f"{owner}: threat model {self.name!r} transforms images shaped (N, C, H, W), but "
+                f"the inputs are shaped {tuple(shape)}; use Lp threat models for other inputs."
+            )
+        want = self.needs_channels
+        if want is not None and int(shape[1]) != want:
+            raise ConfigError(
+                f"{owner}: threat model {self.name!r} changes colour and needs {want}-channel "
+                f"images, but the inputs have {shape[1]} channel(s); drop it from the union for "
+                f"grayscale data (brightness and contrast apply to any channel count)."
+            )
+
+    def candidates(self, shape: Sequence[int], per_axis: int) -> torch.Tensor:
+        """A grid ``(m, p)`` of parameters within the limits, ``per_axis`` values per parameter
+        from ``-limit`` to ``+limit``, ordered by size (smallest change first)."""
+        lim = self.limits(shape).double()
+        axes = [torch.linspace(-1.0, 1.0, per_axis, dtype=torch.float64) * v for v in lim]
+        grid = torch.cartesian_prod(*axes).reshape(-1, len(lim))
+        order = (grid / lim.clamp(min=1e-12)).abs().amax(dim=1).argsort(stable=True)
+        return grid[order].float()
+
+    def project(
+        self, adversarial: torch.Tensor, original: torch.Tensor, bounds: tuple[float, float]
+    ) -> torch.Tensor:
+        """Adversarials are built inside the threat; only the bounds are enforced here."""
+        return adversarial.clamp(bounds[0], bounds[1])
+
+    def distance(self, delta: torch.Tensor) -> torch.Tensor:
+        return lp_norm(delta, "l2")
+
+    def contains(
+        self,
+        adversarial: Any,
+        original: Any,
+        theta: Any = None,
+        shape: Sequence[int] | None = None,
+        **context: Any,
+    ) -> np.ndarray:
+        """Bool ``(n,)``: the parameters ``theta`` used are within the limits (all True when
+        the parameters are not given)."""
+        n = len(adversarial)
+        if theta is None:
+            return np.ones(n, dtype=bool)
+        lim = self.limits(shape or tuple(torch.as_tensor(original).shape[1:]))
+        t = torch.as_tensor(theta).double().reshape(n, -1)
+        return (t.abs() <= lim.double() * (1 + TOLERANCE) + TOLERANCE).all(dim=1).numpy()

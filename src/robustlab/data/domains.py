@@ -68,8 +68,12 @@ class DomainsDataset(Dataset):
         self._offsets = np.cumsum([0] + [len(d) for d in parts.values()])
         domains = [k for k, d in parts.items() for _ in range(len(d))]
         meta: dict[str, list[Any]] = {"domain": domains}
-        if all("group" in d.meta for d in parts.values()):
-            meta["group"] = [g for d in parts.values() for g in d.meta["group"]]
+        if any("group" in d.meta for d in parts.values()):
+            # a set without a group column contributes examples of no group (None), so the ID
+            # set's groups (and worst-group accuracy) survive a shifted set that lacks them
+            meta["group"] = [
+                g for d in parts.values() for g in d.meta.get("group", [None] * len(d))
+            ]
         super().__init__(
             name=name or "+".join([in_distribution.name, *shifted]),
             targets=np.concatenate([d.targets for d in parts.values()]),

@@ -22,6 +22,8 @@ BUNDLED = {"digits": "test", "digits-test": "test", "digits-train": "train", "di
 STYLED = {"digits-thick": "thick", "digits-thin": "thin"}
 #: The project's labelled review sentences (robustlab.text.load_reviews), by split.
 REVIEWS = {"reviews": "all", "reviews-train": "train", "reviews-test": "test"}
+#: Bundled ranking data: the stdlib docstrings with keyword queries or questions (OOD companions).
+RANKING = {"ranking-stdlib": "keyword", "ranking-stdlib-questions": "question"}
 
 
 _FOLDER_OPTIONS = {
@@ -49,6 +51,10 @@ def load_dataset(spec: str | Path, **kwargs: Any) -> Dataset:
         from robustlab.text.reviews import load_reviews
 
         return load_reviews(REVIEWS[s])
+    if s in RANKING:
+        from robustlab.ranking.data import bundled_dataset
+
+        return bundled_dataset(RANKING[s])
     p = Path(s)
     folder_only = sorted({"channels", "skip_unreadable", "classes", "mode", "size"} & set(kwargs))
     if (

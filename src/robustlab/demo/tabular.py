@@ -13,7 +13,7 @@ def run_tabular_demo(
     *,
     store: Any = None,
     out: str | Path = "robustlab-report",
-    suite: str = "tabular-standard",
+    suite: Any = "tabular-standard",
     seed: int = 0,
     progress: bool = True,
 ) -> tuple[list[Any], Path, Path]:
@@ -50,6 +50,29 @@ def run_tabular_demo(
         TableModel(pipe.fit(train[features], train["target"]), schema, name="logreg-pipeline"),
         TableModel(trees.fit(train[features], train["target"]), schema, name="hist-gbt"),
     ]
+    if suite == "tabular-standard":
+        # the demo adds one metamorphic test of this data: a larger tumour radius must not make
+        # the model more sure that the tumour is benign (class 1)
+        from robustlab.suites import load_suite
+
+        base = load_suite(suite)
+        suite = {
+            "name": "tabular-demo",
+            "version": base.version,
+            "description": f"{base.name} v{base.version} and a metamorphic test of tumour radius",
+            "probes": [
+                *[p.spec for p in base.probes],
+                {
+                    "probe": "tabular_metamorphic",
+                    "column": "mean radius",
+                    "amount": 1.0,
+                    "expect": "decreasing",
+                    "class_index": 1,
+                    "tolerance": 0.01,
+                    "threshold": 0.95,
+                },
+            ],
+        }
     results = [scan(m, data, suite, store=db, seed=seed, progress=progress) for m in models]
     html, js = write_report(db, [r.run_id for r in results], out)
     return results, html, js

@@ -15,7 +15,7 @@ from robustlab.errors import ConfigError, DataError, ModelError
 
 __all__ = ["MODALITIES", "OUTPUTS", "Model", "check_texts", "resolve_device"]
 
-MODALITIES = ("image", "tabular", "text", "ranking")
+MODALITIES = ("image", "tabular", "text", "ranking", "llm")
 OUTPUTS = ("logits", "probabilities", "labels", "values")
 
 Output = Literal["logits", "probabilities", "labels", "values"]

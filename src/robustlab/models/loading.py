@@ -36,8 +36,23 @@ def as_model(obj: Any, **kwargs: Any) -> Model:
                 f"constructing it instead."
             )
         return obj
+    from robustlab.ranking.base import Ranker
+
+    if isinstance(obj, Ranker):
+        raise ConfigError(
+            f"A {type(obj).__name__} ranks the documents of a collection: return "
+            "robustlab.ranking.model.RankerModel(ranker, collection) from the factory (e.g. "
+            "with robustlab.ranking.data.bundled_collection()), or pass the Ranker to scan() "
+            "with ranking data."
+        )
     if isinstance(obj, nn.Module):
         return TorchModel(obj, **kwargs)
+    from robustlab.llm.base import LanguageModel
+
+    if isinstance(obj, LanguageModel):  # a language model answers multiple-choice prompts
+        from robustlab.llm.adapter import LLMModel
+
+        return LLMModel(obj, **kwargs)
     if hasattr(obj, "predict_proba") and hasattr(obj, "fit"):
         return SklearnModel(obj, **kwargs)
     if callable(obj):
@@ -266,6 +281,9 @@ def load_model(
             )
         load_weights(target, weights)
     model = as_model(obj, **kwargs)
+    if weights is not None and "name" not in kwargs:
+        # runs of one model with different checkpoints read apart: "digitnet@best.pt"
+        model.name = f"{model.name}@{Path(weights).name}"
     source = ModelFactory(
         f"{Path(path_str).resolve()}:{factory_name}",
         None if weights is None else str(Path(weights).resolve()),

@@ -14,7 +14,7 @@ from robustlab.models.base import Model
 from robustlab.probes.base import NotApplicable, Probe, coerce, gallery, predict_records
 from robustlab.records import Records
 
-NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1"}
+NORM_LABELS = {"linf": "L∞", "l2": "L2", "l1": "L1", "l0": "L0"}
 #: Probe parameters that apply to one attack family only.
 _ONLY_FOR = {
     "image": ("norm", "epsilon"),

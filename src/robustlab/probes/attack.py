@@ -99,6 +99,10 @@ class Attack(Probe):
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text")
     metrics = _IMAGE_METRICS
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
         """Gather the named attack's and criterion's own parameters, typed and validated."""

@@ -246,6 +246,15 @@ class Probe(ABC):
         return self.key
 
     @property
+    def example_seeded(self) -> bool:
+        """Whether :meth:`run` keys its random choices by example id
+        (:class:`~robustlab.seeding.ExampleSeeds` of the seed it gets): it then gets the probe's
+        seed, the same for every shard, so its records do not depend on the shard size. Other
+        probes get a seed of their own per shard (derived from the probe's seed and the shard),
+        so that examples at the same position of different shards draw differently."""
+        return False
+
+    @property
     def seed_key(self) -> str:
         """What the probe's unit seeds and metric intervals derive from: its key, unless a probe
         that replaced another keeps the old key here so a scan's numbers stay the same."""

@@ -38,6 +38,10 @@ class CertifySmoothing(Probe):
     requires = frozenset({"scores"})
     metrics = ("accuracy", "certified_accuracy", "abstention_rate", "mean_certified_radius")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.certify.smoothing import _check_samples
 

@@ -53,6 +53,10 @@ class Checklist(Probe):
     covers_batch = False  # MFT records its own cases, INV and DIR the texts they change
     metrics = ("pass_rate", "accuracy", "worst_group_accuracy", "group_accuracy_gap")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.text import checklist
 

@@ -18,6 +18,11 @@ class Clean(Probe):
     name = "clean"
     axis = "clean"
     kind = "clean"
+    modalities = ("image", "tabular", "text", "ranking", "llm")
+
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         records = predict_records(model, batch.inputs, batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -38,6 +39,10 @@ class Ensemble(Probe):
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     modalities = ("image", "tabular")
     metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)
+
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
 
     def __post_init__(self) -> None:
         from robustlab.attacks.image.ensemble import VERSIONS
@@ -78,7 +83,21 @@ class Ensemble(Probe):
             version=self.version,
             seed=ExampleSeeds.of(seed, batch.ids),
         )
-        return attack_records(model, batch, result, self)
+        records = attack_records(model, batch, result, self)
+        if "stage" in result.params:  # the fast version: which stage broke each point
+            from robustlab.report.attacks_union import STAGES_MEDIA_TYPE
+
+            keep = ("forward_passes", "backward_passes", "escalated", "audit_gain_pp", "passes")
+            data = {"per_attack": result.per_attack, **{k: result.params[k] for k in keep}}
+            records.artifacts.append(
+                {
+                    "name": f"stages/{batch.ids[0] if len(batch.ids) else 'empty'}",
+                    "media_type": STAGES_MEDIA_TYPE,
+                    "data": json.dumps(data),
+                    "meta": {"role": "stages", "probe": self.key},
+                }
+            )
+        return records
 
     @property
     def label(self) -> str:

@@ -21,13 +21,21 @@ from robustlab.probes.base import PROBES, Probe
 from robustlab.records import Records
 from robustlab.seeding import ExampleSeeds
 
-_OWN = ("attack", "norm")
+_OWN = ("attack", "norm", "epsilons", "confirm", "search")
 
 
 @PROBES.register("minimal")
 @dataclass(frozen=True)
 class Minimal(Probe):
-    """Minimal-norm adversarial perturbations (FAB-T by default; DeepFool, CW or HopSkipJump).
+    """Minimal-norm adversarial perturbations (FAB-T by default; FMN, DeepFool, CW or
+    HopSkipJump).
+
+    With ``epsilons`` (an increasing grid) the minimal run is confirmed on the grid: per example a
+    binary search over the grid (``search='binary'``; ``'full'`` runs every value) with the
+    bounded ``confirm`` attack (APGD; PGD for L1), since a point robust at one epsilon is robust
+    at every smaller one. The records then hold the smallest adversarial found by either
+    attack, and ``value`` the first grid epsilon at which the example broke (NaN: robust on the
+    whole grid).
 
     The records hold each broken example's minimal perturbation size, so robust accuracy at any
     epsilon is the share of examples that are correct and not broken within epsilon; the report
@@ -36,12 +44,16 @@ class Minimal(Probe):
 
     References:
         Croce & Hein, Minimally distorted adversarial examples with a fast adaptive boundary
-        attack, ICML 2020.
+        attack, ICML 2020; Pintor et al., Fast minimum-norm adversarial attacks through adaptive
+        norm constraints, NeurIPS 2021.
     """
 
     attack: str = "fab"
     norm: str = "linf"
     options: tuple[tuple[str, Any], ...] = ()
+    epsilons: tuple[float, ...] = ()
+    confirm: str = ""
+    search: str = "binary"
 
     name = "minimal"
     kind = "minimal"
@@ -50,9 +62,21 @@ class Minimal(Probe):
     modalities = ("image", "tabular")
     metrics = ("accuracy", "median_perturbation")
 
+    @property
+    def example_seeded(self) -> bool:
+        return not self.epsilons  # the grid path seeds its batch with an int
+
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
-        return gather_options(params, _OWN, "fab", cls.name)
+        from robustlab.attacks.image.curves import check_grid
+
+        out = gather_options(params, _OWN, "fab", cls.name)
+        if "epsilons" in out:
+            value = out["epsilons"]
+            if isinstance(value, str):
+                value = [v for v in value.replace(",", " ").split() if v]
+            out["epsilons"] = tuple(check_grid("probe 'minimal'", value))
+        return out
 
     def __post_init__(self) -> None:
         from robustlab import attacks
@@ -70,10 +94,36 @@ class Minimal(Probe):
                 f"The 'norm' parameter of probe 'minimal' must be one of {list(norms)} for "
                 f"attack {self.attack!r}. Got {self.norm!r} instead."
             )
+        from robustlab.attacks.image.curves import SEARCHES, check_grid
+
+        if self.epsilons:
+            check_grid("probe 'minimal'", list(self.epsilons))
+        if self.search not in SEARCHES:
+            raise ConfigError(
+                f"The 'search' parameter of probe 'minimal' must be one of {list(SEARCHES)}. "
+                f"Got {self.search!r} instead."
+            )
+        confirm = attacks.ATTACKS.get(self.confirm_attack)
+        if self.epsilons and (confirm.minimal or self.norm not in getattr(confirm, "norms", ())):
+            raise ConfigError(
+                f"The 'confirm' parameter of probe 'minimal' must be a bounded attack supporting "
+                f"norm {self.norm!r} (pgd supports linf, l2 and l1; apgd linf and l2). Got "
+                f"{self.confirm_attack!r} instead."
+            )
+
+    @property
+    def confirm_attack(self) -> str:
+        """The bounded attack of the grid search: ``confirm``, else APGD (PGD for L1 and L0)."""
+        return self.confirm or ("apgd" if self.norm in ("linf", "l2") else "pgd")
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"attack": self.attack, "norm": self.norm, **dict(self.options)}
+        grid: dict[str, Any] = {}
+        if self.epsilons:  # left out without a grid, so earlier probe keys stay the same
+            grid = {"epsilons": list(self.epsilons), "search": self.search}
+            if self.confirm:
+                grid["confirm"] = self.confirm
+        return {"attack": self.attack, "norm": self.norm, **dict(self.options), **grid}
 
     @classmethod
     def example(cls) -> Minimal:
@@ -90,6 +140,8 @@ class Minimal(Probe):
         from robustlab import attacks
         from robustlab.attacks.image.checks import check_curve
 
+        if self.epsilons:
+            return self._run_grid(model, batch, seed)
         result = attacks.run(
             model,
             batch.inputs,
@@ -105,6 +157,35 @@ class Minimal(Probe):
         records.warnings.extend(w.to_dict() for w in check_curve([float("inf")], [unbroken]))
         return records
 
+    def _run_grid(self, model: Model, batch: Batch, seed: int) -> Records:
+        import torch
+
+        from robustlab.attacks.image.curves import grid_curve
+        from robustlab.probes.base import gallery, predict_records
+
+        curve = grid_curve(
+            model,
+            batch.inputs,
+            batch.targets,
+            list(self.epsilons),
+            norm=self.norm,
+            minimal_attack=self.attack,
+            confirm_attack=self.confirm_attack,
+            search=self.search,
+            seed=seed,
+            minimal_params=dict(self.options),
+        )
+        base = curve.minimal
+        broken = torch.isfinite(curve.norms) & base.clean_correct
+        size = torch.where(broken, curve.norms.double(), torch.nan)
+        grid = torch.tensor([*self.epsilons, float("nan")], dtype=torch.float64)
+        first = torch.where(base.clean_correct, grid[curve.broken_at], torch.nan)
+        records = predict_records(model, curve.adversarial, batch, perturbation=size, value=first)
+        records.warnings.extend(w.to_dict() for w in base.warnings)
+        records.artifacts.extend(gallery(batch, curve.adversarial, self, records))
+        return records
+
     @property
     def label(self) -> str:
-        return f"{self.attack} minimal {NORM_LABELS[self.norm]}"
+        grid = f" on {len(self.epsilons)} ε" if self.epsilons else ""
+        return f"{self.attack} minimal {NORM_LABELS[self.norm]}{grid}"

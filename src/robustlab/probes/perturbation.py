@@ -176,6 +176,10 @@ class PerturbationProbe(Probe):
     kind = "perturbation"
     tasks = ("classification",)
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         p = self.perturbation
         if not isinstance(p, Perturbation):

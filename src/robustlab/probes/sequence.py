@@ -38,6 +38,10 @@ class Sequence(Probe):
     tasks = ("classification",)
     metrics = ("flip_rate", "accuracy")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.perturbations.image import sequences
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from robustlab.data.base import Batch
+from robustlab.data.base import Batch, Dataset
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
 from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe, predict_records
@@ -31,13 +32,20 @@ class TabularAttackProbe(Probe):
     population: int = 16
     generations: int = 20
     steps: int = 20
+    criterion: str | None = None
 
     name = "tabular_attack"
     axis = "tabular"
     kind = "tabular_attack"
     tasks = ("classification", "regression")
     modalities = ("tabular",)
-    metrics = ("accuracy", "attack_success_rate", "median_perturbation", *EVERY_PROBE_METRICS)
+    metrics = (
+        "accuracy",
+        "attack_success_rate",
+        "median_perturbation",
+        "feasibility_rate",
+        *EVERY_PROBE_METRICS,
+    )
 
     def __post_init__(self) -> None:
         if self.attack not in ("auto", "search", "gradient"):
@@ -50,6 +58,12 @@ class TabularAttackProbe(Probe):
                 f"The 'epsilon' parameter of probe 'tabular_attack' must be > 0 (in column "
                 f"standard deviations). Got {self.epsilon!r} instead."
             )
+
+    def applicable(self, model: Model, dataset: Dataset) -> None:
+        super().applicable(model, dataset)
+        from robustlab.attacks.tabular.search import check_criterion
+
+        check_criterion(self.criterion, model, "probe 'tabular_attack'")
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab.attacks.tabular import attack_rows
@@ -65,6 +79,7 @@ class TabularAttackProbe(Probe):
             generations=self.generations,
             steps=self.steps,
             seed=seed,
+            criterion=self.criterion,
         )
         records = predict_records(
             model, res.adversarial, batch, perturbation=res.distance, value=res.feasible
@@ -72,7 +87,41 @@ class TabularAttackProbe(Probe):
         records.queries = res.queries.astype(np.float64)
         if model.task == "regression":
             setattr(records, "broken", res.success)  # noqa: B010 (Records.__setattr__)
+        records.artifacts.extend(self._fragile(model, batch, res, records))
         return records
+
+    def _fragile(self, model: Model, batch: Batch, res: Any, records: Records) -> list[Any]:
+        """The rows broken by the smallest change (the most fragile), with their changed cells."""
+        from robustlab.tabular.artifacts import (
+            ROWS_PER_SHARD,
+            changed_cells,
+            prediction_of,
+            row_artifact,
+        )
+
+        schema = getattr(model, "schema", None)
+        if schema is None:
+            return []
+        broken = np.flatnonzero(res.success & np.isfinite(res.distance))
+        order = broken[np.argsort(res.distance[broken], kind="stable")][:ROWS_PER_SHARD]
+        x0 = np.asarray(batch.inputs, dtype=np.float64)
+        clean = predict_records(model, x0, batch)
+        return [
+            row_artifact(
+                example_id=batch.ids[i],
+                changed=changed_cells(schema, x0[i], res.adversarial[i]),
+                distance=float(res.distance[i]),
+                target=batch.targets[i],
+                prediction=prediction_of(model.task, clean, i),
+                perturbed_prediction=prediction_of(model.task, records, i),
+                broken=True,
+                kind="attack",
+                probe_key=self.key,
+                probe_label=self.label,
+                note=f"broken at {res.distance[i]:.2f} column standard deviations",
+            )
+            for i in order
+        ]
 
     @classmethod
     def example(cls) -> TabularAttackProbe:

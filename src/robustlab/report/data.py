@@ -61,7 +61,7 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
             m["label"], m["kind"], m["axis"] = labels.get(
                 m["probe_key"], (m["probe_key"], "other", None)
             )
-    warnings = [dict(w, probe=p["key"]) for p in probe_list for w in p["warnings"]]
+    warnings = merge_warnings(units)
     extra = {"artifacts": store.artifacts(run["id"])} if artifacts else {}
     return {
         **extra,
@@ -111,6 +111,31 @@ def run_data(store: Store, run_id: str, artifacts: bool = False) -> dict[str, An
     }
 
 
+def merge_warnings(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per warning code across a run's units (one copy per scan, not one per shard,
+    unit or worker): the first unit's message and advice, the probes it came from (``probe``:
+    the first, ``probes``: all) and how many units raised it (``units``)."""
+    merged: OrderedDict[str, dict[str, Any]] = OrderedDict()
+    for u in units:
+        if u["status"] != "done":
+            continue
+        for w in u["info"].get("warnings", []):
+            code = str(w.get("code") or w.get("message"))
+            entry = merged.get(code)
+            if entry is None:
+                merged[code] = {
+                    **w,
+                    "probe": u["probe_key"],
+                    "probes": [u["probe_key"]],
+                    "units": 1,
+                }
+                continue
+            entry["units"] += 1
+            if u["probe_key"] not in entry["probes"]:
+                entry["probes"].append(u["probe_key"])
+    return list(merged.values())
+
+
 def _summary_axis(name: str) -> str | None:
     from robustlab.summaries import SUMMARIES
 
@@ -144,12 +169,17 @@ def collect(
 
 def document(store: Store, runs: list[dict[str, Any]], analysis: Analysis) -> dict[str, Any]:
     """The report document of run documents and their :class:`Analysis`."""
+    from robustlab.report.ranking import ranking_section
+
     for run, result in zip(runs, analysis.runs):
         if result.domain_drops is not None:
             run["domain_drops"] = result.domain_drops
         run["robustness_curves"] = [c.to_dict() for c in result.robustness_curves]
         run["severity_curves"] = [c.to_dict() for c in result.severity_curves]
         run["scorecard"] = [a.to_dict() for a in result.scorecard]
+        ranking = ranking_section(store, run)  # rankers: per-task tables, per-query deltas
+        if ranking is not None:
+            run["ranking"] = ranking
     return {
         "schema": "robustlab.report",
         "schema_version": REPORT_SCHEMA_VERSION,

@@ -408,6 +408,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
         ("gallery", "Gallery", bool(parts["gallery"])),
         ("worst", "Worst examples", bool(parts["worst"])),
         ("texts", "Text examples", bool(parts["texts"])),
+        ("tabular", "Tabular", bool(parts.get("tabular"))),
         ("warnings", f"Warnings ({len(run['warnings'])})", bool(run["warnings"])),
         ("metadata", "Metadata", True),
     ]
@@ -416,6 +417,7 @@ def _subnav(run: dict[str, Any], parts: dict[str, Any]) -> list[tuple[str, str]]
 
 def render_html(doc: dict[str, Any]) -> str:
     from robustlab import __version__
+    from robustlab.report.ranking import render_ranking
 
     runs = doc["runs"]
     series = []
@@ -447,12 +449,17 @@ def render_html(doc: dict[str, Any]) -> str:
             "gallery": gallery_rows(run),
             "worst": worst_examples(run),
             "texts": text_examples(run),
+            "tabular": _tabular(run),
         }
         for run in runs
     }
+    from robustlab.report.summary import summary_section
+
     return _ENV.get_template("report.html.j2").render(
         doc=doc,
         version=__version__,
+        summary=summary_section(doc, series),
+        size_probes=sizes,
         scorecard_rows=scorecard_table(runs, cards),
         axis_summary=_axis_chart(cards, series),
         accuracy_chart=(
@@ -466,10 +473,20 @@ def render_html(doc: dict[str, Any]) -> str:
         reliability={k: v["reliability"] for k, v in parts.items()},
         worst={k: v["worst"] for k, v in parts.items()},
         texts={k: v["texts"] for k, v in parts.items()},
+        tabular={k: v["tabular"] for k, v in parts.items()},
         metadata={run["id"]: run_metadata(run) for run in runs},
         subnav={run["id"]: _subnav(run, parts[run["id"]]) for run in runs},
         effective=[
-            {**er, "svg": scatter_fit(er, {r["id"] for r in runs}) if er["defined"] else None}
+            {
+                **er,
+                "svg": scatter_fit(
+                    er,
+                    {r["id"] for r in runs},
+                    {r["id"]: PALETTE[i % len(PALETTE)] for i, r in enumerate(runs)},
+                )
+                if er["defined"]
+                else None,
+            }
             for er in doc.get("effective_robustness", {}).values()
         ],
         effective_multi=list(doc.get("effective_robustness_multi_id", {}).values()),
@@ -488,7 +505,9 @@ def render_html(doc: dict[str, Any]) -> str:
             for c in robustness_curves(runs, series)
         ],
         certified_gaps=_certified_gaps(runs),
+        ranking=render_ranking([run["ranking"] for run in runs if run.get("ranking")]),
         training=doc.get("training", []),
+        attacks=doc.get("attacks", []),
         series=series,
         palette=PALETTE,
         metric_columns=metric_columns,
@@ -505,6 +524,13 @@ def render_html(doc: dict[str, Any]) -> str:
             for run in runs
         },
     )
+
+
+def _tabular(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The run's tabular section (:mod:`robustlab.report.tabular`)."""
+    from robustlab.report.tabular import tabular_section
+
+    return tabular_section(run)
 
 
 def _certified_gaps(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

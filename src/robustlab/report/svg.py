@@ -18,11 +18,59 @@ __all__ = [
 PALETTE = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04")
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round tick values covering ``lo..hi``: steps of 1, 2, 2.5 or 5 times a power of ten
+    (``0, 0.01, 0.02, 0.03`` rather than ``0, 0.0359, 0.0718``)."""
+    import math
+
+    if not (hi > lo):
+        return [lo]
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * 0.999)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks, v = [], first
+    while v <= hi + step * 1e-9:
+        ticks.append(round(v, 12))
+        v += step
+    return ticks
+
+
+def tick_label(value: float, ticks: list[float]) -> str:
+    """A tick's label with as many decimals as the ticks need and no more (``0.25``, ``2``)."""
+    for decimals in range(0, 7):
+        if all(abs(round(t, decimals) - t) < 1e-9 for t in ticks):
+            return f"{value:.{decimals}f}"
+    return f"{value:.3g}"
+
+
+def _short(text: str, size: int) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _legend(series: list[str], left: float, width: float, y: float) -> tuple[list[str], float]:
+    """Legend swatches wrapped into rows that fit ``width``; returns the parts and the height."""
+    parts: list[str] = []
+    lx, ly = left, y
+    for i, s in enumerate(series):
+        name = s if len(s) <= 40 else s[:39] + "…"
+        step = 30 + 6.5 * len(name)
+        if lx + step > left + width and lx > left:
+            lx, ly = left, ly + 16
+        color = PALETTE[i % len(PALETTE)]
+        parts.append(
+            f'<rect x="{lx:.0f}" y="{ly - 10:.0f}" width="12" height="12" fill="{color}"/>'
+            f'<text x="{lx + 16:.0f}" y="{ly:.0f}" class="legend">{escape(name)}</text>'
+        )
+        lx += step
+    return parts, ly - y + 16
+
+
 def metric_bars(
     rows: list[dict[str, Any]], series: list[str], *, title: str, lo: float = 0.0, hi: float = 1.0
 ) -> Markup:
     """Horizontal grouped bars, one group per probe label and one bar per series (run), each with
-    its confidence interval as a whisker.
+    its confidence interval as a whisker; drawn at the report's full width.
 
     Args:
         rows: Items with ``label``, ``series``, ``value``, ``ci_low``, ``ci_high``.
@@ -32,37 +80,42 @@ def metric_bars(
         hi: Value at the right edge of the axis.
     """
     labels = list(dict.fromkeys(r["label"] for r in rows))
-    bar_h, gap, left, width, right = 14, 10, 190, 460, 60
+    bar_h, gap, left, width, right = 14, 10, 240, 780, 60
     group_h = bar_h * len(series) + gap
-    legend_h = 22
-    height = legend_h + group_h * len(labels) + 30
     total_w = left + width + right
+    legend, legend_h = _legend(series, left, width, 14)
+    legend_h += 4
+    height = legend_h + group_h * len(labels) + 44
 
     def x(v: float) -> float:
         return left + width * (min(max(v, lo), hi) - lo) / (hi - lo)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {total_w} {height}" width="{total_w}" height="{height}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart wide" role="img" '
+        f'viewBox="0 0 {total_w} {height:.0f}" width="{total_w}" height="{height:.0f}">',
         f"<title>{escape(title)}</title>",
+        *legend,
     ]
-    for i, s in enumerate(series):
-        color = PALETTE[i % len(PALETTE)]
-        lx = left + i * 160
-        parts.append(f'<rect x="{lx}" y="4" width="12" height="12" fill="{color}"/>')
-        parts.append(f'<text x="{lx + 16}" y="14" class="legend">{escape(s[:22])}</text>')
-    for tick in range(6):
-        v = lo + (hi - lo) * tick / 5
+    bottom = height - 38
+    ticks = nice_ticks(lo, hi, 6)
+    for v in ticks:
         tx = x(v)
         parts.append(
-            f'<line x1="{tx:.1f}" y1="{legend_h}" x2="{tx:.1f}" y2="{height - 24}" class="grid"/>'
+            f'<line x1="{tx:.1f}" y1="{legend_h}" x2="{tx:.1f}" y2="{bottom:.0f}" class="grid"/>'
         )
-        parts.append(f'<text x="{tx:.1f}" y="{height - 8}" class="tick">{v:.2g}</text>')
+        parts.append(
+            f'<text x="{tx:.1f}" y="{bottom + 14:.0f}" class="tick">{tick_label(v, ticks)}</text>'
+        )
+    parts.append(
+        f'<text x="{left + width / 2:.0f}" y="{height - 6:.0f}" class="axis-title">accuracy</text>'
+    )
     index = {(r["label"], r["series"]): r for r in rows}
     for g, label in enumerate(labels):
         gy = legend_h + g * group_h
+        shown = label if len(label) <= 38 else label[:37] + "…"
         parts.append(
-            f'<text x="{left - 8}" y="{gy + group_h / 2:.1f}" class="label">{escape(label)}</text>'
+            f'<text x="{left - 8}" y="{gy + group_h / 2:.1f}" class="label">{escape(shown)}'
+            f"<title>{escape(label)}</title></text>"
         )
         for i, s in enumerate(series):
             r = index.get((label, s))
@@ -108,7 +161,7 @@ def axis_chart(
         series: Series names in legend order.
         title: Accessible title of the chart.
     """
-    left, width, right, axis_h, lane = 170, 440, 64, 28, 16
+    left, width, right, axis_h, lane = 200, 800, 70, 44, 16
     total_w = left + width + right
     legend: list[tuple[float, float, str]] = []
     lx, ly = float(left), 11.0
@@ -127,7 +180,7 @@ def axis_chart(
         return left + width * min(max(v, 0.0), 1.0)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart axes" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart axes wide" role="img" '
         f'viewBox="0 0 {total_w} {height:.0f}" width="{total_w}" height="{height:.0f}">',
         f"<title>{escape(title)}</title>",
     ]
@@ -157,6 +210,10 @@ def axis_chart(
             f'<line x1="{x(v):.1f}" y1="{legend_h}" x2="{x(v):.1f}" y2="{bottom}" class="grid"/>'
             f'<text x="{x(v):.1f}" y="{bottom + 16}" class="tick">{v:.1f}</text>'
         )
+    parts.append(
+        f'<text x="{left + width / 2:.0f}" y="{bottom + 36:.0f}" class="axis-title">'
+        f"headline value per axis (0 to 1)</text>"
+    )
     index = {(r["axis"], r["series"]): r for r in rows}
     for g, (axis, _) in enumerate(axes):
         top = legend_h + g * group_h + (group_h - lane * len(series)) / 2
@@ -199,14 +256,21 @@ def line_chart(
     hi: float = 1.0,
     markers: dict[str, list[tuple[float, float]]] | None = None,
     dots: bool = True,
+    y_label: str = "accuracy",
 ) -> Markup:
-    """A small line chart (one line per series) for curves such as accuracy vs severity;
-    ``markers`` adds separate square points per series (e.g. fixed-epsilon confirmations)."""
-    w, h, left, bottom, top, right = 230, 150, 34, 26, 20, 8
+    """A small line chart (one line per series) for curves such as accuracy vs severity, with
+    axis titles and round tick values; ``markers`` adds separate square points per series
+    (e.g. fixed-epsilon confirmations)."""
+    w, h, left, bottom, top, right = 320, 210, 46, 42, 22, 18
     xs = [x for pts in lines.values() for x, _ in pts]
     xs += [x for pts in (markers or {}).values() for x, _ in pts]
     x0, x1 = (min(xs), max(xs)) if xs else (0.0, 1.0)
     x1 = x1 if x1 > x0 else x0 + 1
+    distinct = sorted(set(xs))
+    if len(distinct) <= 8 and all(float(x).is_integer() for x in distinct):
+        ticks = distinct  # severities: every one
+    else:
+        ticks = [t for t in nice_ticks(x0, x1, 5) if x0 - 1e-12 <= t <= x1 + 1e-12]
 
     def px(x: float) -> float:
         return left + (w - left - right) * (x - x0) / (x1 - x0)
@@ -217,17 +281,28 @@ def line_chart(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" role="img" '
         f'viewBox="0 0 {w} {h}" width="{w}" height="{h}">',
-        f"<title>{escape(title)}: accuracy vs {escape(x_label)}</title>",
-        f'<text x="{w / 2}" y="13" class="ctitle">{escape(title)}</text>',
+        f"<title>{escape(title)}: {escape(y_label)} vs {escape(x_label)}</title>",
+        f'<text x="{w / 2}" y="14" class="ctitle">{escape(title[:48])}</text>',
     ]
-    for tick in (lo, (lo + hi) / 2, hi):
+    yticks = nice_ticks(lo, hi, 5)
+    for tick in yticks:
         parts.append(
             f'<line x1="{left}" y1="{py(tick):.1f}" x2="{w - right}" y2="{py(tick):.1f}" class="grid"/>'
         )
-        parts.append(f'<text x="{left - 4}" y="{py(tick) + 3:.1f}" class="ytick">{tick:.2g}</text>')
-    ticks = sorted(set(xs)) if len(set(xs)) <= 8 else [x0 + (x1 - x0) * i / 4 for i in range(5)]
+        parts.append(
+            f'<text x="{left - 4}" y="{py(tick) + 3:.1f}" class="ytick">'
+            f"{tick_label(tick, yticks)}</text>"
+        )
     for x in ticks:
-        parts.append(f'<text x="{px(x):.1f}" y="{h - 8}" class="tick">{x:.3g}</text>')
+        parts.append(
+            f'<text x="{px(x):.1f}" y="{h - bottom + 14}" class="tick">{tick_label(x, ticks)}</text>'
+        )
+    parts.append(
+        f'<text x="{(left + w - right) / 2:.0f}" y="{h - 6}" class="axis-title">'
+        f"{escape(x_label)}</text>"
+        f'<text x="12" y="{(top + h - bottom) / 2:.0f}" class="axis-title" '
+        f'transform="rotate(-90 12 {(top + h - bottom) / 2:.0f})">{escape(y_label)}</text>'
+    )
     for i, s in enumerate(series):
         pts = lines.get(s)
         if not pts:
@@ -255,7 +330,7 @@ def line_chart(
 def reliability_diagram(bins: list[dict[str, Any]], *, title: str, ece: float) -> Markup:
     """Accuracy against confidence per bin (bars; darker = more examples) with the diagonal of
     perfect calibration."""
-    w, h, left, bottom, top, right = 230, 200, 34, 26, 20, 8
+    w, h, left, bottom, top, right = 260, 230, 46, 42, 22, 14
     pw, ph = w - left - right, h - top - bottom
     total = sum(b["count"] for b in bins) or 1
 
@@ -269,13 +344,19 @@ def reliability_diagram(bins: list[dict[str, Any]], *, title: str, ece: float) -
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart small" role="img" '
         f'viewBox="0 0 {w} {h}" width="{w}" height="{h}">',
         f"<title>Reliability diagram: {escape(title)}</title>",
-        f'<text x="{w / 2}" y="13" class="ctitle">{escape(title)} · ECE {ece:.3f}</text>',
+        f'<text x="{w / 2}" y="13" class="ctitle">{escape(_short(title, 26))} · ECE {ece:.3f}'
+        f"<title>{escape(title)}</title></text>",
         f'<line x1="{px(0)}" y1="{py(0)}" x2="{px(1)}" y2="{py(1)}" class="grid" '
         f'stroke-dasharray="4 3"/>',
     ]
     for tick in (0.0, 0.5, 1.0):
         parts.append(f'<text x="{left - 4}" y="{py(tick) + 3:.1f}" class="ytick">{tick:g}</text>')
-        parts.append(f'<text x="{px(tick):.1f}" y="{h - 8}" class="tick">{tick:g}</text>')
+        parts.append(f'<text x="{px(tick):.1f}" y="{h - bottom + 14}" class="tick">{tick:g}</text>')
+    parts.append(
+        f'<text x="{left + pw / 2:.0f}" y="{h - 6}" class="axis-title">confidence</text>'
+        f'<text x="12" y="{top + ph / 2:.0f}" class="axis-title" '
+        f'transform="rotate(-90 12 {top + ph / 2:.0f})">accuracy</text>'
+    )
     for b in bins:
         if not b["count"] or b.get("accuracy") is None:
             continue
@@ -296,10 +377,15 @@ def reliability_diagram(bins: list[dict[str, Any]], *, title: str, ece: float) -
     return Markup("".join(parts))
 
 
-def scatter_fit(er: dict[str, Any], highlight: set[str]) -> Markup:
+def scatter_fit(
+    er: dict[str, Any], highlight: set[str], colors: dict[str, str] | None = None
+) -> Markup:
     """ID vs OOD accuracy of every model, the logit-space fit with its 95% prediction band, and
-    the diagonal; models of this report are drawn filled."""
-    w, h, left, bottom, top, right = 420, 300, 44, 34, 16, 12
+    the diagonal; one colour per model (``colors`` maps a report run to its series colour),
+    named in the legend on the right; models of this report are drawn filled."""
+    plot_w, h, left, bottom, top, right = 460, 340, 52, 44, 16, 12
+    legend_w = 290
+    w = plot_w + legend_w
     pts = er["models"]
     xs = [p["id_accuracy"] for p in pts] + er["curve"]["id"]
     ys = [p["ood_accuracy"] for p in pts]
@@ -310,7 +396,7 @@ def scatter_fit(er: dict[str, Any], highlight: set[str]) -> Markup:
     )
 
     def px(v: float) -> float:
-        return left + (w - left - right) * (v - x0) / max(x1 - x0, 1e-9)
+        return left + (plot_w - left - right) * (v - x0) / max(x1 - x0, 1e-9)
 
     def py(v: float) -> float:
         return top + (h - top - bottom) * (1 - (v - y0) / max(y1 - y0, 1e-9))
@@ -320,7 +406,7 @@ def scatter_fit(er: dict[str, Any], highlight: set[str]) -> Markup:
     band += [(px(x), py(y)) for x, y in reversed(list(zip(c["id"], c["low"]))) if x0 <= x <= x1]
     line = [(px(x), py(y)) for x, y in zip(c["id"], c["ood"]) if x0 <= x <= x1]
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {w} {h}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart scatter" role="img" viewBox="0 0 {w} {h}" '
         f'width="{w}" height="{h}"><title>Effective robustness: OOD vs ID accuracy</title>',
         f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in band)}" fill="{PALETTE[0]}" opacity="0.12"/>',
         f'<polyline points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in line)}" fill="none" stroke="{PALETTE[0]}" stroke-width="2"/>',
@@ -343,21 +429,52 @@ def scatter_fit(er: dict[str, Any], highlight: set[str]) -> Markup:
             f'fill="none" stroke="{PALETTE[2]}" stroke-width="2" stroke-dasharray="6 3">'
             f"<title>quadratic fit in logit space (the line is rejected)</title></polyline>"
         )
-    for i in range(5):
-        vx, vy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
-        parts.append(f'<text x="{px(vx):.1f}" y="{h - 16}" class="tick">{vx:.2f}</text>')
-        parts.append(f'<text x="{left - 4}" y="{py(vy) + 3:.1f}" class="ytick">{vy:.2f}</text>')
-    parts.append(f'<text x="{(left + w) / 2:.0f}" y="{h - 2}" class="tick">ID accuracy</text>')
+    xt = [t for t in nice_ticks(x0, x1, 5) if x0 - 1e-9 <= t <= x1 + 1e-9]
+    yt = [t for t in nice_ticks(y0, y1, 5) if y0 - 1e-9 <= t <= y1 + 1e-9]
+    for vx in xt:
+        parts.append(
+            f'<text x="{px(vx):.1f}" y="{h - bottom + 16}" class="tick">{tick_label(vx, xt)}</text>'
+        )
+    for vy in yt:
+        parts.append(
+            f'<text x="{left - 4}" y="{py(vy) + 3:.1f}" class="ytick">{tick_label(vy, yt)}</text>'
+        )
+    mid_y = (top + h - bottom) / 2
+    parts.append(
+        f'<text x="{(left + plot_w - right) / 2:.0f}" y="{h - 8}" class="axis-title">'
+        f"ID accuracy</text>"
+        f'<text x="14" y="{mid_y:.0f}" class="axis-title" transform="rotate(-90 14 {mid_y:.0f})">'
+        f"OOD accuracy</text>"
+    )
+    palette = dict(colors or {})
+    others = [c for c in PALETTE if c not in palette.values()] or list(PALETTE)
+    for p in pts:  # report runs keep their series colour; other models take the next ones
+        if p["run"] not in palette:
+            palette[p["run"]] = others[
+                len([r for r in palette if r not in (colors or {})]) % len(others)
+            ]
+    ly = top + 6
     for p in pts:
         mine = p["run"] in highlight
+        color = palette[p["run"]]
         tip = escape(
             f"{p['model']}: ID {p['id_accuracy']:.3f}, OOD {p['ood_accuracy']:.3f}, "
             f"effective robustness {p['effective_robustness']:+.3f}"
         )
         parts.append(
-            f'<circle cx="{px(p["id_accuracy"]):.1f}" cy="{py(p["ood_accuracy"]):.1f}" r="4.5" '
-            f'fill="{PALETTE[1] if mine else "white"}" stroke="{PALETTE[1]}" stroke-width="1.5">'
-            f"<title>{tip}</title></circle>"
+            f'<circle class="model-point" cx="{px(p["id_accuracy"]):.1f}" '
+            f'cy="{py(p["ood_accuracy"]):.1f}" r="5" fill="{color if mine else "white"}" '
+            f'stroke="{color}" stroke-width="2"><title>{tip}</title></circle>'
         )
+        if ly < h - 10:
+            name = str(p["model"])
+            name = _short(name, 28)
+            parts.append(
+                f'<circle cx="{plot_w + 10}" cy="{ly - 4}" r="5" fill="{color if mine else "white"}" '
+                f'stroke="{color}" stroke-width="2"/>'
+                f'<text x="{plot_w + 20}" y="{ly}" class="legend">{escape(name)} '
+                f"({p['effective_robustness']:+.3f})</text>"
+            )
+            ly += 16
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab._progress import unit_began
 from robustlab.data.base import Dataset
 from robustlab.errors import ConfigError
 from robustlab.metrics.base import derive_seed
@@ -363,18 +364,22 @@ def seeded(seed: int) -> Iterator[None]:
 def run_job(unit: Unit, workload: Workload) -> tuple[Records, float]:
     """Run one unit in this process: its batch, with the reference model on it, measured by its
     probe under its own seed. Returns the records and the seconds the probe took."""
+    unit_began(unit.probe.key)  # scan progress in this process (no-op in workers)
     model = workload.model.get()
     dataset = workload.dataset.get()
     batch = dataset.batch(np.arange(unit.start, unit.stop))
     check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
     if workload.reference is not None:
         batch.reference = workload.reference.get()
-    # torch's global generators (models that sample) per unit; the probe keys its own random
-    # choices by (unit.seed, example id), whatever the shard
-    with seeded(derive_seed(unit.seed, unit.shard)):
+    # torch's global generators (models that sample) per unit; a probe that keys its random
+    # choices by (unit.seed, example id) gets the probe's seed whatever the shard, others one
+    # per shard
+    per_unit = derive_seed(unit.seed, unit.shard)
+    seed = unit.seed if unit.probe.example_seeded else per_unit
+    with seeded(per_unit):
         began = time.perf_counter()
         try:
-            records = unit.probe.run(model, batch, unit.seed)
+            records = unit.probe.run(model, batch, seed)
         except Exception as exc:  # the message alone would not say which probe failed
             note = f"in probe {unit.probe.key!r}, examples {unit.start}..{unit.stop - 1}"
             # add_note() is Python 3.11+; it appends to this same list

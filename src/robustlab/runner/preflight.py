@@ -245,3 +245,7 @@ def preflight(
             f"{model.num_classes}; they must match."
         )
     check_chance(model, dataset)
+    for probe in suite.probes if suite is not None else ():
+        check_inputs = getattr(probe, "check_inputs", None)  # e.g. union: colour on 1 channel
+        if check_inputs is not None:
+            check_inputs(sample.inputs)

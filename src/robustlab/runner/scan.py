@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from robustlab._progress import ScanProgress, listening
 from robustlab.analysis.axes import unit_axis
 from robustlab.data.domains import DomainsDataset
 from robustlab.data.loading import as_dataset
@@ -19,8 +20,11 @@ from robustlab.errors import ConfigError, RobustLabError
 from robustlab.metrics.base import METRICS, Estimate, derive_seed, get_metric
 from robustlab.models.loading import as_model
 from robustlab.probes.base import NotApplicable, Probe
+from robustlab.ranking.base import Ranker
+from robustlab.ranking.model import as_ranking_model
 from robustlab.result import ScanResult
 from robustlab.runner.backends import BACKENDS, Backend
+from robustlab.runner.budget import sample_examples
 from robustlab.runner.environment import environment
 from robustlab.runner.jobs import Finished, Source, Workload
 from robustlab.runner.liveness import OWNER, Heartbeat, owner_note, sigterm_interrupts
@@ -43,29 +47,30 @@ def _run_key(model_fp: str, data_fp: str, suite: Suite, seed: int, shard_size: i
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Any]:
-    if not enabled:
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("{task.description:<36}", style="bold", markup=False),  # names are not markup
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        transient=False,
-    ) as bar:
-        yield bar
+def _progress(
+    enabled: bool | str | float, model_name: str, probes: list[Probe], todo: list[Any]
+) -> ScanProgress:
+    """The scan's progress display: ``progress=True`` shows a bar on a terminal and a plain line
+    every 30 s elsewhere (a log file, a pipe); ``"lines"``/``"bar"`` force one; a number is the
+    seconds between plain lines."""
+    every = 30.0
+    if isinstance(enabled, bool) or enabled is None:
+        mode = ScanProgress.choose_mode(bool(enabled))
+    elif isinstance(enabled, int | float):
+        mode, every = "lines", float(enabled)
+    elif enabled in ("bar", "lines", "off"):
+        mode = str(enabled)
+    else:
+        raise ConfigError(
+            f"progress must be True, False, 'bar', 'lines' or seconds between lines (e.g. 10). "
+            f"Got {enabled!r}."
+        )
+    shown = ScanProgress(mode=mode, every=every)
+    for probe in probes:
+        n = sum(1 for u in todo if u.probe.key == probe.key)
+        if n:
+            shown.add(probe.key, f"{model_name}: {probe.label}", n)
+    return shown
 
 
 def _configure_model(
@@ -102,7 +107,7 @@ def scan(
     backend: str | Backend = "local",
     workers: int | None = None,
     resume: bool = True,
-    progress: bool = True,
+    progress: bool | str | float = True,
     baseline: str | None = None,
     shift: Mapping[str, Any] | None = None,
     reference: Any = None,
@@ -111,6 +116,7 @@ def scan(
     name: str | None = None,
     fail_fast: bool = False,
     threads: int | None = None,
+    max_examples: int | None = None,
 ) -> ScanResult:
     """Measure ``model`` on ``data`` with every probe of ``suite`` and store the results.
 
@@ -132,7 +138,10 @@ def scan(
             (default: one per CPU).
         resume: Continue the newest run with the same model, data, suite, seed and sharding
             instead of starting anew; finished units are not recomputed.
-        progress: Show progress bars.
+        progress: Show progress: a bar per probe and an overall ETA on a terminal, advancing
+            per batch inside a unit (units run in this process); elsewhere (a log file, a
+            pipe) a plain line every 30 s with units done/total and the ETA. ``"bar"`` or
+            ``"lines"`` force one; a number sets the seconds between lines.
         baseline: Id (or unique prefix) of a stored run of a reference model on the same data
             and suite; baseline-normalised summaries such as mCE are computed against it.
         shift: Out-of-distribution sets by name (datasets, paths or bundled names). They are
@@ -148,6 +157,9 @@ def scan(
             scores). By default such a unit is stored as failed with its error message, the
             rest of the scan completes (metrics use the units that ran) and resuming the run
             tries the failed units again; see :attr:`ScanResult.failures`.
+        max_examples: Scan a seeded random sample of this many examples of ``data`` (and of
+            each ``shift`` set) instead of all of them (CLI ``--max-examples``): a first
+            look in a fraction of the time, with wider intervals.
         threads: Torch intra-op threads while the scan runs (``torch.set_num_threads``; the
             previous count is restored afterwards). Default: torch's own. On a small, loaded
             machine ``threads=1`` is often much faster (see README, Running).
@@ -174,6 +186,7 @@ def scan(
             batch_size=batch_size,
             name=name,
             fail_fast=fail_fast,
+            max_examples=max_examples,
         )
 
 
@@ -206,7 +219,7 @@ def _scan(
     backend: str | Backend,
     workers: int | None,
     resume: bool,
-    progress: bool,
+    progress: bool | str | float,
     baseline: str | None,
     shift: Mapping[str, Any] | None,
     reference: Any,
@@ -214,13 +227,19 @@ def _scan(
     batch_size: int | None,
     name: str | None,
     fail_fast: bool,
+    max_examples: int | None,
 ) -> ScanResult:
+    if isinstance(model, Ranker):  # a Ranker scans over its ranking data's collection
+        model = as_ranking_model(model, as_dataset(data))
     model = as_model(model)
     _configure_model(model, device, batch_size, name)
     _check_train_mode(model)
-    dataset = as_dataset(data)
+    dataset = sample_examples(as_dataset(data), max_examples, seed)
     if shift:
-        dataset = DomainsDataset(dataset, {k: as_dataset(v) for k, v in shift.items()})
+        dataset = DomainsDataset(
+            dataset,
+            {k: sample_examples(as_dataset(v), max_examples, seed) for k, v in shift.items()},
+        )
     suite = load_suite(suite)
     runner = _backend(backend, workers)
     preflight(model, dataset, suite=suite)
@@ -276,6 +295,7 @@ def _scan(
                 "reference_model": None
                 if oracle is None
                 else {"name": oracle.name, "fingerprint": oracle_fp},
+                "weights": _weights_of(model),
                 OWNER: owner_note(),
             },
         )
@@ -305,7 +325,9 @@ def _scan(
                     )
             units = plan_units(probes, len(dataset), shard_size, seed)
             todo = [u for u in units if u.key not in done]
-            if progress and len(todo) < len(units):
+            # `robustlab runs` shows units done of this total (skipped probes count one each)
+            db.update_environment(run_id, {UNITS_TOTAL: len(units) + len(skipped)})
+            if progress not in (False, None, "off") and len(todo) < len(units):
                 import sys
 
                 print(
@@ -314,27 +336,18 @@ def _scan(
                     file=sys.stderr,
                 )
 
+            shown = _progress(progress, model.name, probes, todo)
             with (
-                _progress(progress and bool(todo), len(todo)) as bar,
+                shown.shown(f"{model.name}: all probes"),
+                listening(shown),
                 _closing(runner.execute(workload, todo)) as finished_units,
             ):
-                tasks: dict[str, Any] = {}
-                if bar is not None:
-                    from robustlab._terminal import printable
-
-                    for probe in probes:
-                        n = sum(1 for u in todo if u.probe.key == probe.key)
-                        if n:
-                            tasks[probe.key] = bar.add_task(
-                                printable(f"{model.name}: {probe.label}")[:36], total=n
-                            )
                 for finished in finished_units:
                     u = finished.unit
                     if finished.failed:
                         _write_failed(db, run_id, finished)
                         heartbeat.beat()
-                        if bar is not None:
-                            bar.advance(tasks[u.probe.key])
+                        shown.finish_unit(u.probe.key, finished.seconds)
                         continue
                     assert finished.records is not None
                     db.write_unit(
@@ -356,8 +369,7 @@ def _scan(
                         },
                     )
                     heartbeat.beat()
-                    if bar is not None:
-                        bar.advance(tasks[u.probe.key])
+                    shown.finish_unit(u.probe.key, finished.seconds)
 
             heartbeat.beat(force=True)
             rows = _metric_rows(db, run_id, suite, probes, seed, heartbeat)
@@ -378,6 +390,18 @@ def _scan(
             db.set_status(run_id, "failed")
             raise
     return ScanResult(db, run_id)
+
+
+#: Key of the run's ``environment`` holding how many units the run has in all.
+UNITS_TOTAL = "units_total"
+
+
+def _weights_of(model: Any) -> str | None:
+    """The weight file a model was loaded from (``load_model(spec, weights)``, CLI --weights)."""
+    from robustlab.models.loading import model_factory
+
+    factory = model_factory(model)
+    return None if factory is None else factory.weights
 
 
 def _write_failed(db: Store, run_id: str, finished: Finished) -> None:

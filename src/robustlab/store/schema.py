@@ -22,6 +22,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "artifacts",
     "datasets",
+    "generations",
     "info",
     "metadata",
     "metrics",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 #: Bumped with every schema change; a store written with a higher number is refused.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 metadata = MetaData()
 
@@ -182,4 +183,21 @@ training_steps = Table(
     Column("scan_run_id", String(32), nullable=True),
     Column("values", JSON, nullable=False),
     UniqueConstraint("training_run_id", "kind", "step", name="uq_training_step"),
+)
+
+#: Generation cache (schema 5): one row per (model fingerprint, prompt, decoding parameters),
+#: holding the completions as JSON (``[{"text", "logprob", "finish_reason"}]``); written and read
+#: by :class:`robustlab.llm.cache.CachedLLM`. Prompts and decodings are matched by their SHA-256.
+generations = Table(
+    "generations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_fingerprint", String(64), nullable=False),
+    Column("prompt_hash", String(64), nullable=False),
+    Column("decoding_hash", String(64), nullable=False),
+    Column("prompt", Text, nullable=False),
+    Column("decoding", Text, nullable=False),
+    Column("completions", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("model_fingerprint", "prompt_hash", "decoding_hash", name="uq_generation"),
 )

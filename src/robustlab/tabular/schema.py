@@ -18,10 +18,13 @@ import numpy as np
 
 from robustlab.errors import ConfigError, DataError
 
-__all__ = ["Column", "Relation", "Schema", "Violation"]
+__all__ = ["Column", "Relation", "Rule", "Schema", "Violation", "parse_relation"]
 
 KINDS = ("numeric", "integer", "categorical")
-_OPS = ("<=", ">=", "==", "<", ">")
+_OPS = ("<=", ">=", "==", "!=", "<", ">")
+_STRICT = 1e-6  # how far inside a strict inequality a repaired row lands
+_NEGATED = {"<=": ">", ">=": "<", "<": ">=", ">": "<=", "==": "!=", "!=": "=="}
+_KEYWORDS = re.compile(r"\b(?:and|or|not|if|then)\b")
 
 
 @dataclass
@@ -112,11 +115,160 @@ class Relation:
         r = self.residual(x, index)
         return {
             "<=": r <= tol,
-            "<": r < tol,
+            "<": r < -tol,
             ">=": r >= -tol,
-            ">": r > -tol,
+            ">": r > tol,
             "==": np.abs(r) <= max(tol, 1e-6),
+            "!=": np.abs(r) > max(tol, 1e-6),
         }[self.op]
+
+    def negated(self) -> Relation:
+        """The relation that holds exactly where this one does not."""
+        return dataclasses.replace(self, text=f"not ({self.text})", op=_NEGATED[self.op])
+
+    def excess(self, x: np.ndarray, index: Mapping[str, int]) -> np.ndarray:
+        """Per row, how far the residual is outside the allowed side (0 where it holds)."""
+        r = np.nan_to_num(self.residual(x, index))
+        if self.op == "==":
+            return r
+        if self.op == "<=":
+            return np.maximum(r, 0.0)
+        if self.op == ">=":
+            return np.minimum(r, 0.0)
+        if self.op == "<":  # strict: land a small margin inside
+            return np.where(r < -1e-9, 0.0, r + _STRICT)
+        if self.op == ">":
+            return np.where(r > 1e-9, 0.0, r - _STRICT)
+        # "!=": a violating row sits on the hyperplane; step off it by a small margin
+        return np.where(np.abs(r) <= 1e-6, -1e-3, 0.0)
+
+    def project(
+        self, x: np.ndarray, index: Mapping[str, int], mutable: np.ndarray, rows: Any = None
+    ) -> bool:
+        """Move the violating rows (of ``rows``, default all) onto the relation along its mutable
+        columns (the smallest L2 change); True when a row moved."""
+        excess = self.excess(x, index)
+        if rows is not None:
+            excess = np.where(rows, excess, 0.0)
+        if not np.any(np.abs(excess) > 1e-12):
+            return False
+        cols = [(index[c], w) for c, w in self.coefs if mutable[index[c]]]
+        norm = sum(w * w for _, w in cols)
+        if norm == 0:
+            return False
+        for j, w in cols:
+            x[:, j] -= excess * w / norm
+        return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A boolean combination of linear relations: ``A and B``, ``A or B``, ``not A`` and
+    ``if A then B`` (``and`` binds tighter than ``or``; no parentheses), e.g.
+    ``if employed == 1 then income >= 1000`` or ``debt <= 0 or income > 0``.
+
+    ``kind`` is ``"and"``, ``"or"`` or ``"if"`` (``parts`` = condition, consequence); a negation
+    is pushed into its relation (``not a <= b`` is ``a > b``)."""
+
+    text: str
+    kind: str
+    parts: tuple[Relation | Rule, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for p in self.parts:
+            seen.update(dict.fromkeys(p.columns))
+        return list(seen)
+
+    def holds(self, x: np.ndarray, index: Mapping[str, int], tol: float = 1e-9) -> np.ndarray:
+        held = [p.holds(x, index, tol) for p in self.parts]
+        if self.kind == "and":
+            return np.logical_and.reduce(held)
+        if self.kind == "or":
+            return np.logical_or.reduce(held)
+        return ~held[0] | held[1]  # if cond then consequence
+
+    def negated(self) -> Rule:
+        if self.kind == "if":  # not (if a then b) = a and not b
+            return Rule(f"not ({self.text})", "and", (self.parts[0], self.parts[1].negated()))
+        kind = "or" if self.kind == "and" else "and"
+        return Rule(f"not ({self.text})", kind, tuple(p.negated() for p in self.parts))
+
+    def project(
+        self, x: np.ndarray, index: Mapping[str, int], mutable: np.ndarray, rows: Any = None
+    ) -> bool:
+        """Repair violating rows: ``and`` repairs every part, ``or`` the part nearest to holding
+        (smallest residual excess), ``if`` the consequence (the condition is kept)."""
+        rows = np.ones(len(x), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+        bad = rows & ~self.holds(x, index)
+        if not bad.any():
+            return False
+        if self.kind == "and":
+            return any([p.project(x, index, mutable, bad) for p in self.parts])
+        if self.kind == "if":
+            return self.parts[1].project(x, index, mutable, bad & self.parts[0].holds(x, index))
+        cost = np.stack([_distance(p, x, index) for p in self.parts])
+        pick = cost.argmin(axis=0)
+        moved = False
+        for k, p in enumerate(self.parts):
+            moved |= p.project(x, index, mutable, bad & (pick == k))
+        return moved
+
+
+def _distance(part: Relation | Rule, x: np.ndarray, index: Mapping[str, int]) -> np.ndarray:
+    """How far each row is from satisfying ``part`` (0 where it holds)."""
+    if isinstance(part, Relation):
+        return np.abs(part.excess(x, index))
+    ds = np.stack([_distance(p, x, index) for p in part.parts])
+    if part.kind == "and":
+        return ds.sum(axis=0)
+    if part.kind == "or":
+        return ds.min(axis=0)
+    return np.where(part.parts[0].holds(x, index), ds[1], 0.0)
+
+
+def parse_relation(text: str) -> Relation | Rule:
+    """A linear :class:`Relation` or, when ``text`` uses ``and`` / ``or`` / ``not`` /
+    ``if ... then ...``, a boolean :class:`Rule` of relations."""
+    try:
+        return _parse_relation(text)
+    except ConfigError as exc:
+        if isinstance(text, str) and repr(text.strip()) not in str(exc):
+            raise ConfigError(f"In relation {text.strip()!r}: {exc}") from None
+        raise
+
+
+def _parse_relation(text: str) -> Relation | Rule:
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"A relation must be non-empty text such as 'a <= b'; got {text!r}.")
+    body = text.strip()
+    # keywords inside backticked column names are not keywords
+    masked = re.sub(r"`[^`]*`", lambda m: "_" * len(m.group()), body)
+    if not _KEYWORDS.search(masked):
+        return Relation.parse(body)
+    m = re.fullmatch(r"if\s+(.+?)\s+then\s+(.+)", masked)
+    if m:
+        cond, then = body[m.start(1) : m.end(1)], body[m.start(2) : m.end(2)]
+        return Rule(body, "if", (_parse_relation(cond), _parse_relation(then)))
+    for word in ("or", "and"):
+        cuts = [mm.span() for mm in re.finditer(rf"\s+{word}\s+", masked)]
+        if cuts:
+            pieces, last = [], 0
+            for a, b in cuts:
+                pieces.append(body[last:a])
+                last = b
+            pieces.append(body[last:])
+            if any(not p.strip() for p in pieces):
+                raise ConfigError(f"Relation {text!r} has an empty side of {word!r}.")
+            return Rule(body, word, tuple(_parse_relation(p) for p in pieces))
+    m = re.fullmatch(r"not\s+(.+)", masked)
+    if m:
+        return _parse_relation(body[m.start(1) :]).negated()
+    raise ConfigError(
+        f"Relation {text!r}: cannot read it; write 'a <= b', 'A and B', 'A or B', 'not A' or "
+        f"'if A then B' with A, B linear relations (no parentheses)."
+    )
 
 
 @dataclass(frozen=True)
@@ -143,7 +295,7 @@ class Schema:
 
     columns: list[Column]
     one_hot: list[list[str]] = field(default_factory=list)
-    relations: list[Relation] = field(default_factory=list)
+    relations: list[Relation | Rule] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -183,7 +335,7 @@ class Schema:
         )
 
     def add_relation(self, text: str) -> Schema:
-        rel = Relation.parse(text)
+        rel = parse_relation(text)
         self.relations.append(rel)
         try:
             self.__post_init__()
@@ -252,7 +404,7 @@ class Schema:
             cols.append(
                 Column(str(name), kind, float(finite.min()), float(finite.max()), scale=scale)
             )
-        schema = cls(cols, [list(g) for g in one_hot], [Relation.parse(r) for r in relations])
+        schema = cls(cols, [list(g) for g in one_hot], [parse_relation(r) for r in relations])
         schema.set_immutable(*immutable)
         return schema
 
@@ -398,23 +550,9 @@ class Schema:
         for _ in range(passes):
             self._repair_cells(x, orig)
             moved = False
+            mutable = self.mutable
             for rel in self.relations:
-                r = np.nan_to_num(rel.residual(x, idx))
-                if rel.op == "==":
-                    excess = r
-                elif rel.op in ("<=", "<"):
-                    excess = np.maximum(r, 0.0)
-                else:
-                    excess = np.minimum(r, 0.0)
-                if not np.any(np.abs(excess) > 1e-12):
-                    continue
-                cols = [(idx[c], w) for c, w in rel.coefs if not self.columns[idx[c]].immutable]
-                norm = sum(w * w for _, w in cols)
-                if norm == 0:
-                    continue
-                for j, w in cols:
-                    x[:, j] -= excess * w / norm
-                moved = True
+                moved |= rel.project(x, idx, mutable)
             if not moved:
                 break
         self._repair_cells(x, orig)
@@ -473,7 +611,7 @@ class Schema:
         return cls(
             cols,
             [list(g) for g in d.get("one_hot") or []],
-            [Relation.parse(r) for r in d.get("relations") or []],
+            [parse_relation(r) for r in d.get("relations") or []],
         )
 
     def to_yaml(self) -> str:

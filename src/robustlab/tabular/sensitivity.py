@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["column_sensitivity", "fragile_rows"]
+__all__ = ["column_sensitivity", "fragile_rows", "one_column_changes"]
 
 
 def _outputs(model: Any, x: np.ndarray) -> np.ndarray:
@@ -22,18 +22,15 @@ def _changed(model: Any, a: np.ndarray, b: np.ndarray, tolerance: float) -> np.n
     return a != b
 
 
-def column_sensitivity(
-    model: Any, rows: Any, *, scale: float = 0.5, tolerance: float = 0.1, seed: int = 0
-) -> dict[str, float]:
-    """Per mutable column, the share of rows whose prediction changes when only that column is
-    perturbed (Gaussian noise of ``scale`` standard deviations for a numeric column, a swap to
-    another level for a categorical one) and the row repaired to the schema; most sensitive
-    first."""
+def one_column_changes(
+    model: Any, x: np.ndarray, *, scale: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Per mutable column, the encoded rows ``x`` with only that column perturbed (Gaussian
+    noise of ``scale`` standard deviations for a numeric column, a swap to another level for a
+    categorical one) and each row repaired to the schema."""
     schema = model.schema
-    x = schema.encode(rows)
-    base = _outputs(model, x)
     rng = np.random.default_rng(seed)
-    out: dict[str, float] = {}
+    out: dict[str, np.ndarray] = {}
     for j, col in enumerate(schema.columns):
         if col.immutable:
             continue
@@ -45,8 +42,21 @@ def column_sensitivity(
             y[:, j] = (np.nan_to_num(y[:, j]) + rng.integers(1, k, len(y))) % k
         else:
             y[:, j] += scale * schema.scales[j] * rng.standard_normal(len(y))
-        y = schema.repair(y, original=x)
-        out[col.name] = float(_changed(model, base, _outputs(model, y), tolerance).mean())
+        out[col.name] = schema.repair(y, original=x)
+    return out
+
+
+def column_sensitivity(
+    model: Any, rows: Any, *, scale: float = 0.5, tolerance: float = 0.1, seed: int = 0
+) -> dict[str, float]:
+    """Per mutable column, the share of rows whose prediction changes when only that column is
+    perturbed (see :func:`one_column_changes`); most sensitive first."""
+    x = model.schema.encode(rows)
+    base = _outputs(model, x)
+    out = {
+        name: float(_changed(model, base, _outputs(model, y), tolerance).mean())
+        for name, y in one_column_changes(model, x, scale=scale, seed=seed).items()
+    }
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 

@@ -26,9 +26,16 @@ class Ranking(Task):
         "ndcg": "float",
         "reciprocal_rank": "float",
         "relevant_rank": "int",
+        # through ir-measures when it is installed (robustlab[ranking]); NaN without it
+        "recall": "float",
+        "average_precision": "float",
+        "precision": "float",
+        # agreement of a perturbed ranking with the clean one (perturbation probes only)
+        "kendall_tau": "float",
+        "rbo": "float",
     }
     score_field: ClassVar[str] = "ndcg"
-    metrics: ClassVar[tuple[str, ...]] = ("ndcg", "mrr")
+    metrics: ClassVar[tuple[str, ...]] = ("ndcg", "mrr", "recall_at_100", "map", "precision_at_10")
     criterion: ClassVar[str] = "demoted"
     outputs: ClassVar[tuple[str, ...]] = ("logits",)
     #: Rank cutoff of ``ndcg`` and of the default ``broken`` (a relevant document in the top k).
@@ -71,6 +78,8 @@ class Ranking(Task):
         *,
         reference: Any = None,
         doc_ids: Sequence[Any] | None = None,
+        kendall_tau: Any = None,
+        rbo: Any = None,
         **options: Any,
     ) -> dict[str, np.ndarray]:
         """Per-query nDCG@10 (linear gains, ``log2(rank + 1)`` discount, ideal ranking from all
@@ -84,6 +93,8 @@ class Ranking(Task):
             reference: Not defined for ranking (must be None).
             doc_ids: The candidates' ids: ``D`` ids shared by every query or ``n`` lists of
                 ``D``; by default the column positions ``"0"``..``"D-1"``.
+            kendall_tau, rbo: Per-query agreement of these rankings with the clean ones, from
+                a perturbation probe (:mod:`robustlab.ranking.evaluate`); NaN when not given.
         """
         if reference is not None:
             self.reference_of(None, None)  # type: ignore[arg-type]
@@ -133,8 +144,40 @@ class Ranking(Task):
             if len(hits):
                 first[i] = hits[0] + 1
                 rr[i] = 1.0 / (hits[0] + 1)
-        return {"ndcg": ndcg, "reciprocal_rank": rr, "relevant_rank": first}
+        out = {"ndcg": ndcg, "reciprocal_rank": rr, "relevant_rank": first}
+        out.update(_ir_measures_fields(scores, qrels, per_query))
+        for key, given in (("kendall_tau", kendall_tau), ("rbo", rbo)):
+            col = np.full(n, np.nan) if given is None else np.asarray(given, dtype=np.float64)
+            if col.shape != (n,):
+                raise DataError(f"ranking {key} needs one value per query ({n}); got {col.shape}.")
+            out[key] = col
+        return out
 
     def default_broken(self, fields: Mapping[str, np.ndarray]) -> np.ndarray:
         rank = np.asarray(fields["relevant_rank"], dtype=np.float64)
         return ~(rank <= self.cutoff)  # no relevant document ranked in the top k (NaN: none)
+
+
+#: Task field -> ir-measures measure: nDCG@10 and RR as computed above, and the rest.
+IR_MEASURES = {
+    "ndcg": "nDCG@10",
+    "reciprocal_rank": "RR",
+    "recall": "R@100",
+    "average_precision": "AP@1000",
+    "precision": "P@10",
+}
+
+
+def _ir_measures_fields(
+    scores: np.ndarray, qrels: list[Any], doc_ids: list[list[str]]
+) -> dict[str, np.ndarray]:
+    """nDCG@10, RR, Recall@100, AP and P@10 per query from ir-measures (pytrec_eval); NaN
+    columns for the three not computed here when it is not installed."""
+    n = len(qrels)
+    try:
+        import ir_measures  # noqa: F401
+    except ModuleNotFoundError:
+        return {f: np.full(n, np.nan) for f in ("recall", "average_precision", "precision")}
+    from robustlab.ranking.evaluate import per_query
+
+    return per_query(scores, qrels, doc_ids, IR_MEASURES)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from robustlab import validation
+from robustlab._progress import batch_done
 from robustlab.attacks._base import Attack, resolve_criterion
 from robustlab.attacks._registry import ATTACKS, attacks_for
 from robustlab.attacks.image._ops import NORMS
@@ -249,6 +250,8 @@ class ImageAttack(Attack, ABC):
             return
         usable = [
             f"{name!r} (norms {', '.join(cls.norms)})"  # type: ignore[attr-defined]
+            if cls.norms  # type: ignore[attr-defined]
+            else f"{name!r} (transformations)"
             for name, cls in attacks_for("image")
             if cls.needs <= model.capabilities
         ]
@@ -341,7 +344,8 @@ class ImageAttack(Attack, ABC):
         todo = correct.nonzero().squeeze(1)
         # an empty tensor splits into one empty chunk: with nothing correctly classified (a weak
         # model, a one-example shard) no attack may be called at all
-        for chunk in todo.split(model.batch_size) if len(todo) else ():
+        chunks = todo.split(model.batch_size) if len(todo) else ()
+        for done, chunk in enumerate(chunks, 1):
             xs, ys = x[chunk], y[chunk]
             ctx.draws = draws.take(chunk)
             adv, used = self._perturb(ctx, xs, ys)
@@ -352,6 +356,7 @@ class ImageAttack(Attack, ABC):
             success[chunk] = broken
             if queries is not None and used is not None:
                 queries[chunk] = used.to(device=device, dtype=torch.long)
+            batch_done(done, len(chunks))  # scan progress inside the unit, per batch
         norms = ctx.threat.distance(adversarial - x)
         return AttackResult(
             adversarial=adversarial.cpu(),

@@ -7,6 +7,7 @@ import torch
 from robustlab.seeding import Draws
 
 __all__ = [
+    "ALL_NORMS",
     "NORMS",
     "ascent_direction",
     "batch_view",
@@ -16,6 +17,9 @@ __all__ = [
 ]
 
 NORMS = ("linf", "l2", "l1")
+#: Every norm a threat model may use: the three above, and ``l0`` (the number of input elements
+#: changed), which only the sparse attacks (FMN-L0) search.
+ALL_NORMS = (*NORMS, "l0")
 
 
 def batch_view(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -30,7 +34,21 @@ def lp_norm(delta: torch.Tensor, norm: str) -> torch.Tensor:
         return flat.abs().amax(dim=1)
     if norm == "l2":
         return flat.norm(p=2, dim=1)
+    if norm == "l0":
+        return (
+            (flat != 0).sum(dim=1).to(delta.dtype if delta.is_floating_point() else torch.float32)
+        )
     return flat.abs().sum(dim=1)
+
+
+def _project_l0(flat: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    # Keep the floor(eps) largest-magnitude coordinates of each row (exact, ties by position).
+    k = eps.floor().clamp(min=0).long()
+    order = flat.abs().argsort(dim=1, descending=True, stable=True)
+    rank = torch.empty_like(order).scatter_(
+        1, order, torch.arange(flat.shape[1], device=flat.device).expand_as(order).contiguous()
+    )
+    return flat * (rank < k.unsqueeze(1)).to(flat.dtype)
 
 
 def _project_l1(flat: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
@@ -59,6 +77,8 @@ def project_ball(delta: torch.Tensor, norm: str, eps: float | torch.Tensor) -> t
         length = flat.norm(p=2, dim=1)
         factor = torch.clamp(eps_t / length.clamp(min=1e-12), max=1.0)
         return delta * batch_view(factor, delta)
+    if norm == "l0":
+        return _project_l0(flat, eps_t).view_as(delta)
     return _project_l1(flat, eps_t).view_as(delta)
 
 

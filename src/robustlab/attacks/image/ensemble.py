@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from robustlab._progress import stage
 from robustlab.attacks._base import resolve_criterion
 from robustlab.attacks.image._base import (
     ImageAttack,
@@ -146,21 +147,22 @@ def standard(
     clean_correct: torch.Tensor | None = None
     queries: torch.Tensor | None = None
     per_attack: dict[str, int] = {}
-    for label, attack in plan:
+    for index, (label, attack) in enumerate(plan):
         todo = torch.arange(len(x)) if robust is None else robust.nonzero().squeeze(1)
         if len(todo) == 0:
             per_attack[label] = 0
             continue
-        result = attack.run(
-            model,
-            x[todo],
-            y[todo],
-            norm=norm,
-            epsilon=eps,
-            seed=seeds[todo],
-            bounds=low_high,
-            criterion=goal,
-        )
+        with stage(index, len(plan)):  # scan progress: each attack one part of the unit
+            result = attack.run(
+                model,
+                x[todo],
+                y[todo],
+                norm=norm,
+                epsilon=eps,
+                seed=seeds[todo],
+                bounds=low_high,
+                criterion=goal,
+            )
         warnings += [w for w in result.warnings if w not in warnings]
         if robust is None:
             clean_correct = result.clean_correct.clone()
@@ -224,24 +226,30 @@ def _fast_or_escalate(
     )
     result.warnings[:0] = warnings
     if escalate:
-        full = standard(
-            model,
-            x,
-            y,
-            norm=norm,
-            epsilon=eps,
-            seed=seed,
-            bounds=low_high,
-            checks=False,
-            criterion=goal,
-        )
-        extra = full.success & ~result.success
-        result.adversarial[extra] = full.adversarial[extra]
-        result.success = result.success | full.success
-        result.norms = lp_norm(result.adversarial - x, norm)
-        result.per_attack["standard-escalation"] = int(extra.sum())
-        stages = result.params["stage"]
-        for i in extra.nonzero().squeeze(1).tolist():
-            stages[i] = "standard-escalation"
+        # Only the points the fast stages left robust can change: run standard on those.
+        robust = (~result.success).nonzero().squeeze(1)
+        result.params["escalated_points"] = len(robust)
+        if len(robust):
+            full = standard(
+                model,
+                x[robust],
+                y[robust],
+                norm=norm,
+                epsilon=eps,
+                seed=seed,
+                bounds=low_high,
+                checks=False,
+                criterion=goal,
+            )
+            extra = robust[full.success]
+            result.adversarial[extra] = full.adversarial[full.success]
+            result.success[extra] = True
+            result.norms = lp_norm(result.adversarial - x, norm)
+            result.per_attack["standard-escalation"] = len(extra)
+            stages = result.params["stage"]
+            for i in extra.tolist():
+                stages[i] = "standard-escalation"
+        else:
+            result.per_attack["standard-escalation"] = 0
     result.elapsed_s = time.perf_counter() - start
     return result

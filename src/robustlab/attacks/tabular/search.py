@@ -16,6 +16,45 @@ from robustlab.errors import ConfigError
 __all__ = ["TabularAttackResult", "attack_rows"]
 
 ATTACKS = ("auto", "search", "gradient")
+#: The criteria a tabular attack takes, by task: a classifier's row breaks when it is
+#: misclassified, a regressor's when its prediction moves by more than the relative tolerance.
+CRITERIA = {"misclassified": "classification", "score_changed": "regression"}
+
+
+def check_criterion(criterion: str | None, model: Any, owner: str = "attack_rows") -> str:
+    """The criterion to use for ``model`` (its task's when None), or a ConfigError naming the
+    mismatch and the fix."""
+    default = (
+        next(c for c, t in CRITERIA.items() if t == model.task)
+        if model.task in (CRITERIA.values())
+        else None
+    )
+    if default is None:
+        raise ConfigError(
+            f"{owner} attacks classifiers and regressors; model {model.name!r} is a {model.task} "
+            "model."
+        )
+    if criterion is None:
+        return default
+    if criterion not in CRITERIA:
+        raise ConfigError(
+            f"The 'criterion' parameter of {owner} must be one of {list(CRITERIA)} (or None for "
+            f"the task's own). Got {criterion!r} instead."
+        )
+    if CRITERIA[criterion] != model.task:
+        kind = {"classification": "classifier", "regression": "regressor"}[model.task]
+        raise ConfigError(
+            f"The 'criterion' parameter of {owner} is {criterion!r}, a {CRITERIA[criterion]} "
+            f"criterion, but model {model.name!r} is a {kind}. A {kind} needs criterion "
+            f"{default!r}"
+            + (
+                " (the prediction moves by more than 'tolerance' relative to the clean one)"
+                if default == "score_changed"
+                else ""
+            )
+            + "; pass it or drop criterion= to use the task's own."
+        )
+    return criterion
 
 
 @dataclass(frozen=True)
@@ -134,13 +173,16 @@ def attack_rows(
     generations: int = 20,
     steps: int = 20,
     seed: int = 0,
+    criterion: str | None = None,
 ) -> TabularAttackResult:
     """Attack encoded rows within ``epsilon`` column standard deviations per numeric cell (and
     any categorical swap), keeping every candidate valid under ``schema``; only feasible rows
     count as successes. A regressor's row breaks when its prediction moves by more than
-    ``tolerance`` relative to the clean prediction."""
+    ``tolerance`` relative to the clean prediction (criterion ``score_changed``; a classifier's
+    criterion is ``misclassified``; a mismatched criterion is refused)."""
     from robustlab.tabular.schema import Schema
 
+    check_criterion(criterion, model)
     if attack not in ATTACKS:
         raise ConfigError(f"Tabular attack must be one of {list(ATTACKS)}; got {attack!r}.")
     x0 = np.asarray(rows.detach().cpu() if torch.is_tensor(rows) else rows, dtype=np.float64)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from robustlab._progress import batch_done
 from robustlab.attacks._base import resolve_criterion
 from robustlab.attacks.text._base import (
     TEXT,
@@ -277,6 +278,7 @@ def attack_texts(
         if oracle.used > oracle.budget:  # the counter refuses this; a broken counter must not pass
             raise AssertionError(f"{attack} spent {oracle.used} queries of {oracle.budget}")
         found.append((tokens, words, oracle.used, skipped))
+        batch_done(i + 1, len(items))  # scan progress inside the unit, per text
 
     adversarial = [t.render(w) if w is not None else t.text for t, w, _, _ in found]
     fresh_probs = model.predict_proba(adversarial).numpy().astype(np.float64)
