@@ -55,7 +55,7 @@ HAND = make(
 def test_worst_group_accuracy_known_answer() -> None:
     est = get_metric("worst_group_accuracy").compute(HAND)
     assert est.value == 0.5
-    assert est.n == 6 and est.method == "bootstrap"
+    assert est.n == 6 and est.method == "clopper-pearson-bonferroni"
     assert est.details == {
         "groups": {
             "a": {"accuracy": pytest.approx(2 / 3), "n": 3},
@@ -112,7 +112,10 @@ def test_a_group_missing_from_a_resample_is_absent_not_zero() -> None:
     r = make([False] + [True] * 99, ["tiny"] + ["big"] * 99)
     worst = get_metric("worst_group_accuracy").compute(r)
     assert worst.value == 0.0
-    assert worst.ci_low == 0.0 and worst.ci_high == 1.0
+    # worst-group accuracy's interval is simultaneous Clopper-Pearson (issue 19 item 4): the
+    # group of one, 0/1, has the upper bound 1 - 0.0125 at level 1 - 0.05/2; the big group's
+    # 99/99 is above it
+    assert worst.ci_low == 0.0 and worst.ci_high == pytest.approx(0.9875)
     gap = get_metric("group_accuracy_gap").compute(r)
     assert gap.value == 1.0
     assert gap.ci_low == 0.0 and gap.ci_high == 1.0
@@ -163,6 +166,8 @@ def test_class_metrics_match_an_independent_implementation() -> None:
 
 
 def test_bootstrap_interval_agrees_with_a_plain_resampling_loop() -> None:
+    # the gap's interval is a bootstrap (worst-group accuracy's is simultaneous Clopper-Pearson
+    # since issue 19 item 4)
     rng = np.random.default_rng(1)
     g = rng.choice(["x", "y", "z"], size=300, p=[0.5, 0.3, 0.2])
     ok = rng.random(300) < np.where(g == "x", 0.9, np.where(g == "y", 0.8, 0.6))
@@ -171,8 +176,9 @@ def test_bootstrap_interval_agrees_with_a_plain_resampling_loop() -> None:
     stats = []
     for _ in range(1000):
         i = loop_rng.integers(0, 300, 300)
-        stats.append(min(ok[i][g[i] == name].mean() for name in set(g[i])))
-    est = get_metric("worst_group_accuracy").compute(r, seed=4)
+        accs = [ok[i][g[i] == name].mean() for name in set(g[i])]
+        stats.append(max(accs) - min(accs))
+    est = get_metric("group_accuracy_gap").compute(r, seed=4)
     assert est.ci_low == pytest.approx(np.quantile(stats, 0.025), abs=0.03)
     assert est.ci_high == pytest.approx(np.quantile(stats, 0.975), abs=0.03)
 
@@ -183,9 +189,11 @@ def test_interval_depends_on_the_seed_and_narrows_with_data() -> None:
     large = make(
         rng.random(6000) < 0.7, [f"g{i % 3}" for i in range(6000)], target=np.arange(6000) % 4
     )
+    exact = ("worst_group_accuracy", "worst_class_accuracy")  # Clopper-Pearson: no seed
     for name in GROUP + CLASS:
         a, b = get_metric(name).compute(small, seed=0), get_metric(name).compute(small, seed=1)
-        assert a.value == b.value and (a.ci_low, a.ci_high) != (b.ci_low, b.ci_high)
+        same = (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
+        assert a.value == b.value and same == (name in exact)
         big = get_metric(name).compute(large, seed=0)
         assert big.ci_high - big.ci_low < (a.ci_high - a.ci_low) / 3
 

@@ -21,6 +21,7 @@ from robustlab.probes import NotApplicable, make_probe
 from robustlab.probes.base import gallery, predict_records
 from robustlab.probes.perturbation import RUNNERS, PerturbationProbe
 from robustlab.records import Records
+from robustlab.seeding import ExampleSeeds
 
 IMAGE = corruptions.names()
 TEXT = transformations.names(preserves_label=True)
@@ -46,9 +47,12 @@ def _artifacts(records: Records, key: str) -> str:
 
 
 def _corruption_probe_02(probe: Any, corruption: str, severity: int, model, batch, seed) -> Records:
-    """The records RobustLab 0.2's corruption probe made (its run(), written out)."""
+    """The records RobustLab 0.2's corruption probe made (its run(), written out), with the
+    corruption seeded per example id as probes seed it since issue 19 item 2."""
     clean = batch.inputs.to(model.device)
-    corrupted = corruptions.apply(clean, corruption, severity, seed=seed)
+    corrupted = corruptions.apply(
+        clean, corruption, severity, seed=ExampleSeeds.of(seed, batch.ids)
+    )
     size = (corrupted - clean).flatten(1).norm(dim=1)
     records = predict_records(model, corrupted, batch, perturbation=size)
     records.artifacts.extend(gallery(batch, corrupted, probe, records))
@@ -56,12 +60,13 @@ def _corruption_probe_02(probe: Any, corruption: str, severity: int, model, batc
 
 
 def _text_probe_02(name: str, rate: float, model, batch, seed) -> Records:
-    """The records RobustLab 0.2's text transformation probe made (its run() without artifacts)."""
+    """The records RobustLab 0.2's text transformation probe made (its run() without artifacts),
+    with the texts seeded per example id as probes seed them since issue 19 item 2."""
     from robustlab.text._probing import sub_batch
     from robustlab.text.artifacts import word_change_fraction
 
     texts = list(batch.inputs)
-    out = transformations.apply(texts, name, rate, seed)
+    out = transformations.apply(texts, name, rate, ExampleSeeds.of(seed, batch.ids))
     changed = [i for i, o in enumerate(out) if o.changed]
     originals = [texts[i] for i in changed]
     perturbed = [out[i].text for i in changed]

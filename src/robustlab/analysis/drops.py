@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from robustlab.errors import DataError, StoreError
+from robustlab.metrics.intervals import bca_from_replicates
 from robustlab.records import ID_DOMAIN, Records
 from robustlab.store import Store
 
@@ -43,7 +44,8 @@ def drops_of(
     level: float = 0.95,
 ) -> dict[str, Any]:
     """Source Drop ``(S_S - S_T) / S_S`` and, given the records of a model trained on the target
-    domain, Target Drop ``(T_T - S_T) / T_T``, with paired percentile-bootstrap intervals.
+    domain, Target Drop ``(T_T - S_T) / T_T``, with BCa bootstrap intervals (the jackknife for
+    the acceleration runs over the examples of both samples).
 
     ``S_S`` is the source model's accuracy on its own training domain, ``S_T`` its accuracy on
     the target domain and ``T_T`` the target-trained model's accuracy on the target domain (the
@@ -82,13 +84,12 @@ def drops_of(
     i_own = rng.integers(0, len(s_own), size=(RESAMPLES, len(s_own)))
     i_tgt = rng.integers(0, len(s_tgt), size=(RESAMPLES, len(s_tgt)))
     boot_own, boot_tgt = s_own[i_own].mean(1), s_tgt[i_tgt].mean(1)
-    alpha = (1 - level) / 2
 
-    def estimate(point: float, boot: np.ndarray) -> dict[str, Any]:
+    def estimate(point: float, boot: np.ndarray, jack: np.ndarray) -> dict[str, Any]:
         boot = boot[np.isfinite(boot)]
         if not np.isfinite(point) or not len(boot):
             return {"value": None, "ci_low": None, "ci_high": None}
-        low, high = np.quantile(boot, [alpha, 1 - alpha])
+        low, high = bca_from_replicates(point, boot, jack, level)
         return {
             "value": point,
             "ci_low": min(float(low), point),
@@ -105,6 +106,12 @@ def drops_of(
         "source_drop": estimate(
             float(source_drop(np.array(acc_own), np.array(acc_tgt))),
             source_drop(boot_own, boot_tgt),
+            np.concatenate(
+                [
+                    source_drop(_leave_one_out(s_own), np.array(acc_tgt)),
+                    source_drop(np.array(acc_own), _leave_one_out(s_tgt)),
+                ]
+            ),
         ),
         "target_drop": None,
     }
@@ -114,8 +121,17 @@ def drops_of(
         out["target_drop"] = estimate(
             float(target_drop(np.array(acc_t), np.array(acc_tgt))),
             target_drop(t_tgt[i_tgt].mean(1), boot_tgt),
+            target_drop(_leave_one_out(t_tgt), _leave_one_out(s_tgt)),  # paired examples
         )
     return out
+
+
+def _leave_one_out(values: np.ndarray) -> np.ndarray:
+    """The mean of ``values`` without each one in turn (the jackknife of a mean)."""
+    n = len(values)
+    if n < 2:
+        return np.full(n, np.nan)
+    return (values.sum() - values) / (n - 1)
 
 
 def domain_drops(store: Store, run: dict[str, Any], *, probe: str = "clean") -> dict[str, Any]:

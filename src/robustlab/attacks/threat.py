@@ -23,6 +23,7 @@ import torch
 from robustlab.attacks.image._ops import ALL_NORMS, lp_norm, project_ball, random_in_ball
 from robustlab.errors import ConfigError
 from robustlab.registry import Registry
+from robustlab.seeding import Draws
 
 __all__ = [
     "THREATS",
@@ -185,10 +186,11 @@ class LpBall(ThreatModel):
     def random(
         self,
         like: torch.Tensor,
-        generator: torch.Generator,
+        generator: torch.Generator | Draws,
         radius: float | torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Random perturbations inside the ball (of ``radius`` if given, else ``epsilon``)."""
+        """Random perturbations inside the ball (of ``radius`` if given, else ``epsilon``); per
+        example when ``generator`` is a :class:`~robustlab.seeding.Draws`."""
         r = self.epsilon if radius is None else radius
         if self.norm == "l0":
             raise ConfigError("An L0 threat model has no random start; start from the input.")

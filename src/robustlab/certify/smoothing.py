@@ -12,6 +12,7 @@ import torch
 from scipy.stats import beta, binomtest, norm
 
 from robustlab.errors import ConfigError, ModelError
+from robustlab.seeding import ExampleSeeds
 from robustlab.validation import check_int, check_number, check_seed
 
 __all__ = ["ABSTAIN", "SmoothingResult", "min_samples", "predict", "smoothing"]
@@ -87,11 +88,12 @@ def _scorer(model: Any) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.d
     )
 
 
-def _check(sigma: float, alpha: float, batch_size: int, seed: int) -> None:
+def _check(sigma: float, alpha: float, batch_size: int, seed: int | ExampleSeeds) -> None:
     check_number(_OWNER, "sigma", sigma)
     check_number(_OWNER, "alpha", alpha, high=0.5, high_inclusive=False)
     check_int(_OWNER, "batch_size", batch_size)
-    check_seed(_OWNER, seed)
+    if not isinstance(seed, ExampleSeeds):
+        check_seed(_OWNER, seed)
 
 
 def _check_samples(param: str, value: int, alpha: float, test: str) -> None:
@@ -152,7 +154,9 @@ def _prepare(inputs: Any, device: torch.device, bounds: tuple[float, float] | No
     return x
 
 
-def _generator(device: torch.device, seed: int, index: int) -> torch.Generator:
+def _generator(device: torch.device, seed: int | ExampleSeeds, index: int) -> torch.Generator:
+    if isinstance(seed, ExampleSeeds):  # a scan's: keyed by the example's id
+        return seed.generator(index, device)
     g = torch.Generator(device=device)
     g.manual_seed((seed * 1_000_003 + index) % (2**63))
     return g
@@ -168,7 +172,7 @@ def smoothing(
     n: int = 100_000,
     alpha: float = 0.001,
     batch_size: int = 1000,
-    seed: int = 0,
+    seed: int | ExampleSeeds = 0,
 ) -> SmoothingResult:
     """Certify the Gaussian-smoothed ``model`` at each input (CERTIFY of Cohen et al.).
 
@@ -220,7 +224,7 @@ def predict(
     n: int = 100_000,
     alpha: float = 0.001,
     batch_size: int = 1000,
-    seed: int = 0,
+    seed: int | ExampleSeeds = 0,
 ) -> np.ndarray:
     """The smoothed prediction at each input, :data:`ABSTAIN` where the top two classes' counts
     do not differ significantly (two-sided binomial test at level ``alpha``; PREDICT of Cohen

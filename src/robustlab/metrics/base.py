@@ -68,15 +68,36 @@ def bootstrap_ci(
     statistic: Any = np.mean,
     *,
     level: float = 0.95,
-    resamples: int = 1000,
+    resamples: int | None = None,
     seed: int = 0,
+    method: str = "bca",
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``statistic`` over the rows of ``values``.
+    """Bootstrap interval of ``statistic`` over the rows of ``values``.
+
+    ``method="bca"`` (the default) is the bias-corrected and accelerated bootstrap
+    (:func:`robustlab.metrics.intervals.bca_interval`, 2000 resamples by default), which covers
+    for smooth statistics such as means, second-order accurate where the percentile bootstrap
+    is first-order only (issue 19 measured 0.926 for the percentile interval of a mean
+    confidence at n = 300; ``benchmarks/coverage.py`` measures BCa at 0.951). ``"percentile"``
+    is the plain percentile bootstrap (1000 resamples by default), for statistics that are not
+    smooth (a median).
 
     References:
         Efron & Tibshirani, An Introduction to the Bootstrap, 1993.
     """
     values = np.asarray(values)
+    if method == "bca":
+        from robustlab.metrics.intervals import BCA_RESAMPLES, bca_interval
+
+        return bca_interval(
+            values, statistic, level=level, resamples=resamples or BCA_RESAMPLES, seed=seed
+        )
+    if method != "percentile":
+        raise ConfigError(
+            f"The 'method' parameter of bootstrap_ci() must be 'bca' or 'percentile'. Got "
+            f"{method!r} instead."
+        )
+    resamples = resamples or 1000
     n = len(values)
     rng = np.random.default_rng(seed)
     # Resamples drawn a block of rows at a time (the same stream as one (resamples, n) draw):
@@ -156,6 +177,6 @@ def get_metric(name: str) -> Metric:
 
 
 def mean_estimate(values: np.ndarray, seed: int) -> Estimate:
-    """The mean of per-example values with a percentile-bootstrap interval."""
+    """The mean of per-example values with a BCa bootstrap interval."""
     low, high = bootstrap_ci(values, seed=seed)
     return Estimate(float(np.mean(values)), low, high, len(values), "bootstrap")

@@ -17,11 +17,14 @@ class ExpectedCalibrationError(Metric):
     Examples are binned by the confidence of their predicted class into ``n_bins`` equal-width
     bins ``((b-1)/B, b/B]`` (a confidence of exactly 0 falls in the first bin). Empty bins are
     skipped: they weigh 0. A single example is a bin of its own, so its ECE is
-    ``|correct - confidence|``. ECE is biased upwards on few examples (even a perfectly calibrated
-    model scores above 0), so compare models on the same number of examples.
+    ``|correct - confidence|``. This is the plug-in ECE, kept under its name so that stored
+    numbers stay comparable: it is biased upwards on few examples (even a perfectly calibrated
+    model scores above 0), so compare models on the same number of examples, and read
+    ``ece_debiased`` (Kumar et al. 2019) for an estimate centred on the true calibration error.
 
     The interval is a percentile bootstrap over examples (bins fixed, examples redrawn), widened
-    to contain the point value. ``details`` holds the reliability diagram: every bin's ``lower``
+    to contain the point value: an interval for the plug-in statistic, which need not contain
+    the true calibration error (for a calibrated model it never contains 0). ``details`` holds the reliability diagram: every bin's ``lower``
     and ``upper`` edge, ``count``, ``accuracy`` and ``mean_confidence`` (None for empty bins).
 
     Args:

@@ -27,7 +27,7 @@ class MedianPerturbation(Metric):
     def _compute(self, records: Records, seed: int) -> Estimate:
         finite = np.isfinite(records.perturbation)
         values = records.perturbation[finite]
-        low, high = bootstrap_ci(values, np.median, seed=seed, resamples=500)
+        low, high = bootstrap_ci(values, np.median, seed=seed, resamples=500, method="percentile")
         targets = records.target[finite]
         per_class = {
             str(int(c)): float(np.median(values[targets == c])) for c in np.unique(targets)

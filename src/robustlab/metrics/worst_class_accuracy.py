@@ -1,12 +1,10 @@
-"""Lowest per-class accuracy (recall of the worst class), with a bootstrap interval."""
+"""Lowest per-class accuracy (recall of the worst class), with a simultaneous exact interval."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from robustlab.metrics._disparity import class_cells, disparity_estimate, worst_of
+from robustlab.metrics._disparity import class_cells, min_cell_estimate, worst_of
 from robustlab.metrics.base import METRICS, Estimate, Metric
 from robustlab.records import Records
 
@@ -21,8 +19,9 @@ class WorstClassAccuracy(Metric):
     or 1) can set the value; read the sizes in ``details``. With a single class present the value
     is that class's accuracy.
 
-    The interval is a percentile bootstrap over examples (a class missing from a resample is
-    absent from that resample's minimum), widened to contain the point value. ``details``:
+    The interval is the simultaneous (Bonferroni) Clopper-Pearson interval of the minimum
+    over the classes, as for ``worst_group_accuracy``: it covers the worst class's true accuracy
+    with probability at least 95%. ``details``:
     ``classes`` maps every class index to its ``accuracy`` and size ``n``; ``worst_class`` names
     the minimum (ties: the lowest class index).
     """
@@ -34,11 +33,9 @@ class WorstClassAccuracy(Metric):
 
     def _compute(self, records: Records, seed: int) -> Estimate:
         names, codes, correct = class_cells(records)
-        return disparity_estimate(
+        return min_cell_estimate(
             names,
             codes,
             correct,
-            lambda acc: np.nanmin(acc, axis=1),
-            seed,
             lambda table, acc: {"classes": table, "worst_class": worst_of(table, acc)},
         )

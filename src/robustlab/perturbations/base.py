@@ -104,6 +104,10 @@ class Perturbation(ABC, Generic[InputsT]):
             perturbation probe refuses: a changed prediction is then expected.
         partial: True where the perturbation leaves some inputs alone by design (a name swap on
             a text without names): the probe records only the inputs it changed.
+        example_seeds: True where :meth:`apply` accepts per-example
+            :class:`~robustlab.seeding.ExampleSeeds` as ``seed`` (every bundled perturbation):
+            the probe then passes seeds keyed by example id, so an example's perturbation does
+            not depend on the shard it comes in. Others get the probe's int seed.
     """
 
     name: ClassVar[str]
@@ -115,11 +119,21 @@ class Perturbation(ABC, Generic[InputsT]):
     random: ClassVar[bool] = True
     preserves_label: ClassVar[bool] = True
     partial: ClassVar[bool] = False
+    example_seeds: ClassVar[bool] = False
 
     @abstractmethod
     def apply(self, inputs: InputsT, seed: int = 0) -> Perturbed[InputsT]:
         """Perturb a batch; the same inputs, parameters and seed give the same output, and the
         inputs are never modified."""
+
+    def seed_for(self, seed: int, ids: Sequence[Any]) -> Any:
+        """What :meth:`apply` is given as ``seed`` for examples ``ids`` under the probe seed
+        ``seed``: per-example seeds where the perturbation takes them, else ``seed``."""
+        if not self.example_seeds:
+            return seed
+        from robustlab.seeding import ExampleSeeds
+
+        return ExampleSeeds.of(seed, ids)
 
     def applies_to(self, item: Any) -> bool:
         """Whether this perturbation changes ``item`` (one input) at some seed; True unless the

@@ -25,6 +25,7 @@ from robustlab.probes.base import (
     predict_records,
 )
 from robustlab.records import Records
+from robustlab.seeding import ExampleSeeds
 from robustlab.validation import epsilon_label
 
 _OWN = (
@@ -97,6 +98,10 @@ class Attack(Probe):
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     modalities: ClassVar[tuple[str, ...]] = ("image", "tabular", "text")
     metrics = _IMAGE_METRICS
+
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
@@ -236,7 +241,7 @@ class Attack(Probe):
             batch.targets,
             attack=self.attack,
             threat=self.threat_model(),
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),  # random starts keyed by example id
             criterion=criterion_of(self),
             **dict(self.options),
         )
@@ -252,7 +257,7 @@ class Attack(Probe):
             batch.targets.numpy(),
             attack=self.attack,
             budget=int(self.budget or DEFAULT_BUDGET),
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),
             max_chars=None,
             threat=self.threat_model(),
             criterion=criterion_of(self),

@@ -70,6 +70,7 @@ def _numpy(x: torch.Tensor | np.ndarray | None) -> np.ndarray | None:
 #: domains, a reference model).
 EVERY_PROBE_METRICS = (
     "ece",
+    "ece_debiased",
     "ece_equal_mass",
     "max_calibration_error",
     "overconfidence",
@@ -243,6 +244,15 @@ class Probe(ABC):
     def label(self) -> str:
         """Short name for tables and charts (the key unless a probe gives a shorter one)."""
         return self.key
+
+    @property
+    def example_seeded(self) -> bool:
+        """Whether :meth:`run` keys its random choices by example id
+        (:class:`~robustlab.seeding.ExampleSeeds` of the seed it gets): it then gets the probe's
+        seed, the same for every shard, so its records do not depend on the shard size. Other
+        probes get a seed of their own per shard (derived from the probe's seed and the shard),
+        so that examples at the same position of different shards draw differently."""
+        return False
 
     @property
     def seed_key(self) -> str:

@@ -38,6 +38,10 @@ class CertifySmoothing(Probe):
     requires = frozenset({"scores"})
     metrics = ("accuracy", "certified_accuracy", "abstention_rate", "mean_certified_radius")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.certify.smoothing import _check_samples
 
@@ -55,6 +59,7 @@ class CertifySmoothing(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab.certify import smoothing
+        from robustlab.seeding import ExampleSeeds
 
         res = smoothing(
             model,
@@ -64,7 +69,7 @@ class CertifySmoothing(Probe):
             n=self.n,
             alpha=self.alpha,
             batch_size=self.batch_size,
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),  # noise keyed by example id
         )
         task = get_task("certified_classification")
         return task.records(

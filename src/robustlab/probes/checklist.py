@@ -53,6 +53,10 @@ class Checklist(Probe):
     covers_batch = False  # MFT records its own cases, INV and DIR the texts they change
     metrics = ("pass_rate", "accuracy", "worst_group_accuracy", "group_accuracy_gap")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.text import checklist
 
@@ -179,19 +183,21 @@ class Checklist(Probe):
 
     def _run_change(self, model: Model, batch: Batch, test: Any, seed: int) -> Records:
         from robustlab.perturbations import text as transformations
+        from robustlab.seeding import ExampleSeeds
         from robustlab.text import checklist
         from robustlab.text._probing import empty_records, sub_batch
         from robustlab.text.artifacts import pick_examples, text_artifact
 
         texts = list(batch.inputs)
+        seeds = ExampleSeeds.of(seed, batch.ids)  # by example id: the same for any shard
         if isinstance(test, checklist.DIR) and test.append:
             changed_texts = [
-                _append(t, random.Random(f"{seed}/{i}").choice(test.append))
+                _append(t, random.Random(seeds.seed(i)).choice(test.append))
                 for i, t in enumerate(texts)
             ]
             spans = [[[len(t.rstrip()), len(c)]] for t, c in zip(texts, changed_texts)]
         else:
-            out = transformations.apply(texts, test.transformation, test.rate, seed)
+            out = transformations.apply(texts, test.transformation, test.rate, seeds)
             changed_texts = [o.text for o in out]
             spans = [o.spans for o in out]
         changed = [i for i in range(len(texts)) if changed_texts[i] != texts[i]]

@@ -20,6 +20,10 @@ class Clean(Probe):
     kind = "clean"
     modalities = ("image", "tabular", "text", "ranking", "llm")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         records = predict_records(model, batch.inputs, batch)
         records.artifacts.extend(gallery(batch, batch.inputs, self, records))

@@ -36,6 +36,10 @@ class Corruption(Probe):
     modalities = ("image",)
     tasks = ("classification",)
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.perturbations import image as corruptions
 

@@ -12,6 +12,7 @@ from robustlab.models.base import Model
 from robustlab.probes._adversarial import NORM_LABELS, attack_records
 from robustlab.probes.base import EVERY_PROBE_METRICS, PROBES, Probe
 from robustlab.records import Records
+from robustlab.seeding import ExampleSeeds
 from robustlab.validation import epsilon_label
 
 
@@ -38,6 +39,10 @@ class Ensemble(Probe):
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     modalities = ("image", "tabular")
     metrics = ("accuracy", "nll", "mean_confidence", "median_perturbation", *EVERY_PROBE_METRICS)
+
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
 
     def __post_init__(self) -> None:
         from robustlab.attacks.image.ensemble import VERSIONS
@@ -76,7 +81,7 @@ class Ensemble(Probe):
             norm=self.norm,
             epsilon=self.epsilon,
             version=self.version,
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),
         )
         records = attack_records(model, batch, result, self)
         if "stage" in result.params:  # the fast version: which stage broke each point

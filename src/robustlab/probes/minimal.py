@@ -19,6 +19,7 @@ from robustlab.probes._adversarial import (
 )
 from robustlab.probes.base import PROBES, Probe
 from robustlab.records import Records
+from robustlab.seeding import ExampleSeeds
 
 _OWN = ("attack", "norm", "epsilons", "confirm", "search")
 
@@ -60,6 +61,10 @@ class Minimal(Probe):
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
     modalities = ("image", "tabular")
     metrics = ("accuracy", "median_perturbation")
+
+    @property
+    def example_seeded(self) -> bool:
+        return not self.epsilons  # the grid path seeds its batch with an int
 
     @classmethod
     def normalise_params(cls, params: dict[str, Any]) -> dict[str, Any]:
@@ -144,7 +149,7 @@ class Minimal(Probe):
             attack=self.attack,
             norm=self.norm,
             epsilon=None,
-            seed=seed,
+            seed=ExampleSeeds.of(seed, batch.ids),
             **dict(self.options),
         )
         records = attack_records(model, batch, result, self)

@@ -52,7 +52,7 @@ def _run_every_example(
 ) -> Records:
     # Every example is recorded; the gallery pictures the perturbed images.
     clean = batch.inputs.to(model.device)
-    out = perturbation.apply(clean, seed=seed)
+    out = perturbation.apply(clean, seed=perturbation.seed_for(seed, batch.ids))
     records = predict_records(model, out.inputs, batch, perturbation=out.size)
     records.artifacts.extend(gallery(batch, out.inputs, probe, records))
     return records
@@ -67,7 +67,7 @@ def _run_changed_texts(
     from robustlab.text.artifacts import pick_examples, text_artifact
 
     texts = list(batch.inputs)
-    out = perturbation.apply(texts, seed=seed)
+    out = perturbation.apply(texts, seed=perturbation.seed_for(seed, batch.ids))
     changed = np.flatnonzero(out.changed).tolist()
     if not changed:
         return empty_records(model)
@@ -175,6 +175,10 @@ class PerturbationProbe(Probe):
     axis = "corruptions"
     kind = "perturbation"
     tasks = ("classification",)
+
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
 
     def __post_init__(self) -> None:
         p = self.perturbation

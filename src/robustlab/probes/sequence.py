@@ -38,6 +38,10 @@ class Sequence(Probe):
     tasks = ("classification",)
     metrics = ("flip_rate", "accuracy")
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.perturbations.image import sequences
 
@@ -54,9 +58,13 @@ class Sequence(Probe):
 
     def run(self, model: Model, batch: Batch, seed: int) -> Records:
         from robustlab.perturbations.image import sequences
+        from robustlab.seeding import ExampleSeeds
 
         frames = sequences.sequence(
-            batch.inputs.to(model.device), self.sequence, self.length, seed=seed
+            batch.inputs.to(model.device),
+            self.sequence,
+            self.length,
+            seed=ExampleSeeds.of(seed, batch.ids),
         )
         preds = torch.stack([model.predict_scores(f).argmax(dim=1) for f in frames]).numpy()
         compare_to = sequences.SEQUENCES.get(self.sequence).compare_to

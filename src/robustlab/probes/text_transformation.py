@@ -51,6 +51,10 @@ class TextTransformation(Probe):
     metrics = RUNNERS["text"].metrics
     tasks = ("classification",)
 
+    @property
+    def example_seeded(self) -> bool:
+        return True  # per-example seeds by id (robustlab.seeding)
+
     def __post_init__(self) -> None:
         from robustlab.perturbations import text as transformations
 

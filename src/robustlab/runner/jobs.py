@@ -28,6 +28,7 @@ import torch
 from robustlab._progress import unit_began
 from robustlab.data.base import Dataset
 from robustlab.errors import ConfigError
+from robustlab.metrics.base import derive_seed
 from robustlab.models.base import Model
 from robustlab.models.loading import (
     USER_MODULE_PREFIX,
@@ -370,10 +371,15 @@ def run_job(unit: Unit, workload: Workload) -> tuple[Records, float]:
     check_bounds(batch.inputs, model, f"Dataset {dataset.name!r}, examples {unit.start}..")
     if workload.reference is not None:
         batch.reference = workload.reference.get()
-    with seeded(unit.seed):
+    # torch's global generators (models that sample) per unit; a probe that keys its random
+    # choices by (unit.seed, example id) gets the probe's seed whatever the shard, others one
+    # per shard
+    per_unit = derive_seed(unit.seed, unit.shard)
+    seed = unit.seed if unit.probe.example_seeded else per_unit
+    with seeded(per_unit):
         began = time.perf_counter()
         try:
-            records = unit.probe.run(model, batch, unit.seed)
+            records = unit.probe.run(model, batch, seed)
         except Exception as exc:  # the message alone would not say which probe failed
             note = f"in probe {unit.probe.key!r}, examples {unit.start}..{unit.stop - 1}"
             # add_note() is Python 3.11+; it appends to this same list

@@ -17,7 +17,7 @@ __all__ = ["Unit", "plan_units", "portable_spec", "rebuild_probe"]
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of work: ``probe`` on examples ``start:stop`` with its own derived seed.
+    """One piece of work: ``probe`` on examples ``start:stop`` with its probe's derived seed.
 
     A unit is data another process can rebuild: it pickles as the probe's JSON spec (rebuilt
     there with :func:`~robustlab.probes.make_probe`), the shard, its bounds and its seed; the
@@ -69,13 +69,15 @@ def _rebuild_unit(
 
 
 def plan_units(probes: list[Probe], size: int, shard_size: int, seed: int) -> list[Unit]:
-    """Units for every probe and shard. Seeds depend only on (seed, probe, shard), so a resumed
-    or re-ordered scan computes exactly what an uninterrupted one does."""
+    """Units for every probe and shard. A unit's seed is its probe's, ``derive_seed(seed,
+    probe.seed_key)``, the same for every shard: probes key each example's random choices by
+    that seed and the example's id (:mod:`robustlab.seeding`), so results depend neither on the
+    shard size, nor on the order of the units, nor on resuming."""
     if not isinstance(shard_size, int) or shard_size < 1:
         raise ConfigError(f"The 'shard_size' parameter must be a positive int. Got {shard_size!r}.")
     units = []
     for probe in probes:
         for shard, start in enumerate(range(0, size, shard_size)):
             stop = min(start + shard_size, size)
-            units.append(Unit(probe, shard, start, stop, derive_seed(seed, probe.seed_key, shard)))
+            units.append(Unit(probe, shard, start, stop, derive_seed(seed, probe.seed_key)))
     return units

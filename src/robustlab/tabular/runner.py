@@ -18,7 +18,9 @@ def run_rows(perturbation: Any, probe: Any, model: Model, batch: Batch, seed: in
     """Perturb the batch's rows under the model's schema (inferred from the batch when the
     model has none) and record every row; rows the schema refuses after repair are an error."""
     schema = getattr(model, "schema", None)
-    out = perturbation.apply(batch.inputs, seed=seed, schema=schema)
+    out = perturbation.apply(
+        batch.inputs, seed=perturbation.seed_for(seed, batch.ids), schema=schema
+    )
     if schema is not None:
         x = np.asarray(out.inputs)
         finite = np.where(np.isnan(x), np.asarray(batch.inputs), x)

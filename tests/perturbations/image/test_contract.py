@@ -38,7 +38,14 @@ def test_output_contract(
             others = [corruptions.apply(x, name, severity, seed=s) for s in (4, 5, 6, 7)]
             assert any(not torch.equal(out, o) for o in others), "seeds must matter"
         if channels == 3 or spec.changes_grayscale:
-            assert not torch.equal(out, x), "a corruption must change the image"
+            # Sparse noise (impulse at severity 1 hits ~1% of pixels) can miss all 128 pixels of
+            # two 8x8 grey images at one seed (p ~ 0.28); at five seeds it cannot (p < 0.002).
+            tries = [out] + (
+                [corruptions.apply(x, name, severity, seed=s) for s in (4, 5, 6, 7)]
+                if spec.random
+                else []
+            )
+            assert any(not torch.equal(o, x) for o in tries), "a corruption must change the image"
 
 
 @pytest.mark.parametrize("name", CORRUPTIONS.names())

@@ -257,24 +257,24 @@ SENTENCE = "Emma said the pasta in Rome wasn't cheap: it cost 24 dollars."
 # Seeded outputs (rate 0.5, seed 7), checked by hand: the number of edits is ceil(0.5 * units)
 # and each edit is of the transformation's kind.
 SEEDED = [
-    ("casing", "EMMA SAID the pasta IN Rome WASN'T cheap: IT cost 24 DOLLARS."),
-    ("change_numbers", "Emma said the pasta in Rome wasn't cheap: it cost 31 dollars."),
+    ("casing", "Emma said THE pasta IN ROME WASN'T CHEAP: it COST 24 dollars."),
+    ("change_numbers", "Emma said the pasta in Rome wasn't cheap: it cost 29 dollars."),
     ("contract", SENTENCE),
     ("expand", "Emma said the pasta in Rome was not cheap: it cost 24 dollars."),
     (
         "homoglyph",
-        "Emm\u0430 s\u0430id the pasta \u0456n Rome w\u0430sn't cheap: \u0456t cost 24 dollar\u0455.",
+        "Emma said th\u0435 pasta \u0456n Rom\u0435 w\u0430sn't che\u0430p: it co\u0455t 24 dollars.",
     ),
-    ("leetspeak", "3mm4 541d the pasta 1n Rome w45n'7 cheap: 17 cost 24 d0ll4r5."),
+    ("leetspeak", "Emma said 7h3 pasta 1n R0m3 w45n'7 ch34p: it c057 24 dollars."),
     ("negate", SENTENCE),
-    ("punctuation", "Emma; said. the pasta in, Rome wasn't. cheap: it, cost 24 dollars"),
-    ("swap_locations", "Emma said the pasta in Barcelona wasn't cheap: it cost 24 dollars."),
-    ("swap_names", "Nadia said the pasta in Rome wasn't cheap: it cost 24 dollars."),
-    ("typo_delete", "Ema sad the pasta in Roe wasn't heap: it cost 24 dollar."),
-    ("typo_insert", "Emmna sajid the pasta in Romke wasn't dcheap: it cost 24 dollares."),
-    ("typo_keyboard", "Emna sajd the pasta in Roke wasn't dheap: it cost 24 dollare."),
-    ("typo_swap", "Emam siad the pasta in Rmoe wasn't hceap: it cost 24 dollasr."),
-    ("whitespace", "Emma   saidthe pasta inRome wasn'tcheap: itcost 24dollars."),
+    ("punctuation", "Emma said the, pasta in. Rome: wasn't, cheap it cost. 24 dollars."),
+    ("swap_locations", "Emma said the pasta in Mumbai wasn't cheap: it cost 24 dollars."),
+    ("swap_names", "Julia said the pasta in Rome wasn't cheap: it cost 24 dollars."),
+    ("typo_delete", "Emma said he pasta in Rom was't chap: it cot 24 dollars."),
+    ("typo_insert", "Emma said gthe pasta in Romde wasnm't cherap: it codst 24 dollars."),
+    ("typo_keyboard", "Emma said ghe pasta in Romd wasm't chrap: it codt 24 dollars."),
+    ("typo_swap", "Emma said hte pasta in Roem wans't cehap: it csot 24 dollars."),
+    ("whitespace", "Emma said thepasta inRome   wasn'tcheap:it cost24 dollars."),
 ]
 
 

@@ -21,6 +21,7 @@ from robustlab.attacks.image._result import AttackResult, AttackWarning
 from robustlab.attacks.threat import LpBall, ThreatModel
 from robustlab.errors import ConfigError, DataError
 from robustlab.models.base import Model
+from robustlab.seeding import Draws, ExampleSeeds, as_seeds
 from robustlab.tasks.base import Criterion
 from robustlab.tasks.criteria import Misclassified
 
@@ -141,6 +142,17 @@ class Context:
     num_classes: int
     criterion: Criterion = field(default_factory=Misclassified)
     warnings: list[AttackWarning] = field(default_factory=list)
+    #: Per-example draws of the inputs given to ``_perturb`` (set by :meth:`ImageAttack.run`
+    #: for each chunk): random starts and searches keyed by example, not by batch position.
+    draws: Draws | None = None
+
+    def random_for(self, rows: torch.Tensor | None = None) -> Draws | torch.Generator:
+        """What to draw the random choices of the ``_perturb`` inputs at ``rows`` (all when
+        None) from: their per-example :class:`~robustlab.seeding.Draws`, or the batch's
+        ``generator`` where the caller gave none."""
+        if self.draws is None:
+            return self.generator
+        return self.draws if rows is None else self.draws.take(rows)
 
     @property
     def norm(self) -> str:
@@ -271,7 +283,7 @@ class ImageAttack(Attack, ABC):
         *,
         norm: str = "linf",
         epsilon: float | None = None,
-        seed: int = 0,
+        seed: int | ExampleSeeds = 0,
         bounds: tuple[float, float] | None = None,
         threat: ThreatModel | None = None,
         criterion: Criterion | str | None = None,
@@ -304,7 +316,8 @@ class ImageAttack(Attack, ABC):
         elif isinstance(threat, LpBall):
             threat = self.threat_model(threat.norm, threat.epsilon, owner)
         goal = resolve_criterion(criterion, model, f"attack {self.name!r}")
-        seed = check_seed(owner, seed)
+        if not isinstance(seed, ExampleSeeds):
+            seed = check_seed(owner, seed)
         self.check_model(model)
         low, high = resolve_bounds(model, bounds, owner)
         device = model.device
@@ -315,11 +328,13 @@ class ImageAttack(Attack, ABC):
                 f"{owner} got targets in {int(y.min())}..{int(y.max())}, but model {model.name!r} "
                 f"has {num_classes} classes (0..{num_classes - 1})."
             )
+        seeds = as_seeds(owner, seed, len(x))
         generator = torch.Generator(device=device)
-        generator.manual_seed(seed)
+        generator.manual_seed(seeds.base)
         ctx = Context(
             model, cast(LpBall, threat), (low, high), generator, device, num_classes, goal
         )
+        draws = seeds.draws()
 
         correct = ~ctx.broken(ctx.scores(x), y)
         adversarial = x.clone()
@@ -332,6 +347,7 @@ class ImageAttack(Attack, ABC):
         chunks = todo.split(model.batch_size) if len(todo) else ()
         for done, chunk in enumerate(chunks, 1):
             xs, ys = x[chunk], y[chunk]
+            ctx.draws = draws.take(chunk)
             adv, used = self._perturb(ctx, xs, ys)
             adv = adv.detach().to(device=device, dtype=torch.float32)
             adv = ctx.project(adv, xs)
@@ -352,7 +368,7 @@ class ImageAttack(Attack, ABC):
             params=self.params,
             norm=ctx.norm,
             epsilon=ctx.epsilon,
-            seed=seed,
+            seed=seeds.base,
             warnings=list(ctx.warnings),
             elapsed_s=time.perf_counter() - start,
             criterion=goal.spec,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from robustlab.seeding import Draws
+
 __all__ = [
     "ALL_NORMS",
     "NORMS",
@@ -112,20 +114,34 @@ def ascent_direction(
 
 
 def random_in_ball(
-    like: torch.Tensor, norm: str, eps: float | torch.Tensor, generator: torch.Generator
+    like: torch.Tensor,
+    norm: str,
+    eps: float | torch.Tensor,
+    generator: torch.Generator | Draws,
 ) -> torch.Tensor:
-    """Random perturbations inside the ``norm`` ball of radius ``eps`` (scalar or per example)."""
+    """Random perturbations inside the ``norm`` ball of radius ``eps`` (scalar or per example);
+    each example's from its own stream when ``generator`` is a :class:`~robustlab.seeding.Draws`."""
     n = like.shape[0]
     eps_t = torch.as_tensor(eps, dtype=like.dtype, device=like.device).expand(n)
+
+    def rand(shape: tuple[int, ...], dtype: torch.dtype | None = like.dtype) -> torch.Tensor:
+        if isinstance(generator, Draws):
+            return generator.rand(shape, device=like.device, dtype=dtype)
+        return torch.rand(shape, generator=generator, device=like.device, dtype=dtype)
+
+    shape = tuple(like.shape)
     if norm == "linf":
-        u = torch.rand(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+        u = rand(shape)
         return (2 * u - 1) * batch_view(eps_t, like)
     if norm == "l2":
-        g = torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+        if isinstance(generator, Draws):
+            g = generator.randn(shape, device=like.device, dtype=like.dtype)
+        else:
+            g = torch.randn(shape, generator=generator, device=like.device, dtype=like.dtype)
     else:
-        e = torch.rand(like.shape, generator=generator, device=like.device, dtype=like.dtype)
-        sign = torch.rand(like.shape, generator=generator, device=like.device) < 0.5
+        e = rand(shape)
+        sign = rand(shape, None) < 0.5
         g = -torch.log(e.clamp(min=1e-12)) * torch.where(sign, -1.0, 1.0).to(like.dtype)
-    radius = torch.rand(n, generator=generator, device=like.device, dtype=like.dtype) * eps_t
+    radius = rand((n,)) * eps_t
     unit = g / batch_view(lp_norm(g, norm).clamp(min=1e-12), g)
     return unit * batch_view(radius, like)

@@ -8,6 +8,7 @@ from robustlab.attacks._registry import ATTACKS
 from robustlab.attacks.threat import ThreatModel
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
+from robustlab.seeding import ExampleSeeds
 from robustlab.tasks.base import Criterion
 
 __all__ = ["run"]
@@ -21,7 +22,7 @@ def run(
     *,
     norm: str = "linf",
     epsilon: float | None = None,
-    seed: int = 0,
+    seed: int | ExampleSeeds = 0,
     bounds: tuple[float, float] | None = None,
     threat: ThreatModel | None = None,
     criterion: Criterion | str | None = None,

@@ -11,6 +11,7 @@ from robustlab.attacks._registry import register_attack
 from robustlab.attacks.image._base import Context, ImageAttack, check_choice, check_float, check_int
 from robustlab.attacks.image._losses import LOSSES, per_example_loss
 from robustlab.attacks.image._ops import batch_view, lp_norm
+from robustlab.seeding import rand, randn
 
 __all__ = ["APGD", "target_ranking"]
 
@@ -82,7 +83,7 @@ class APGD(ImageAttack):
                 if len(todo) == 0:
                     return best, None
                 goal = None if rank is None else target_ranking(clean_logits[todo], rank)
-                adv, hit = self._single_run(ctx, inputs[todo], targets[todo], goal)
+                adv, hit = self._single_run(ctx, inputs[todo], targets[todo], goal, todo)
                 best[todo[hit]] = adv[hit]
                 found[todo[hit]] = True
         return best, None
@@ -107,7 +108,12 @@ class APGD(ImageAttack):
         return logits.detach(), loss.detach(), grad
 
     def _single_run(
-        self, ctx: Context, x: torch.Tensor, y: torch.Tensor, goal: torch.Tensor | None
+        self,
+        ctx: Context,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        goal: torch.Tensor | None,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         eps = ctx.epsilon
         assert eps is not None
@@ -116,10 +122,11 @@ class APGD(ImageAttack):
         min_len = max(int(0.06 * self.steps), 1)
         decrement = max(int(0.03 * self.steps), 1)
 
+        rng = ctx.random_for(rows)  # the random start, per example
         if norm == "linf":
-            t = 2 * torch.rand(x.shape, generator=ctx.generator, device=x.device) - 1
+            t = 2 * rand(rng, x.shape, device=x.device) - 1
         else:
-            t = torch.randn(x.shape, generator=ctx.generator, device=x.device)
+            t = randn(rng, x.shape, device=x.device)
         adv = ctx.clip(x + eps * t / batch_view(lp_norm(t, norm).clamp(min=1e-12), t))
 
         logits, loss, grad = self._loss_and_grad(ctx, adv, y, goal)

@@ -27,6 +27,7 @@ from robustlab.attacks.image.hop_skip_jump import HopSkipJump
 from robustlab.attacks.image.square import Square
 from robustlab.errors import ConfigError
 from robustlab.models.base import Model
+from robustlab.seeding import ExampleSeeds, as_seeds
 from robustlab.tasks.base import Criterion
 
 __all__ = ["VERSIONS", "ensemble_plan", "standard"]
@@ -67,7 +68,7 @@ def standard(
     norm: str = "linf",
     epsilon: float,
     version: str = "standard",
-    seed: int = 0,
+    seed: int | ExampleSeeds = 0,
     bounds: tuple[float, float] | None = None,
     checks: bool = True,
     criterion: Criterion | str | None = None,
@@ -92,7 +93,8 @@ def standard(
             targets, a round on the points nearest the boundary, FAB-T/Square audits on a subset)
             that escalates to ``standard`` when the audits gain more than 0.2 pp; its params
             record the stage that broke each point and the passes spent.
-        seed: Seed given to every attack.
+        seed: Seed given to every attack: an int, or per-example
+            :class:`~robustlab.seeding.ExampleSeeds` (each attack gets its examples' own).
         bounds: Valid input range overriding ``model.bounds``.
         checks: Run the cheap honest-evaluation checks and attach their warnings.
         criterion: What counts as broken (default: the model's task's, misclassification); with
@@ -109,7 +111,8 @@ def standard(
     norm = norm.lower() if isinstance(norm, str) else norm
     check_choice(owner, "norm", norm, ("linf", "l2"))
     eps = check_epsilon(owner, epsilon, required=True)
-    seed = check_seed(owner, seed)
+    if not isinstance(seed, ExampleSeeds):
+        seed = check_seed(owner, seed)
     fraction = check_audit_fraction(owner, audit_fraction)
     if not isinstance(model, Model):
         raise ConfigError(
@@ -119,6 +122,8 @@ def standard(
     goal = resolve_criterion(criterion, model, owner)
     low_high = resolve_bounds(model, bounds, owner)
     x, y = prepare_batch(inputs, targets, torch.device("cpu"), low_high, owner)
+    seeds = as_seeds(owner, seed, len(x))  # each attack gets its examples' own seeds
+    seed = seeds.base
 
     warnings: list[AttackWarning] = []
     if checks:
@@ -154,7 +159,7 @@ def standard(
                 y[todo],
                 norm=norm,
                 epsilon=eps,
-                seed=seed,
+                seed=seeds[todo],
                 bounds=low_high,
                 criterion=goal,
             )

@@ -139,7 +139,7 @@ class FAB(ImageAttack):
                     return best, None
                 goal = None if rank is None else target_ranking(clean_logits[todo], rank)
                 adv, norms = self._single_run(
-                    ctx, inputs[todo], targets[todo], goal, best_norm[todo], restart > 0
+                    ctx, inputs[todo], targets[todo], goal, best_norm[todo], restart > 0, todo
                 )
                 better = norms < best_norm[todo]
                 best[todo[better]] = adv[better]
@@ -173,6 +173,7 @@ class FAB(ImageAttack):
         goal: torch.Tensor | None,
         known: torch.Tensor,
         random_start: bool,
+        rows: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         norm = ctx.norm
         flat_x = x.flatten(1)
@@ -187,7 +188,7 @@ class FAB(ImageAttack):
             scale = torch.where(torch.isfinite(scale), scale, torch.full_like(scale, fallback))
             if ctx.epsilon is not None:
                 scale = scale.clamp(max=ctx.epsilon)
-            cur = ctx.clip(x + ctx.threat.random(x, ctx.generator, scale / 2))
+            cur = ctx.clip(x + ctx.threat.random(x, ctx.random_for(rows), scale / 2))
         # A step needs the gradient at the iterate and a success check of the next one, which
         # becomes the following iterate unless it is adversarial (then it steps back towards the
         # input). While few points are adversarial, one forward+backward pass at the new iterate

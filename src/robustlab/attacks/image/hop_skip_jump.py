@@ -12,6 +12,7 @@ from robustlab.attacks._registry import register_attack
 from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
 from robustlab.attacks.image._ops import batch_view, lp_norm
 from robustlab.attacks.image._result import AttackWarning
+from robustlab.seeding import rand, randn
 
 __all__ = ["HopSkipJump"]
 
@@ -84,9 +85,7 @@ class HopSkipJump(ImageAttack):
             need = (~have).nonzero().squeeze(1)
             if len(need) == 0:
                 break
-            noise = low + (high - low) * torch.rand(
-                inputs[need].shape, generator=ctx.generator, device=dev
-            )
+            noise = low + (high - low) * rand(ctx.random_for(need), inputs[need].shape, device=dev)
             ok = adversarial(noise, need)
             start[need[ok]] = noise[ok]
             have[need[ok]] = True
@@ -161,10 +160,11 @@ class HopSkipJump(ImageAttack):
     ) -> torch.Tensor:
         m = len(points)
         shape = (m, evals, *points.shape[1:])
+        rng = ctx.random_for(owners)  # per example: owners index the attacked inputs
         if ctx.norm == "l2":
-            rv = torch.randn(shape, generator=ctx.generator, device=points.device)
+            rv = randn(rng, shape, device=points.device)
         else:
-            rv = 2 * torch.rand(shape, generator=ctx.generator, device=points.device) - 1
+            rv = 2 * rand(rng, shape, device=points.device) - 1
         rv = rv / rv.flatten(2).norm(dim=2).clamp(min=1e-12).view(
             m, evals, *[1] * (points.ndim - 1)
         )

@@ -70,7 +70,7 @@ class PGD(ImageAttack):
             if len(todo) == 0:
                 break
             x, y = inputs[todo], targets[todo]
-            start = threat.random(x, ctx.generator) if self.random_start else 0.0
+            start = threat.random(x, ctx.random_for(todo)) if self.random_start else 0.0
             adv = ctx.clip(x + start)
             if ctx.norm == "linf":
                 # The Linf ball and the bounds intersect in a box: projecting is two elementwise ops.

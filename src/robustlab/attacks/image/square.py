@@ -12,6 +12,7 @@ import torch
 from robustlab.attacks._registry import register_attack
 from robustlab.attacks.image._base import Context, ImageAttack, check_float, check_int
 from robustlab.attacks.image._ops import batch_view, lp_norm
+from robustlab.seeding import Draws, randint
 
 __all__ = ["Square"]
 
@@ -81,9 +82,9 @@ def _eta(s: int, gen: torch.Generator, device: torch.device) -> torch.Tensor:
 
 
 def _random_signs(
-    shape: tuple[int, ...], gen: torch.Generator, device: torch.device
+    shape: tuple[int, ...], gen: torch.Generator | Draws, device: torch.device
 ) -> torch.Tensor:
-    return torch.randint(0, 2, shape, generator=gen, device=device).float() * 2 - 1
+    return randint(gen, 0, 2, shape, device=device).float() * 2 - 1
 
 
 def _linf_size(p: float, h: int, w: int) -> tuple[int, int]:
@@ -95,7 +96,7 @@ def _linf_size(p: float, h: int, w: int) -> tuple[int, int]:
 
 
 def _linf_step(
-    gen: torch.Generator,
+    gen: torch.Generator | Draws,
     cur: torch.Tensor,
     up: torch.Tensor,
     down: torch.Tensor,
@@ -103,13 +104,18 @@ def _linf_step(
 ) -> torch.Tensor:
     """Set one random window per example to a random vertex (``up``/``down`` per channel)."""
     n, c = cur.shape[:2]
-    pos = torch.randint(0, _positions(windows), (n,), generator=gen, device=cur.device)
+    pos = randint(gen, 0, _positions(windows), (n,), device=cur.device)
     mask = _window_masks(windows, pos)
-    high = torch.randint(0, 2, (n, c, 1, 1), generator=gen, device=cur.device, dtype=torch.bool)
+    high = randint(gen, 0, 2, (n, c, 1, 1), device=cur.device, dtype=torch.bool)
     # A window that already sits at the proposed vertex would waste the query: flip its sign.
     unchanged = ~((torch.where(high, up, down) != cur) & mask).flatten(1).any(dim=1)
     high = high ^ batch_view(unchanged, high)
     return torch.where(mask, torch.where(high, up, down), cur)
+
+
+def _rows(rng: torch.Generator | Draws, idx: torch.Tensor) -> torch.Generator | Draws:
+    """The draws of the working set ``idx`` (a batch generator is shared as it is)."""
+    return rng.take(idx) if isinstance(rng, Draws) else rng
 
 
 @register_attack("square")
@@ -154,24 +160,27 @@ class Square(ImageAttack):
             todo = (~found).nonzero().squeeze(1)
             if len(todo) == 0:
                 break
-            adv, hit, used = self._single_run(ctx, inputs[todo], targets[todo])
+            adv, hit, used = self._single_run(ctx, inputs[todo], targets[todo], todo)
             best[todo[hit]] = adv[hit]
             found[todo[hit]] = True
             queries[todo] += used
         return best, queries
 
     def _single_run(
-        self, ctx: Context, inputs: torch.Tensor, y: torch.Tensor
+        self, ctx: Context, inputs: torch.Tensor, y: torch.Tensor, rows: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         eps = ctx.epsilon
         assert eps is not None
         x = _as_image(inputs)
         n, c, h, w = x.shape
         gen, dev = ctx.generator, x.device
+        # Linf: every draw per example (its own stream, whatever batch it is in); L2 moves the
+        # same windows in every image of a batch, drawn from the batch's generator.
+        rng = ctx.random_for(rows)
         shape = (-1, *inputs.shape[1:])
         linf = ctx.norm == "linf"
         if linf:
-            adv = ctx.clip(x + eps * _random_signs((n, c, 1, w), gen, dev))
+            adv = ctx.clip(x + eps * _random_signs((n, c, 1, w), rng, dev))
         else:
             adv = ctx.clip(x + self._l2_init(x, eps, gen))
         loss = ctx.margin(ctx.scores(adv.view(shape)), y)
@@ -191,7 +200,7 @@ class Square(ImageAttack):
                 if _linf_size(p, h, w) != size:
                     size = _linf_size(p, h, w)
                     windows = _window_table(h, w, *size, dev)
-                cand = _linf_step(gen, cur, up, down, windows)
+                cand = _linf_step(_rows(rng, idx), cur, up, down, windows)
             else:
                 cand = self._l2_step(ctx, xa, cur, eps, p)
             new_loss = ctx.margin(ctx.scores(cand.view(shape)), ya)

@@ -24,6 +24,7 @@ from robustlab.attacks.text._result import Edit, TextAdversarial, TextAttackResu
 from robustlab.attacks.threat import EditBudget
 from robustlab.errors import ConfigError, DataError, ModelError
 from robustlab.models.base import Model
+from robustlab.seeding import ExampleSeeds, as_seeds
 from robustlab.tasks.base import Criterion
 from robustlab.tasks.criteria import Misclassified
 
@@ -123,7 +124,7 @@ def run(
     attack: str = "deepwordbug",
     *,
     budget: int = 500,
-    seed: int = 0,
+    seed: int | ExampleSeeds = 0,
     max_chars: int | None = 20_000,
     similarity: bool = True,
     threat: EditBudget | None = None,
@@ -146,7 +147,8 @@ def run(
         targets: True class per text.
         attack: ``deepwordbug``, ``textfooler`` or ``genetic_typo`` (see ``TEXT_ATTACKS``).
         budget: Most model queries per text, first prediction included.
-        seed: Seeds each text's generator (``numpy.random.default_rng([seed, index])``).
+        seed: Seeds each text's generator (``numpy.random.default_rng([seed, index])``), or
+            per-example :class:`~robustlab.seeding.ExampleSeeds` (a scan's, by example id).
         max_chars: Longer texts are refused with a DataError (``None``: no limit). Long texts
             are attacked in full: when a text has more words than half the budget, importance is
             measured on groups of neighbouring words.
@@ -194,7 +196,7 @@ def attack_texts(
     targets: Any,
     *,
     budget: int = 500,
-    seed: int = 0,
+    seed: int | ExampleSeeds = 0,
     max_chars: int | None = 20_000,
     similarity: bool = True,
     threat: EditBudget | None = None,
@@ -224,7 +226,10 @@ def attack_texts(
             f"SklearnModel(..., modality='text')."
         )
     check_number("run()", "budget", budget, integer=True, low=1, low_inclusive=True)
-    check_number("run()", "seed", seed, integer=True, low=0, low_inclusive=True)
+    seeds = seed if isinstance(seed, ExampleSeeds) else None
+    if seeds is None:
+        check_number("run()", "seed", seed, integer=True, low=0, low_inclusive=True)
+    base = seeds.base if seeds is not None else int(seed)  # type: ignore[arg-type]
     if max_chars is not None:
         check_number("run()", "max_chars", max_chars, integer=True, low=1, low_inclusive=True)
     goal = resolve_criterion(
@@ -232,6 +237,8 @@ def attack_texts(
     )
     items = _check_texts(texts, max_chars)
     ys = _check_targets(targets, len(items))
+    if seeds is not None:
+        seeds = as_seeds("run()", seeds, len(items))
     clean = model.predict_proba(items).numpy().astype(np.float64)
     notes: list[str] = []
     if clean.ndim != 2 or clean.shape[1] < 2:
@@ -255,7 +262,9 @@ def attack_texts(
         words = None
         if not skipped:
             try:
-                words = atk._attack(oracle, tokens, y, clean[i], np.random.default_rng([seed, i]))
+                # a scan's texts draw by example id (ExampleSeeds), a plain seed's by position
+                rng = seeds.rng(i) if seeds is not None else np.random.default_rng([base, i])
+                words = atk._attack(oracle, tokens, y, clean[i], rng)
             except BudgetExhausted:
                 words = None
             except ConfigError:
@@ -334,7 +343,7 @@ def attack_texts(
         atk.name,
         atk.params,
         budget,
-        seed,
+        base,
         elapsed_s=time.perf_counter() - start,
         notes=notes,
         threat=None if threat.unconstrained else threat.spec,

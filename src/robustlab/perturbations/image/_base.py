@@ -21,6 +21,7 @@ from robustlab.perturbations.base import (
     by_name,
     register,
 )
+from robustlab.seeding import Draws, ExampleSeeds, as_seeds
 
 __all__ = [
     "CORRUPTIONS",
@@ -42,8 +43,12 @@ FAMILIES: tuple[str, ...] = ("imagenet_c", "imagenet_c_extra", "mnist_c")
 MIN_SIDE = 8
 """Smallest height and width accepted; below it most corruptions have no meaningful scale."""
 
-CorruptionFn = Callable[[torch.Tensor, int, torch.Generator], torch.Tensor]
-"""(inputs (N, C, H, W) float in [0, 1], severity 1..5, generator on the inputs' device) -> output.
+CorruptionFn = Callable[[torch.Tensor, int, Draws], torch.Tensor]
+"""(inputs (N, C, H, W) float in [0, 1], severity 1..5, per-example draws) -> output.
+
+The draws (:class:`~robustlab.seeding.Draws`: ``rand``, ``randn``, ``randint``, ``poisson`` with
+the examples as first dimension) give each image its own stream, keyed by its example id in a
+scan, so an image's corruption does not depend on the batch it comes in.
 
 The inputs may be a view of the caller's tensor: a corruption function never writes into them.
 The output may leave [0, 1]; :func:`apply` clips it."""
@@ -78,7 +83,9 @@ class Corruption:
     changes_grayscale: bool = True
     reference_severity: int | None = None
 
-    def __call__(self, inputs: torch.Tensor, severity: int, seed: int = 0) -> torch.Tensor:
+    def __call__(
+        self, inputs: torch.Tensor, severity: int, seed: int | ExampleSeeds = 0
+    ) -> torch.Tensor:
         """Corrupt ``inputs``; same contract as :func:`apply`."""
         return _run(self, inputs, severity, seed)
 
@@ -98,12 +105,13 @@ class CorruptionPerturbation(Perturbation[torch.Tensor]):
     axis = "corruptions"
     kind = "corruption"
     size_unit = "L2 distance to the clean image"
+    example_seeds = True
     corruption: ClassVar[Corruption]
 
     def __post_init__(self) -> None:
         check_severity(f"perturbation {self.name!r}", self.severity)
 
-    def apply(self, inputs: torch.Tensor, seed: int = 0) -> Perturbed[torch.Tensor]:
+    def apply(self, inputs: torch.Tensor, seed: int | ExampleSeeds = 0) -> Perturbed[torch.Tensor]:
         out = _run(self.corruption, inputs, self.severity, seed)
         size = (out - inputs).flatten(1).norm(dim=1).detach().cpu()
         return Perturbed(out, np.asarray(size, dtype=np.float64), None, (size > 0).numpy())
@@ -204,7 +212,9 @@ def names(family: str | None = None) -> list[str]:
     return [n for n, c in CORRUPTIONS.items() if c.family == family]
 
 
-def apply(inputs: torch.Tensor, name: str, severity: int, seed: int = 0) -> torch.Tensor:
+def apply(
+    inputs: torch.Tensor, name: str, severity: int, seed: int | ExampleSeeds = 0
+) -> torch.Tensor:
     """Corrupt a batch of images.
 
     Args:
@@ -212,8 +222,9 @@ def apply(inputs: torch.Tensor, name: str, severity: int, seed: int = 0) -> torc
             [0, 1], on any device. It is never modified.
         name: A registered corruption (see :func:`names`).
         severity: 1 (mildest) to 5.
-        seed: Seeds a ``torch.Generator`` on the inputs' device; the same inputs, name,
-            severity and seed give the same output.
+        seed: An int, or per-example :class:`~robustlab.seeding.ExampleSeeds`; each image
+            draws from its own stream (keyed by its position for an int), so the same inputs,
+            name, severity and seed give the same output, whatever the batch.
 
     Returns:
         A new tensor of the same shape, dtype and device, with values in [0, 1].
@@ -226,15 +237,17 @@ def apply(inputs: torch.Tensor, name: str, severity: int, seed: int = 0) -> torc
     return _run(CORRUPTIONS.get(name), inputs, severity, seed)
 
 
-def _run(spec: Corruption, inputs: torch.Tensor, severity: int, seed: int) -> torch.Tensor:
+def _run(
+    spec: Corruption, inputs: torch.Tensor, severity: int, seed: int | ExampleSeeds
+) -> torch.Tensor:
     check_severity("apply()", severity)
-    check_seed("apply()", seed)
+    if not isinstance(seed, ExampleSeeds):
+        check_seed("apply()", seed)
     check_inputs(inputs, "apply()", values=False)
     if inputs.shape[0] == 0:
         return inputs.clone()
     work_dtype = torch.float64 if inputs.dtype == torch.float64 else torch.float32
-    generator = torch.Generator(device=inputs.device)
-    generator.manual_seed(seed)
+    draws = as_seeds("apply()", seed, inputs.shape[0]).draws()
     out = _new_output(inputs)
     for start, stop in _chunks(inputs):
         chunk = inputs[start:stop]
@@ -243,7 +256,7 @@ def _run(spec: Corruption, inputs: torch.Tensor, severity: int, seed: int) -> to
         x = chunk.to(work_dtype)
         if lo < 0 or hi > 1:
             x = x.clamp(0.0, 1.0)
-        result = spec.fn(x, severity, generator)
+        result = spec.fn(x, severity, draws.take(np.arange(start, stop)))
         if result.dtype == out.dtype:
             torch.clamp(result, 0.0, 1.0, out=out[start:stop])
         else:

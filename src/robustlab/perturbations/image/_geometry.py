@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from robustlab.perturbations.image._ops import warp_affine
+from robustlab.seeding import Draws
 
 __all__ = ["centred_warp", "random_signs"]
 
@@ -32,8 +33,11 @@ def centred_warp(
 
 
 def random_signs(
-    shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator
+    shape: tuple[int, ...], like: torch.Tensor, generator: torch.Generator | Draws
 ) -> torch.Tensor:
     """Independent +1 / -1 values with equal probability."""
-    bits = torch.randint(0, 2, shape, generator=generator, device=like.device)
+    if isinstance(generator, Draws):
+        bits = generator.randint(0, 2, shape, device=like.device)
+    else:
+        bits = torch.randint(0, 2, shape, generator=generator, device=like.device)
     return (2 * bits - 1).to(like.dtype)

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from robustlab.seeding import Draws
+
 __all__ = [
     "CIFAR_SIZE",
     "IMAGENET_SIZE",
@@ -58,10 +60,18 @@ def reference_set(h: int, w: int) -> tuple[str, float]:
 
 
 def uniform(
-    shape: tuple[int, ...], low: float, high: float, like: torch.Tensor, generator: torch.Generator
+    shape: tuple[int, ...],
+    low: float,
+    high: float,
+    like: torch.Tensor,
+    generator: torch.Generator | Draws,
 ) -> torch.Tensor:
-    """Uniform samples in [low, high) on ``like``'s device and dtype."""
-    u = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+    """Uniform samples in [low, high) on ``like``'s device and dtype; per example (its first
+    dimension) from a :class:`~robustlab.seeding.Draws`."""
+    if isinstance(generator, Draws):
+        u = generator.rand(shape, device=like.device, dtype=like.dtype)
+    else:
+        u = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
     return low + (high - low) * u
 
 
@@ -214,7 +224,7 @@ def clipped_zoom(x: torch.Tensor, factor: float) -> torch.Tensor:
 
 
 def plasma_fractal(
-    n: int, mapsize: int, wibbledecay: float, like: torch.Tensor, generator: torch.Generator
+    n: int, mapsize: int, wibbledecay: float, like: torch.Tensor, generator: torch.Generator | Draws
 ) -> torch.Tensor:
     """``n`` diamond-square height maps (n, mapsize, mapsize), each rescaled to [0, 1].
 

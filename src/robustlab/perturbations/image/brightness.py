@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Amount added to V in HSV, severity 1..5.
 PARAMS = {
@@ -32,7 +33,7 @@ def brighten(x: torch.Tensor, amount: float) -> torch.Tensor:
 
 
 @corruption("brightness", family="imagenet_c", params=PARAMS, random=False)
-def brightness(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def brightness(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """See :func:`brighten`.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
@@ -45,7 +46,7 @@ def brightness(x: torch.Tensor, severity: int, generator: torch.Generator) -> to
 @corruption(
     "mnist_brightness", family="mnist_c", params=MNIST_PARAMS, random=False, reference_severity=5
 )
-def mnist_brightness(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def mnist_brightness(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Brightness with the ImageNet-C amounts at every size, as MNIST-C applies it to digits.
 
     References: Mu & Gilmer, "MNIST-C: A Robustness Benchmark for Computer Vision", 2019.

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import MNIST_SIZE, canny, gaussian_blur, luminance, sobel
+from robustlab.seeding import Draws
 
 # MNIST-C defines one level: (smoothing sigma in pixels at 28 px, low, high threshold).
 PARAMS = {"mnist": ((1.0, 0.1, 0.2),) * 5}
@@ -20,7 +21,7 @@ PARAMS = {"mnist": ((1.0, 0.1, 0.2),) * 5}
     monotonic=False,
     severity_dependent=False,
 )
-def canny_edges(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def canny_edges(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """skimage.feature.canny's defaults: normalised Gaussian smoothing, Sobel gradients,
     non-maximum suppression, hysteresis at 0.1 and 0.2, no edges on the 1-pixel border.
 

@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Contrast factor (lower = flatter), severity 1..5.
 PARAMS = {
@@ -15,7 +16,7 @@ PARAMS = {
 
 
 @corruption("contrast", family="imagenet_c", params=PARAMS, random=False)
-def contrast(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def contrast(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``(x - mean) * c + mean`` with the mean per image and channel.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common

@@ -8,6 +8,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import filter2d, reference_set
+from robustlab.seeding import Draws
 
 # (disk radius in pixels at the reference size, anti-aliasing sigma), severity 1..5.
 PARAMS = {
@@ -40,7 +41,7 @@ def disk_kernel(radius: float, alias_blur: float, like: torch.Tensor) -> torch.T
 
 
 @corruption("defocus_blur", family="imagenet_c", params=PARAMS, random=False)
-def defocus_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def defocus_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Per-channel convolution with :func:`disk_kernel` (reflected borders).
 
     On images smaller than the reference the radius shrinks with the size, but not below

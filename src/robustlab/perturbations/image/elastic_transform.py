@@ -12,6 +12,7 @@ from robustlab.perturbations.image._ops import (
     uniform,
     warp_affine,
 )
+from robustlab.seeding import Draws
 
 # (alpha: displacement scale, sigma: smoothness, affine jitter) in pixels at the reference
 # size, severity 1..5. ImageNet-C wrote 244 where it meant 224; its numbers are kept.
@@ -40,7 +41,7 @@ PARAMS = {
 
 
 def _affine_to_source(
-    n: int, h: int, w: int, jitter: float, x: torch.Tensor, generator: torch.Generator
+    n: int, h: int, w: int, jitter: float, x: torch.Tensor, generator: Draws
 ) -> torch.Tensor:
     # Three points around the centre move by U(-jitter, jitter); the warp maps the moved
     # points back onto the original ones (output -> input coordinates).
@@ -57,7 +58,7 @@ def _affine_to_source(
 
 
 @corruption("elastic_transform", family="imagenet_c", params=PARAMS, monotonic=False)
-def elastic_transform(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def elastic_transform(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Random affine (reflected border), then displacement ``alpha * G_sigma(U(-1, 1))``.
 
     This is the algorithm of the original ``make_imagenet_c.py`` and ``make_cifar_c.py``, the

@@ -13,6 +13,7 @@ from robustlab.perturbations.image._ops import (
     plasma_fractal,
     reference_set,
 )
+from robustlab.seeding import Draws
 
 # (fog strength, wibble decay of the fractal) at the reference size, severity 1..5.
 PARAMS = {
@@ -25,7 +26,7 @@ _MAX_MAPSIZE = 256
 
 
 def _fog(
-    x: torch.Tensor, strength: float, decay: float, mapsize: int, generator: torch.Generator
+    x: torch.Tensor, strength: float, decay: float, mapsize: int, generator: Draws
 ) -> torch.Tensor:
     n, _, h, w = x.shape
     plasma = plasma_fractal(n, mapsize, decay, x, generator)[:, None, :h, :w]
@@ -34,7 +35,7 @@ def _fog(
 
 
 @corruption("fog", family="imagenet_c", params=PARAMS)
-def fog(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def fog(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``(x + s * plasma) * max(x) / (max(x) + s)``, plasma on the next power of two >= side.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
@@ -49,7 +50,7 @@ def fog(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Ten
 @corruption(
     "mnist_fog", family="mnist_c", params=MNIST_PARAMS, monotonic=False, reference_severity=5
 )
-def mnist_fog(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def mnist_fog(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Fog with ImageNet-C strengths, cropped from a fractal ~9x the image side, as MNIST-C.
 
     The fractal is ``256 * side / 28`` pixels (next power of two, at most 256, so images larger

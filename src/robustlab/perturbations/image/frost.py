@@ -7,6 +7,7 @@ import torch
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import luminance, reference_set, sample, uniform
 from robustlab.perturbations.image._textures import FROST_SIZE, frost_textures
+from robustlab.seeding import Draws
 
 # (image weight, frost weight), severity 1..5.
 PARAMS = {
@@ -19,7 +20,7 @@ _CROP = FROST_SIZE // 2  # a crop covers about as much of a texture as the refer
 # Not monotonic: the image weight falls while the texture weight rises, so the change from
 # the clean image depends on how bright the image is next to the texture.
 @corruption("frost", family="imagenet_c", params=PARAMS, monotonic=False)
-def frost(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def frost(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``a * x + b * frost`` with a random texture, crop position and mirroring per image.
 
     The textures are procedural (see ``_textures.py``); a crop covers half a texture's side
@@ -37,7 +38,7 @@ def frost(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.T
     weight_x, weight_frost = PARAMS[table][severity - 1]
     n, c, h, w = x.shape
     bank = frost_textures(x, table, _CROP)
-    which = torch.randint(0, bank.shape[0], (n,), generator=generator, device=x.device)
+    which = generator.randint(0, bank.shape[0], (n,), device=x.device)
     left = uniform((n,), 0, FROST_SIZE - 1 - _CROP, x, generator)
     top = uniform((n,), 0, FROST_SIZE - 1 - _CROP, x, generator)
     flip = torch.where(uniform((n, 2), 0, 1, x, generator) < 0.5, -1.0, 1.0).to(x.dtype)

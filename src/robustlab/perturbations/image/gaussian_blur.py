@@ -7,6 +7,7 @@ import torch
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import gaussian_blur as _blur
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Standard deviation of the Gaussian in pixels at the reference size, severity 1..5.
 PARAMS = {
@@ -16,7 +17,7 @@ PARAMS = {
 
 
 @corruption("gaussian_blur", family="imagenet_c_extra", params=PARAMS, random=False)
-def gaussian_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def gaussian_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Per-channel Gaussian blur (edge-replicated border, kernel radius ``4 sigma``).
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common

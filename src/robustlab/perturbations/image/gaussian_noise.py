@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Standard deviation of the noise, severity 1..5.
 PARAMS = {
@@ -15,7 +16,7 @@ PARAMS = {
 
 
 @corruption("gaussian_noise", family="imagenet_c", params=PARAMS)
-def gaussian_noise(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def gaussian_noise(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``clip(x + N(0, sigma^2))``.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
@@ -23,5 +24,5 @@ def gaussian_noise(x: torch.Tensor, severity: int, generator: torch.Generator) -
     """
     table, _ = reference_set(*x.shape[-2:])
     sigma = PARAMS[table][severity - 1]
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    noise = generator.randn(x.shape, device=x.device, dtype=x.dtype)
     return noise.mul_(sigma).add_(x)

@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import MNIST_SIZE, gaussian_blur, reference_set
+from robustlab.seeding import Draws
 
 # (sigma, max_delta, iterations) in pixels at the reference size, severity 1..5.
 PARAMS = {
@@ -118,7 +119,7 @@ def scramble(
     delta: int,
     iterations: int,
     move_prob: float,
-    generator: torch.Generator,
+    generator: Draws,
     device: torch.device,
 ) -> torch.Tensor:
     """The reference's ``iterations`` rounds of local swaps on (N, C, H, W) images, composed.
@@ -133,8 +134,8 @@ def scramble(
     total = torch.arange(h * w, device=device).expand(n, h * w)
     for _ in range(iterations):
         # Each visited pixel swaps with the one offset by (dy, dx) in -delta..delta-1.
-        offsets = torch.randint(-delta, delta, (n, k, 2), generator=generator, device=device)
-        moved = torch.rand((n, k), generator=generator, device=device) < move_prob
+        offsets = generator.randint(-delta, delta, (n, k, 2), device=device)
+        moved = generator.rand((n, k), device=device) < move_prob
         step = torch.where(moved, offsets[..., 0] * w + offsets[..., 1], 0)
         total = total.gather(1, resolve(visited, visited + step, h * w))
     return total
@@ -146,7 +147,7 @@ def _glass(
     delta: int,
     iterations: int,
     move_prob: float,
-    generator: torch.Generator,
+    generator: Draws,
 ) -> torch.Tensor:
     n, c, h, w = x.shape
     x = torch.floor(gaussian_blur(x, sigma) * 255) / 255  # the reference rounds down to uint8
@@ -156,7 +157,7 @@ def _glass(
 
 
 @corruption("glass_blur", family="imagenet_c", params=PARAMS, monotonic=False)
-def glass_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def glass_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Gaussian blur, ``iterations`` rounds of local pixel swaps, Gaussian blur.
 
     As the reference, each round visits the interior pixels from the bottom-right corner
@@ -182,7 +183,7 @@ def glass_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> to
     monotonic=False,
     reference_severity=1,
 )
-def mnist_glass_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def mnist_glass_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Glass blur with ImageNet-C parameters at 28 px and half the visits swapping, as MNIST-C.
 
     Spatial parameters scale with ``min(H, W) / 28``.

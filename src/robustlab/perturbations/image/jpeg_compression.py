@@ -12,6 +12,7 @@ from PIL import Image
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Pillow JPEG quality, severity 1..5.
 PARAMS = {
@@ -63,7 +64,7 @@ def _decode(data: bytes, mode: str, size: tuple[int, int]) -> Image.Image:
 
 
 @corruption("jpeg_compression", family="imagenet_c", params=PARAMS, random=False)
-def jpeg_compression(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def jpeg_compression(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Round to 8 bits, JPEG-encode at ``quality`` (Pillow defaults otherwise), decode.
 
     1-channel images are encoded as grayscale JPEGs. Runs on the CPU: images are encoded and

@@ -7,6 +7,7 @@ import torch
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import MNIST_SIZE, reference_set, uniform
 from robustlab.perturbations.image._ops import motion_blur as _streak
+from robustlab.seeding import Draws
 
 # (radius, sigma) in pixels at the reference size, severity 1..5; angle ~ U(-45, 45) degrees.
 PARAMS = {
@@ -16,13 +17,13 @@ PARAMS = {
 MNIST_PARAMS = {"mnist": PARAMS["imagenet"]}
 
 
-def _blur(x: torch.Tensor, radius: float, sigma: float, generator: torch.Generator) -> torch.Tensor:
+def _blur(x: torch.Tensor, radius: float, sigma: float, generator: Draws) -> torch.Tensor:
     angles = uniform((x.shape[0],), -45.0, 45.0, x, generator)
     return _streak(x, max(1, round(radius)), max(sigma, 1e-3), angles)
 
 
 @corruption("motion_blur", family="imagenet_c", params=PARAMS)
-def motion_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def motion_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """ImageMagick-style motion blur (see :func:`robustlab.perturbations.image._ops.motion_blur`).
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
@@ -34,7 +35,7 @@ def motion_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> t
 
 
 @corruption("mnist_motion_blur", family="mnist_c", params=MNIST_PARAMS, reference_severity=1)
-def mnist_motion_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def mnist_motion_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Motion blur with the ImageNet-C radii at 28 px, as MNIST-C; scaled by ``min(H, W) / 28``.
 
     References: Mu & Gilmer, "MNIST-C: A Robustness Benchmark for Computer Vision", 2019.

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Downsampling factor (lower = coarser), severity 1..5.
 PARAMS = {
@@ -60,7 +61,7 @@ def upsample_nearest(x: torch.Tensor, h_out: int, w_out: int) -> torch.Tensor:
 # Not monotonic: near-1 CIFAR factors (30, 28, 27 px of 32) alias differently, so a coarser
 # grid can change a smooth image less.
 @corruption("pixelate", family="imagenet_c", params=PARAMS, random=False, monotonic=False)
-def pixelate(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def pixelate(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Box-resize to ``int(side * c)`` and back (Pillow semantics, without uint8 rounding).
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common

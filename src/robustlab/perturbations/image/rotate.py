@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._geometry import centred_warp, random_signs
+from robustlab.seeding import Draws
 
 # Rotation angle in radians (sign drawn per image), severity 1..5.
 PARAMS = {"mnist": (0.2, 0.4, 0.6, 0.8, 1.0)}
@@ -18,7 +19,7 @@ def rotation_matrix(angles: torch.Tensor) -> torch.Tensor:
 
 
 @corruption("rotate", family="mnist_c", params=PARAMS, reference_severity=2)
-def rotate(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def rotate(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Output pixel p reads the input at ``R (p - c) + c`` (bilinear, black outside).
 
     References: Mu & Gilmer, "MNIST-C: A Robustness Benchmark for Computer Vision", 2019.

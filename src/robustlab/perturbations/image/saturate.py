@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # (factor, offset) applied to S in HSV, severity 1..5.
 PARAMS = {
@@ -42,7 +43,7 @@ def resaturate(x: torch.Tensor, factor: float, offset: float) -> torch.Tensor:
     monotonic=False,
     changes_grayscale=False,
 )
-def saturate(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def saturate(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """See :func:`resaturate`; severities 1-2 desaturate and 3-5 oversaturate.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common

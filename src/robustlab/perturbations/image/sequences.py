@@ -16,6 +16,7 @@ from robustlab.perturbations.image._ops import clipped_zoom, gaussian_blur, refe
 from robustlab.perturbations.image.brightness import brighten
 from robustlab.perturbations.image.rotate import rotation_matrix
 from robustlab.registry import Registry
+from robustlab.seeding import Draws, ExampleSeeds, as_seeds
 
 __all__ = ["SEQUENCES", "Sequence", "flip_rate", "sequence", "sequence_names"]
 
@@ -26,7 +27,7 @@ class Sequence:
 
     Attributes:
         name: Registry name.
-        fn: ``(inputs, length, generator) -> list of length frames``.
+        fn: ``(inputs, length, per-example draws) -> list of length frames``.
         default_length: The reference's number of frames.
         compare_to: ``"previous"`` (frames are temporally related; flip rate compares
             consecutive frames) or ``"first"`` (noise: frame 0 is clean and every later frame
@@ -35,7 +36,7 @@ class Sequence:
     """
 
     name: str
-    fn: Callable[[torch.Tensor, int, torch.Generator], list[torch.Tensor]] = field(repr=False)
+    fn: Callable[[torch.Tensor, int, Draws], list[torch.Tensor]] = field(repr=False)
     default_length: int
     compare_to: str
     params: dict[str, float] = field(repr=False)
@@ -66,33 +67,33 @@ def _noise_frames(
 
 
 @_register("gaussian_noise", 31, "first", {"imagenet": 0.03, "cifar": 0.02})
-def _gaussian_noise(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _gaussian_noise(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     sigma = SEQUENCES.get("gaussian_noise").params[reference_set(*x.shape[-2:])[0]]
     return _noise_frames(
         x,
         length,
-        lambda v: v + sigma * torch.randn(v.shape, generator=g, device=v.device, dtype=v.dtype),
+        lambda v: v + sigma * g.randn(v.shape, device=v.device, dtype=v.dtype),
     )
 
 
 @_register("shot_noise", 31, "first", {"imagenet": 300, "cifar": 700})
-def _shot_noise(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _shot_noise(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     photons = SEQUENCES.get("shot_noise").params[reference_set(*x.shape[-2:])[0]]
-    return _noise_frames(x, length, lambda v: torch.poisson(v * photons, generator=g) / photons)
+    return _noise_frames(x, length, lambda v: g.poisson(v * photons) / photons)
 
 
 @_register("speckle_noise", 31, "first", {"imagenet": 0.05, "cifar": 0.05})
-def _speckle_noise(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _speckle_noise(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     sigma = SEQUENCES.get("speckle_noise").params[reference_set(*x.shape[-2:])[0]]
     return _noise_frames(
         x,
         length,
-        lambda v: v + v * sigma * torch.randn(v.shape, generator=g, device=v.device, dtype=v.dtype),
+        lambda v: v + v * sigma * g.randn(v.shape, device=v.device, dtype=v.dtype),
     )
 
 
 @_register("gaussian_blur", 31, "previous", {"imagenet": 0.035, "cifar": 0.015})
-def _gaussian_blur(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _gaussian_blur(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     # sigma_i = base + step * i, in pixels at the reference size.
     table, scale = reference_set(*x.shape[-2:])
     base = {"imagenet": 0.25, "cifar": 0.3}[table]
@@ -102,7 +103,7 @@ def _gaussian_blur(x: torch.Tensor, length: int, g: torch.Generator) -> list[tor
 
 
 @_register("zoom_blur", 31, "previous", {"imagenet": 0.004, "cifar": 0.004})
-def _zoom_blur(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _zoom_blur(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     # Frame i is the running mean of zooms 1, 1 + step, ..., 1 + step * i.
     step = SEQUENCES.get("zoom_blur").params[reference_set(*x.shape[-2:])[0]]
     frames, total = [x], x.clone()
@@ -113,14 +114,14 @@ def _zoom_blur(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.T
 
 
 @_register("brightness", 31, "previous", {"imagenet": 0.02, "cifar": 0.015})
-def _brightness(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _brightness(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     step = SEQUENCES.get("brightness").params[reference_set(*x.shape[-2:])[0]]
     # brighten() clips V, so negative steps darken as the reference's HSV round trip does.
     return [brighten(x, step * k) for k in _centred(length)]
 
 
 @_register("translate", 41, "previous", {"imagenet": 1.0, "cifar": 1.0})
-def _translate(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _translate(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     # Whole-pixel horizontal shifts, one reference pixel per frame, black fill.
     table, scale = reference_set(*x.shape[-2:])
     step = SEQUENCES.get("translate").params[table] * scale
@@ -133,7 +134,7 @@ def _translate(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.T
 
 
 @_register("rotate", 31, "previous", {"imagenet": 1.0, "cifar": 1.0})
-def _rotate(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _rotate(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     step = SEQUENCES.get("rotate").params[reference_set(*x.shape[-2:])[0]]
     frames = []
     for k in _centred(length):
@@ -143,7 +144,7 @@ def _rotate(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tens
 
 
 @_register("scale", 31, "previous", {"imagenet": 0.025, "cifar": 0.02})
-def _scale(x: torch.Tensor, length: int, g: torch.Generator) -> list[torch.Tensor]:
+def _scale(x: torch.Tensor, length: int, g: Draws) -> list[torch.Tensor]:
     # Zoom factor from 0.4 (ImageNet-P) or 0.7 (CIFAR-P) upwards by ``step`` per frame.
     table, _ = reference_set(*x.shape[-2:])
     start = {"imagenet": 0.4, "cifar": 0.7}[table]
@@ -158,7 +159,7 @@ def sequence_names() -> list[str]:
 
 
 def sequence(
-    inputs: torch.Tensor, name: str, length: int | None = None, seed: int = 0
+    inputs: torch.Tensor, name: str, length: int | None = None, seed: int | ExampleSeeds = 0
 ) -> torch.Tensor:
     """Frames of an ImageNet-P-style perturbation sequence.
 
@@ -168,7 +169,8 @@ def sequence(
         length: Number of frames T (at least 2); defaults to the reference's (31, or 41 for
             translate). Schedules that are centred on the clean image (brightness, translate,
             rotate) stay centred for any length.
-        seed: Seeds the noise of noise sequences.
+        seed: Seeds the noise of noise sequences: an int, or per-example
+            :class:`~robustlab.seeding.ExampleSeeds` (each image draws its own frames).
 
     Returns:
         Tensor (T, N, C, H, W) of the inputs' dtype and device, values in [0, 1]. For noise
@@ -180,7 +182,8 @@ def sequence(
     """
     spec = SEQUENCES.get(name)
     check_inputs(inputs, "sequence()")
-    check_seed("sequence()", seed)
+    if not isinstance(seed, ExampleSeeds):
+        check_seed("sequence()", seed)
     if length is None:
         length = spec.default_length
     if isinstance(length, bool) or not isinstance(length, int) or length < 2:
@@ -189,9 +192,7 @@ def sequence(
         )
     work = torch.float64 if inputs.dtype == torch.float64 else torch.float32
     x = inputs.to(work).clamp(0, 1).clone()
-    generator = torch.Generator(device=inputs.device)
-    generator.manual_seed(seed)
-    frames = spec.fn(x, length, generator)
+    frames = spec.fn(x, length, as_seeds("sequence()", seed, len(x)).draws())
     return torch.stack(frames).clamp(0, 1).to(inputs.dtype)
 
 

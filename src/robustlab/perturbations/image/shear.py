@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._geometry import centred_warp, random_signs
+from robustlab.seeding import Draws
 
 # Shear angle in radians (sign drawn per image), severity 1..5.
 PARAMS = {"mnist": (0.2, 0.4, 0.6, 0.8, 1.0)}
@@ -21,7 +22,7 @@ def shear_matrix(angles: torch.Tensor) -> torch.Tensor:
 
 
 @corruption("shear", family="mnist_c", params=PARAMS, reference_severity=2)
-def shear(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def shear(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Output pixel p reads the input at ``S (p - c) + c`` (bilinear, black outside).
 
     References: Mu & Gilmer, "MNIST-C: A Robustness Benchmark for Computer Vision", 2019.

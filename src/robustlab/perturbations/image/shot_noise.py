@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Photon count at full intensity (lower = noisier), severity 1..5.
 PARAMS = {
@@ -15,12 +16,12 @@ PARAMS = {
 MNIST_PARAMS = {"mnist": PARAMS["imagenet"]}
 
 
-def _shot(x: torch.Tensor, photons: float, generator: torch.Generator) -> torch.Tensor:
-    return torch.poisson(x * photons, generator=generator).div_(photons)
+def _shot(x: torch.Tensor, photons: float, generator: Draws) -> torch.Tensor:
+    return generator.poisson(x * photons).div_(photons)
 
 
 @corruption("shot_noise", family="imagenet_c", params=PARAMS)
-def shot_noise(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def shot_noise(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``clip(Poisson(x * c) / c)``.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
@@ -31,7 +32,7 @@ def shot_noise(x: torch.Tensor, severity: int, generator: torch.Generator) -> to
 
 
 @corruption("mnist_shot_noise", family="mnist_c", params=MNIST_PARAMS, reference_severity=5)
-def mnist_shot_noise(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def mnist_shot_noise(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Shot noise with the ImageNet-C counts at every image size, as MNIST-C applies it.
 
     References: Mu & Gilmer, "MNIST-C: A Robustness Benchmark for Computer Vision", 2019.

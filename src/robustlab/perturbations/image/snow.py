@@ -12,6 +12,7 @@ from robustlab.perturbations.image._ops import (
     reference_set,
     uniform,
 )
+from robustlab.seeding import Draws
 
 # (mean, std, zoom, threshold, blur radius, blur sigma, blend) at the reference size,
 # severity 1..5; radius and sigma are in pixels.
@@ -34,7 +35,7 @@ PARAMS = {
 
 
 @corruption("snow", family="imagenet_c", params=PARAMS, monotonic=False)
-def snow(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def snow(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Snowflakes: N(mean, std) noise, zoomed, thresholded, motion-blurred at -135..-45 deg.
 
     The image is first blended (weight ``blend``) with ``max(x, 1.5 * gray + 0.5)``; the flake
@@ -46,9 +47,7 @@ def snow(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Te
     table, scale = reference_set(*x.shape[-2:])
     mean, std, zoom, threshold, radius, sigma, blend = PARAMS[table][severity - 1]
     n, c, h, w = x.shape
-    flakes = mean + std * torch.randn(
-        (n, 1, h, w), generator=generator, device=x.device, dtype=x.dtype
-    )
+    flakes = mean + std * generator.randn((n, 1, h, w), device=x.device, dtype=x.dtype)
     flakes = clipped_zoom(flakes, zoom)
     flakes = torch.where(flakes < threshold, torch.zeros_like(flakes), flakes).clamp(0, 1)
     angles = uniform((n,), -135.0, -45.0, x, generator)

@@ -16,6 +16,7 @@ from robustlab.perturbations.image._ops import (
     luminance,
     reference_set,
 )
+from robustlab.seeding import Draws
 
 # (mean, std, blur sigma, threshold, intensity or mud sigma, mud?) at the reference size,
 # severity 1..5; the blur sigma, and the fifth entry when mud is 1, are in pixels.
@@ -102,12 +103,10 @@ def _liquid(
     std: float,
     sigma: float,
     threshold: float,
-    generator: torch.Generator,
+    generator: Draws,
 ) -> torch.Tensor:
     n, _, h, w = x.shape
-    layer = mean + std * torch.randn(
-        (n, 1, h, w), generator=generator, device=x.device, dtype=x.dtype
-    )
+    layer = mean + std * generator.randn((n, 1, h, w), device=x.device, dtype=x.dtype)
     layer = gaussian_blur(layer, sigma)
     return torch.where(layer < threshold, torch.zeros_like(layer), layer)
 
@@ -206,7 +205,7 @@ def _mud(
 
 
 @corruption("spatter", family="imagenet_c_extra", params=PARAMS, monotonic=False)
-def spatter(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def spatter(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Thresholded blurred noise becomes water drops or mud.
 
     Water: Canny edges of the liquid layer, distance to them (truncated at 20 px), histogram
@@ -229,7 +228,7 @@ def spatter(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch
 @corruption(
     "mnist_spatter", family="mnist_c", params=MNIST_PARAMS, monotonic=False, reference_severity=4
 )
-def mnist_spatter(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def mnist_spatter(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """MNIST-C's spatter: gray (63/255) mud blots at every severity.
 
     The mask sigma is the fifth table entry in every row, in pixels at 28 px; spatial

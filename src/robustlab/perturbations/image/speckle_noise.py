@@ -6,6 +6,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import reference_set
+from robustlab.seeding import Draws
 
 # Standard deviation of the multiplicative noise, severity 1..5.
 PARAMS = {
@@ -15,7 +16,7 @@ PARAMS = {
 
 
 @corruption("speckle_noise", family="imagenet_c_extra", params=PARAMS)
-def speckle_noise(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def speckle_noise(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``clip(x + x * N(0, sigma^2))``.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common
@@ -23,5 +24,5 @@ def speckle_noise(x: torch.Tensor, severity: int, generator: torch.Generator) ->
     """
     table, _ = reference_set(*x.shape[-2:])
     sigma = PARAMS[table][severity - 1]
-    noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+    noise = generator.randn(x.shape, device=x.device, dtype=x.dtype)
     return noise.mul_(sigma).add_(1).mul_(x)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from robustlab.perturbations.image._base import corruption
+from robustlab.seeding import Draws
 
 # MNIST-C defines one level; the same table entry serves every severity.
 PARAMS = {"mnist": (0.25, 0.25, 0.25, 0.25, 0.25)}
@@ -18,7 +19,7 @@ PARAMS = {"mnist": (0.25, 0.25, 0.25, 0.25, 0.25)}
     monotonic=False,
     severity_dependent=False,
 )
-def stripe(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def stripe(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``1 - x`` on columns ``[0, W // 4)`` and ``[3W // 4, W)`` (7 and 7 of 28 in MNIST-C).
 
     References: Mu & Gilmer, "MNIST-C: A Robustness Benchmark for Computer Vision", 2019.

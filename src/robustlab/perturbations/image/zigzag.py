@@ -9,6 +9,7 @@ import torch
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._lines import line_layer, line_width
 from robustlab.perturbations.image._ops import MNIST_SIZE
+from robustlab.seeding import Draws
 
 # MNIST-C defines one level: (half period, amplitude, first column, last column, max tilt) in
 # pixels at 28 px, the same for every severity.
@@ -35,7 +36,7 @@ def _vertices(
 
 
 @corruption("zigzag", family="mnist_c", params=PARAMS, monotonic=False, severity_dependent=False)
-def zigzag(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def zigzag(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """Add a zigzag polyline at a random height and tilt, clipping after each segment.
 
     All lengths scale with ``min(H, W) / 28``.
@@ -45,8 +46,8 @@ def zigzag(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.
     n, _, h, w = x.shape
     scale = min(h, w) / MNIST_SIZE
     a, b, first, last, tilt = PARAMS["mnist"][severity - 1]
-    starts = torch.randint(0, h - 1, (n,), generator=generator, device=x.device).tolist()
-    tilts = torch.randint(-tilt, tilt, (n,), generator=generator, device=x.device).tolist()
+    starts = generator.randint(0, h - 1, (n,), device=x.device).tolist()
+    tilts = generator.randint(-tilt, tilt, (n,), device=x.device).tolist()
     paths = [
         _vertices(a * scale, b * scale, first * scale, last * scale, r, r + t * scale)
         for r, t in zip(starts, tilts)

@@ -7,6 +7,7 @@ import torch
 
 from robustlab.perturbations.image._base import corruption
 from robustlab.perturbations.image._ops import clipped_zoom, reference_set
+from robustlab.seeding import Draws
 
 
 def _factors(stop: float, step: float) -> tuple[float, ...]:
@@ -26,7 +27,7 @@ PARAMS = {
 
 
 @corruption("zoom_blur", family="imagenet_c", params=PARAMS, random=False)
-def zoom_blur(x: torch.Tensor, severity: int, generator: torch.Generator) -> torch.Tensor:
+def zoom_blur(x: torch.Tensor, severity: int, generator: Draws) -> torch.Tensor:
     """``(x + sum_f clipped_zoom(x, f)) / (len(factors) + 1)``.
 
     References: Hendrycks & Dietterich, "Benchmarking Neural Network Robustness to Common

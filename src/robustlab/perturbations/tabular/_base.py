@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from robustlab.perturbations.base import Perturbation, Perturbed
+from robustlab.seeding import Draws, ExampleSeeds, as_seeds
 
 __all__ = ["TabularPerturbation"]
 
@@ -27,8 +28,11 @@ class TabularPerturbation(Perturbation[Any]):
     axis: ClassVar[str] = "tabular"
     kind: ClassVar[str] = "tabular_perturbation"
     size_unit: ClassVar[str] = "L2 distance in column standard deviations"
+    example_seeds: ClassVar[bool] = True
 
-    def apply(self, inputs: Any, seed: int = 0, schema: Any = None) -> Perturbed[Any]:
+    def apply(
+        self, inputs: Any, seed: int | ExampleSeeds = 0, schema: Any = None
+    ) -> Perturbed[Any]:
         from robustlab.tabular.schema import Schema
 
         is_tensor = torch.is_tensor(inputs)
@@ -38,7 +42,8 @@ class TabularPerturbation(Perturbation[Any]):
         if len(x) == 0 or schema is None:
             out = x.copy()
         else:
-            rng = np.random.default_rng(seed)
+            # one counter-based stream per row, keyed by its example id in a scan
+            rng = as_seeds(f"perturbation {self.name!r}", seed, len(x)).draws()
             raw = self._perturb(x.copy(), rng, schema)
             out = schema.repair(raw, original=x)
             keep_nan = np.isnan(raw)
@@ -54,8 +59,10 @@ class TabularPerturbation(Perturbation[Any]):
         return Perturbed(result, size, None, changed)
 
     @abstractmethod
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
-        """The raw perturbed rows (repaired afterwards); may modify ``x`` in place."""
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
+        """The raw perturbed rows (repaired afterwards); may modify ``x`` in place. ``rng``
+        draws per row (``random``, ``standard_normal``, ``integers`` as numpy's generator, with
+        the rows as the first dimension), so a row's perturbation depends on its seed only."""
 
 
 def numeric_mutable(schema: Any) -> np.ndarray:

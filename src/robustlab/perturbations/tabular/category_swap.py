@@ -9,6 +9,7 @@ import numpy as np
 
 from robustlab.perturbations.base import register
 from robustlab.perturbations.tabular._base import TabularPerturbation
+from robustlab.seeding import Draws
 from robustlab.validation import check_number
 
 
@@ -26,7 +27,7 @@ class CategorySwap(TabularPerturbation):
     def __post_init__(self) -> None:
         check_number("perturbation 'category_swap'", "rate", self.rate, high=1.0)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         for j, col in enumerate(schema.columns):
             if col.kind != "categorical" or col.immutable or len(col.levels) < 2:
                 continue
@@ -39,7 +40,9 @@ class CategorySwap(TabularPerturbation):
             js = [idx[c] for c in group]
             if any(schema.columns[j].immutable for j in js):
                 continue
-            for i in np.flatnonzero(rng.random(len(x)) < self.rate):
+            hit = rng.random(len(x)) < self.rate
+            level = rng.integers(len(js), size=len(x))
+            for i in np.flatnonzero(hit):
                 x[i, js] = 0.0
-                x[i, js[int(rng.integers(len(js)))]] = 1.0
+                x[i, js[int(level[i])]] = 1.0
         return x

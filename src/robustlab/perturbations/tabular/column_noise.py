@@ -9,6 +9,7 @@ import numpy as np
 
 from robustlab.perturbations.base import register
 from robustlab.perturbations.tabular._base import TabularPerturbation, numeric_mutable
+from robustlab.seeding import Draws
 from robustlab.validation import check_number
 
 
@@ -25,7 +26,7 @@ class ColumnNoise(TabularPerturbation):
     def __post_init__(self) -> None:
         check_number("perturbation 'column_noise'", "scale", self.scale)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         cols = numeric_mutable(schema)
         noise = rng.standard_normal((len(x), len(cols))) * self.scale
         x[:, cols] += noise * schema.scales[cols]

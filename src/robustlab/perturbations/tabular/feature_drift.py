@@ -9,6 +9,7 @@ import numpy as np
 
 from robustlab.perturbations.base import register
 from robustlab.perturbations.tabular._base import TabularPerturbation, numeric_mutable
+from robustlab.seeding import Draws
 from robustlab.validation import check_number
 
 
@@ -29,7 +30,7 @@ class FeatureDrift(TabularPerturbation):
         check_number("perturbation 'feature_drift'", "scale", self.scale)
         check_number("perturbation 'feature_drift'", "shift", self.shift, low=-1e9)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         if self.column:
             cols = np.array([schema.index[schema.column(self.column).name]])
         else:

@@ -9,6 +9,7 @@ import numpy as np
 
 from robustlab.perturbations.base import register
 from robustlab.perturbations.tabular._base import TabularPerturbation
+from robustlab.seeding import Draws
 from robustlab.validation import check_choice, check_number
 
 IMPUTERS = ("none", "mean", "median")
@@ -49,7 +50,7 @@ class MissingMCAR(TabularPerturbation):
         check_number("perturbation 'missing_mcar'", "rate", self.rate, high=1.0)
         check_choice("perturbation 'missing_mcar'", "impute", self.impute, IMPUTERS)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         mask = (rng.random(x.shape) < self.rate) & schema.mutable[None, :]
         return _blank(x, mask, self.impute, schema)
 
@@ -69,7 +70,7 @@ class MissingMNAR(TabularPerturbation):
         check_number("perturbation 'missing_mnar'", "rate", self.rate, high=0.5)
         check_choice("perturbation 'missing_mnar'", "impute", self.impute, IMPUTERS)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         rank = np.argsort(np.argsort(x, axis=0), axis=0) / max(len(x) - 1, 1)
         cols = schema.numeric & schema.mutable
         mask = (rng.random(x.shape) < 2 * self.rate * rank) & cols[None, :]

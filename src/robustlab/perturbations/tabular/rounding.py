@@ -9,6 +9,7 @@ import numpy as np
 
 from robustlab.perturbations.base import register
 from robustlab.perturbations.tabular._base import TabularPerturbation, numeric_mutable
+from robustlab.seeding import Draws
 from robustlab.validation import check_int, check_number
 
 
@@ -25,7 +26,7 @@ class Rounding(TabularPerturbation):
     def __post_init__(self) -> None:
         check_int("perturbation 'rounding'", "digits", self.digits, 1)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         cols = numeric_mutable(schema)
         v = x[:, cols]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -50,7 +51,7 @@ class UnitError(TabularPerturbation):
         check_number("perturbation 'unit_error'", "rate", self.rate, high=1.0)
         check_number("perturbation 'unit_error'", "factor", self.factor, low=1.0)
 
-    def _perturb(self, x: np.ndarray, rng: np.random.Generator, schema: Any) -> np.ndarray:
+    def _perturb(self, x: np.ndarray, rng: Draws, schema: Any) -> np.ndarray:
         cols = numeric_mutable(schema)
         hit = rng.random((len(x), len(cols))) < self.rate
         up = rng.random((len(x), len(cols))) < 0.5

@@ -21,6 +21,7 @@ from robustlab.perturbations.base import (
     by_name,
     register,
 )
+from robustlab.seeding import ExampleSeeds, as_seeds
 
 __all__ = [
     "TRANSFORMATIONS",
@@ -52,7 +53,7 @@ TransformFn = Callable[[str, float, random.Random], list[Replacement]]
 A transformation never returns a replacement that leaves its span unchanged, and every unit it
 selects produces one, so a positive rate edits a text exactly when it has an eligible unit."""
 
-BatchFn = Callable[[list[str], float, int], list["Transformed"]]
+BatchFn = Callable[[list[str], float, "int | ExampleSeeds"], list["Transformed"]]
 """(texts, rate, seed) -> one :class:`Transformed` per text: a transformation run on a whole list."""
 
 T = TypeVar("T")
@@ -272,6 +273,7 @@ class TransformationPerturbation(Perturbation[list[str]]):
     kind = "text_transformation"
     size_unit = "share of the words changed"
     partial = True
+    example_seeds = True
     transformation: ClassVar[Transformation]
 
     def __post_init__(self) -> None:
@@ -282,7 +284,7 @@ class TransformationPerturbation(Perturbation[list[str]]):
                 f"Got {self.rate!r} instead."
             )
 
-    def apply(self, inputs: list[str], seed: int = 0) -> Perturbed[list[str]]:
+    def apply(self, inputs: list[str], seed: int | ExampleSeeds = 0) -> Perturbed[list[str]]:
         from robustlab.text.artifacts import word_change_fraction
 
         out = _run(self.transformation, inputs, self.rate, seed)
@@ -386,7 +388,9 @@ def match_case(template: str, word: str) -> str:
     return word
 
 
-def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[Transformed]:
+def apply(
+    texts: Sequence[str], name: str, rate: float, seed: int | ExampleSeeds = 0
+) -> list[Transformed]:
     """Transform every text of ``texts`` with transformation ``name`` at ``rate``.
 
     Args:
@@ -394,9 +398,10 @@ def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[T
         name: A registered transformation (see :func:`names`).
         rate: Fraction in [0, 1] of each text's eligible units to change (words for typos,
             distinct names for name swaps, ...), rounded up; 0 returns the texts unchanged.
-        seed: The same texts, name, rate and seed give the same output; each text draws from
-            its own random stream keyed by ``(seed, position)``, so its edits do not depend on
-            the other texts.
+        seed: An int, or per-example :class:`~robustlab.seeding.ExampleSeeds` (a scan passes
+            ``ExampleSeeds.of(probe seed, ids)``). The same texts, name, rate and seed give the
+            same output; each text draws from its own random stream keyed by its seed (for an
+            int: ``(seed, position)``), so its edits do not depend on the other texts.
 
     Returns:
         One :class:`Transformed` per text, with the character edits made.
@@ -409,11 +414,14 @@ def apply(texts: Sequence[str], name: str, rate: float, seed: int = 0) -> list[T
     return _run(TRANSFORMATIONS.get(name), texts, rate, seed)
 
 
-def _run(spec: Transformation, texts: Sequence[str], rate: float, seed: int) -> list[Transformed]:
+def _run(
+    spec: Transformation, texts: Sequence[str], rate: float, seed: int | ExampleSeeds
+) -> list[Transformed]:
     rate = check_rate(f"transformation {spec.name!r}", rate)
     items = check_texts(texts, "transformations.apply()")
-    if isinstance(seed, bool) or not isinstance(seed, int):
+    if not isinstance(seed, ExampleSeeds) and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ConfigError(f"The 'seed' parameter of apply() must be an int. Got {seed!r} instead.")
+    seeds = as_seeds("transformations.apply()", seed, len(items))
     if spec.batch is not None:
-        return spec.batch(items, rate, seed)
-    return [spec(t, rate, random.Random(f"{seed}/{i}")) for i, t in enumerate(items)]
+        return spec.batch(items, rate, seeds)
+    return [spec(t, rate, random.Random(seeds.seed(i))) for i, t in enumerate(items)]

@@ -9,7 +9,6 @@ registers a kernel with a batched ``apply`` and a per-text adapter, so both run 
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
 import random
 import re
@@ -27,6 +26,7 @@ from robustlab.perturbations.text._base import (
     add_transformation,
     check_rate,
 )
+from robustlab.seeding import ExampleSeeds, as_seeds
 
 __all__ = [
     "BatchEdits",
@@ -89,9 +89,10 @@ class TextBatch:
     """A list of texts as one array of code points, with what the kernels ask about it.
 
     The texts are joined by a NUL (not a letter, so no word crosses from one text to the next).
-    Random numbers come from a counter-based generator keyed by ``(seed, text position, unit
-    within the text, stream)``: a text's edits depend on the seed, its position and itself
-    only, never on the other texts of the batch.
+    Random numbers come from a counter-based generator keyed by ``(text key, unit within the
+    text, stream)``, where each text's key comes from :mod:`robustlab.seeding` (a hash of the
+    seed and the text's example id, or of its position for a plain int seed): a text's edits
+    depend on its key and itself only, never on the other texts of the batch.
 
     Attributes:
         texts: The texts.
@@ -100,15 +101,14 @@ class TextBatch:
         starts: Where each text starts in ``codes``.
     """
 
-    def __init__(self, texts: list[str], seed: int) -> None:
+    def __init__(self, texts: list[str], keys: np.ndarray) -> None:
         self.texts = texts
         self.joined = joined = "\0".join(texts)
         self.codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         self.lengths = lengths
         self.starts = np.cumsum(lengths + 1) - lengths - 1
-        digest = hashlib.blake2b(str(seed).encode(), digest_size=8).digest()
-        self._key = np.uint64(int.from_bytes(digest, "little"))
+        self._keys = np.asarray(keys, dtype=np.uint64).reshape(len(texts))
 
     @functools.cached_property
     def _non_ascii(self) -> tuple[np.ndarray, np.ndarray]:
@@ -183,13 +183,12 @@ class TextBatch:
 
     def uniform(self, text: np.ndarray, unit: np.ndarray, stream: int) -> np.ndarray:
         """Uniform floats in [0, 1), one per ``(text position, unit within it)`` pair, from the
-        counter-based generator; ``stream`` tells apart the draws made for the same unit."""
-        counter = (
-            (text.astype(np.uint64) << np.uint64(34))
-            | (unit.astype(np.uint64) << np.uint64(3))
-            | np.uint64(stream)
-        )
-        bits = _splitmix(self._key + counter * _GOLDEN)
+        counter-based generator keyed by each text's key; ``stream`` tells apart the draws made
+        for the same unit."""
+        # the text's own key, not its position, tells texts apart
+        counter = (unit.astype(np.uint64) << np.uint64(3)) | np.uint64(stream)
+        with np.errstate(over="ignore"):
+            bits = _splitmix(self._keys[text] + counter * _GOLDEN)
         return (bits >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
 
     def choose(self, starts: np.ndarray, eligible: np.ndarray, rate: float) -> np.ndarray:
@@ -369,12 +368,12 @@ def ramp(counts: np.ndarray) -> np.ndarray:
 
 
 def run_kernel(
-    kernel: Kernel, texts: list[str], rate: float, seed: int, where: str
+    kernel: Kernel, texts: list[str], rate: float, seed: int | ExampleSeeds, where: str
 ) -> list[Transformed]:
-    """``kernel`` applied to ``texts`` as one batch."""
+    """``kernel`` applied to ``texts`` as one batch, each text keyed by its own seed."""
     if not texts:
         return []
-    batch = TextBatch(texts, seed)
+    batch = TextBatch(texts, as_seeds(where, seed, len(texts)).keys)
     edits = kernel(batch, rate)
     _check(batch, edits, where)
     return build(batch, edits)
@@ -386,7 +385,7 @@ def _per_text(
     """The kernel as a per-text transformation (see ``TransformFn``), seeded from ``rng``."""
 
     def fn(text: str, rate: float, rng: random.Random) -> list[Replacement]:
-        batch = TextBatch([text], rng.getrandbits(64))
+        batch = TextBatch([text], np.array([rng.getrandbits(64)], dtype=np.uint64))
         edits = kernel(batch, rate)
         _check(batch, edits, name)
         ends = np.cumsum(edits.new_len).tolist()
@@ -412,7 +411,9 @@ def char_transformation(
     over all the texts, a per-text call runs it on a batch of one."""
 
     def decorator(kernel: Kernel) -> Kernel:
-        def batched(texts: Sequence[str], rate: float, seed: int) -> list[Transformed]:
+        def batched(
+            texts: Sequence[str], rate: float, seed: int | ExampleSeeds
+        ) -> list[Transformed]:
             return run_kernel(kernel, list(texts), check_rate(name, rate), seed, name)
 
         add_transformation(
