@@ -155,7 +155,7 @@ def test_a_scan_resumes_migrated_runs_with_identical_metrics(tmp_path: Path) -> 
     )
     assert (cnn_run.run_id, logreg_run.run_id) == (by_model[1], by_model[2])  # resumed
     for run_id in (by_model[1], by_model[2]):
-        assert _metrics(path, run_id) == _metrics_of(old, run_id)
+        _assert_recomputed(_metrics(path, run_id), _metrics_of(old, run_id))
 
     from robustlab.runner.scan import _metric_rows, _summary_rows
     from robustlab.suites import load_suite
@@ -167,7 +167,7 @@ def test_a_scan_resumes_migrated_runs_with_identical_metrics(tmp_path: Path) -> 
     rows = _metric_rows(s, text_run, suite, list(suite.probes), seed=0)
     rows += _summary_rows(s, text_run, None, seed=0)[0]
     s.write_metrics(text_run, rows)
-    assert _metrics(path, text_run) == _metrics_of(old, text_run)
+    _assert_recomputed(_metrics(path, text_run), _metrics_of(old, text_run))
     assert len(s.runs()) == 3 and sum(len(s.units(r)) for r in runs) == 56  # nothing new
 
     # a new scan appends its run next to the migrated ones: the CNN's clean probe again
@@ -191,6 +191,33 @@ def _metrics(path: Path, run_id: str) -> list[dict[str, Any]]:
     rows = _rows(con, "SELECT * FROM metrics WHERE run_id = ? ORDER BY id", run_id)
     con.close()
     return [_metric_values(m) for m in rows]
+
+
+#: Intervals whose method changed after 0.1.0 (issue 19: BCa for smooth statistics,
+#: simultaneous Clopper-Pearson for minima over groups); their point values did not.
+_NEW_INTERVALS = ("worst_group_accuracy", "worst_class_accuracy")
+
+
+def _assert_recomputed(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> None:
+    """Every metric 0.1.0 stored is recomputed from the migrated records with the same value
+    and n, and the same interval and details unless its interval method changed since (then
+    the new interval holds the value). Metrics added since may appear too."""
+    got = {(m["probe_key"], m["metric"]): m for m in new}
+    for m in old:
+        key = (m["probe_key"], m["metric"])
+        assert key in got, f"{key} was not recomputed"
+        n = got[key]
+        same = m["value"] == n["value"] or (m["value"] != m["value"] and n["value"] != n["value"])
+        assert same and m["n"] == n["n"], (key, m, n)
+        if m["method"] == "bootstrap" or m["metric"] in _NEW_INTERVALS:
+            if n["value"] == n["value"]:
+                assert n["ci_low"] <= n["value"] <= n["ci_high"], (key, n)
+        else:
+            assert (m["ci_low"], m["ci_high"], m["details"]) == (
+                n["ci_low"],
+                n["ci_high"],
+                n["details"],
+            ), (key, m, n)
 
 
 def _metrics_of(old: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
