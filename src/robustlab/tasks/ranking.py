@@ -127,6 +127,8 @@ class Ranking(Task):
         ndcg = np.zeros(n)
         rr = np.zeros(n)
         first = np.full(n, np.nan)
+        positions = np.arange(d)
+        columns: dict[int, dict[str, int]] = {}
         for i in range(n):
             grades = qrels[i]
             if not isinstance(grades, Mapping):
@@ -134,16 +136,27 @@ class Ranking(Task):
                     f"ranking targets are per-query judgements {{doc_id: grade}}; query {i} has "
                     f"{grades!r}. Check them with the ranking task's check_targets first."
                 )
-            order = np.argsort(-scores[i], kind="stable")
-            gains = np.array([float(grades.get(per_query[i][j], 0.0)) for j in order])
+            row = per_query[i]
+            if id(row) not in columns:  # one id -> column map per distinct candidate list
+                columns[id(row)] = {doc: j for j, doc in enumerate(row)}
+            where = columns[id(row)]
+            rel = [(where[doc], float(g)) for doc, g in grades.items() if g > 0 and doc in where]
             ideal = np.sort(np.array(list(grades.values()), dtype=np.float64))[::-1][:k]
             idcg = float((ideal * discount[: len(ideal)]).sum()) if len(ideal) else 0.0
-            dcg = float((gains[:k] * discount[: min(k, d)]).sum())
-            ndcg[i] = dcg / idcg if idcg > 0 else 0.0
-            hits = np.flatnonzero(gains > 0)
-            if len(hits):
-                first[i] = hits[0] + 1
-                rr[i] = 1.0 / (hits[0] + 1)
+            if rel:
+                # the 0-based rank of each relevant candidate in a stable descending sort: the
+                # candidates scored higher, and the tied ones listed before it
+                js = np.array([j for j, _ in rel])
+                gs = np.array([g for _, g in rel])
+                s, sj = scores[i], scores[i][js]
+                rank = (s[None, :] > sj[:, None]).sum(axis=1) + (
+                    (s[None, :] == sj[:, None]) & (positions[None, :] < js[:, None])
+                ).sum(axis=1)
+                top = rank < k
+                dcg = float((gs[top] * discount[rank[top]]).sum())
+                ndcg[i] = dcg / idcg if idcg > 0 else 0.0
+                first[i] = rank.min() + 1
+                rr[i] = 1.0 / first[i]
         out = {"ndcg": ndcg, "reciprocal_rank": rr, "relevant_rank": first}
         out.update(_ir_measures_fields(scores, qrels, per_query))
         for key, given in (("kendall_tau", kendall_tau), ("rbo", rbo)):
