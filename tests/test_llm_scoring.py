@@ -154,3 +154,18 @@ def test_answers_of_a_trained_model_scored_numerically() -> None:
     np.testing.assert_array_equal(exact.values, [float(a == r) for a, r in zip(answers, refs)])
     np.testing.assert_array_equal(numeric.values, exact.values)  # "7" is 7.0
     assert exact.failures == 0 and 0.4 <= exact.mean() <= 1.0  # a trained model, not a stub
+
+
+def test_a_scorer_that_defines_no_scoring_method_says_which_to_write() -> None:
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from robustlab.errors import ConfigError
+    from robustlab.llm.scoring import Scorer
+
+    @dataclass(frozen=True)
+    class Empty(Scorer):
+        name: ClassVar[str] = "empty"
+
+    with pytest.raises(ConfigError, match=r"neither score_one\(prediction, reference\) nor"):
+        Empty().score("4", ["4"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -369,9 +370,9 @@ class EncodedImageDataset(Dataset):
         self._digest = digest.hexdigest()
         return kept
 
+    @abstractmethod
     def _encoded(self, indices: np.ndarray) -> list[tuple[bytes, str]]:
         """The encoded bytes of the examples at ``indices`` and where each lies (for errors)."""
-        raise NotImplementedError
 
     def load_inputs(self, indices: np.ndarray) -> torch.Tensor:
         out = []

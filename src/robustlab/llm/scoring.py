@@ -73,7 +73,12 @@ class Scorer:
         return max((self.score_one(prediction, r) for r in references), default=0.0)
 
     def score_one(self, prediction: str, reference: str) -> float:
-        raise NotImplementedError
+        """The score of ``prediction`` against one reference; a scorer overrides this or
+        :meth:`score`."""
+        raise ConfigError(
+            f"Scorer {type(self).__name__} defines neither score_one(prediction, reference) nor "
+            "score(prediction, references); implement one of them."
+        )
 
     def score_many(
         self, predictions: Sequence[str], references: Sequence[Sequence[str]]

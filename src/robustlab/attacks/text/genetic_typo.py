@@ -57,13 +57,7 @@ class GeneticTypo(TextAttack):
     quick_params: ClassVar[dict[str, Any]] = {"population": 8}
 
     def _check(self, owner: str) -> None:
-        check_number(owner, "population", self.population, integer=True, low=2, low_inclusive=True)
-        check_number(owner, "rate", self.rate, high=1.0)
-        check_number(owner, "mutation", self.mutation, high=1.0, low_inclusive=True)
-        check_number(owner, "elite", self.elite, integer=True, low=0, low_inclusive=True)
-        check_number(owner, "max_words_perturbed", self.max_words_perturbed, high=1.0)
-        if self.elite >= self.population:
-            check_number(owner, "elite", self.elite, integer=True, high=self.population - 1)
+        check_genetic_params(owner, self)
 
     def _attack(
         self,
@@ -148,3 +142,16 @@ class GeneticTypo(TextAttack):
     def _tournament(fitness: np.ndarray, rng: np.random.Generator) -> int:
         a, b = rng.integers(len(fitness), size=2)
         return int(a if fitness[a] >= fitness[b] else b)
+
+
+def check_genetic_params(owner: str, attack: Any) -> None:
+    """The parameters of a genetic typo search (this attack's and the document attack's):
+    ``population`` >= 2, ``rate`` and ``max_words_perturbed`` in (0, 1], ``mutation`` in
+    [0, 1], ``elite`` in [0, population)."""
+    check_number(owner, "population", attack.population, integer=True, low=2, low_inclusive=True)
+    check_number(owner, "rate", attack.rate, high=1.0)
+    check_number(owner, "mutation", attack.mutation, high=1.0, low_inclusive=True)
+    check_number(owner, "elite", attack.elite, integer=True, low=0, low_inclusive=True)
+    check_number(owner, "max_words_perturbed", attack.max_words_perturbed, high=1.0)
+    if attack.elite >= attack.population:
+        check_number(owner, "elite", attack.elite, integer=True, high=attack.population - 1)

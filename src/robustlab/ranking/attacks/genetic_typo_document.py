@@ -58,14 +58,10 @@ class GeneticTypoDocument(DocumentAttack):
     quick_params: ClassVar[dict[str, Any]] = {"population": 6}
 
     def _check(self, owner: str) -> None:
-        check_number(owner, "population", self.population, integer=True, low=2, low_inclusive=True)
-        check_number(owner, "rate", self.rate, high=1.0)
-        check_number(owner, "mutation", self.mutation, high=1.0, low_inclusive=True)
-        check_number(owner, "elite", self.elite, integer=True, low=0, low_inclusive=True)
+        from robustlab.attacks.text.genetic_typo import check_genetic_params
+
+        check_genetic_params(owner, self)
         check_number(owner, "focus", self.focus, high=1.0, low_inclusive=True)
-        check_number(owner, "max_words_perturbed", self.max_words_perturbed, high=1.0)
-        if self.elite >= self.population:
-            check_number(owner, "elite", self.elite, integer=True, high=self.population - 1)
 
     def _search(self, oracle: DocumentOracle, tokens: Tokenized, rng: np.random.Generator) -> None:
         eligible = tokens.eligible(skip_stopwords=False, min_length=2)
