@@ -44,22 +44,61 @@ def _timed(fn) -> float:
     return time.perf_counter() - began
 
 
-def backends(quick: bool) -> dict:
+HEAVY_CORRUPTIONS = [
+    "glass_blur",
+    "zoom_blur",
+    "elastic_transform",
+    "motion_blur",
+    "defocus_blur",
+    "gaussian_noise",
+]
+
+
+def _heavy_workload(n: int = 2048, side: int = 64):
+    """Synthetic 3xSIDExSIDE images (smooth random fields) and a seeded random-init small CNN:
+    enough work per unit that worker start-up does not dominate."""
+    import torch
+
+    import robustlab
+    from robustlab.data import ArrayDataset
+
+    rng = np.random.default_rng(0)
+    coarse = rng.random((n, 3, 8, 8)).astype(np.float32)
+    x = np.kron(coarse, np.ones((1, 1, side // 8, side // 8), np.float32))
+    x = np.clip(x + 0.05 * rng.standard_normal(x.shape).astype(np.float32), 0, 1)
+    data = ArrayDataset(x, rng.integers(0, 10, n), name="synthetic32")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AdaptiveAvgPool2d(4),
+        torch.nn.Flatten(),
+        torch.nn.Linear(256, 10),
+    ).eval()
+    return robustlab.TorchModel(net, bounds=(0.0, 1.0), name="cnn32"), data
+
+
+def backends(quick: bool, heavy: bool = False) -> dict:
     import ray
 
     import robustlab
     from robustlab.demo.digits import train_digits_cnn
     from robustlab.runner import RayBackend
 
-    model = train_digits_cnn(epochs=2, seed=0)
-    suite = _suite(CORRUPTIONS[:3] if quick else CORRUPTIONS)
+    if heavy:
+        model, data = _heavy_workload(512 if quick else 2048)
+        suite = _suite(HEAVY_CORRUPTIONS[:3] if quick else HEAVY_CORRUPTIONS)
+    else:
+        model = train_digits_cnn(epochs=2, seed=0)
+        data = "digits"
+        suite = _suite(CORRUPTIONS[:3] if quick else CORRUPTIONS)
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
 
         def scan(backend, name, **kw):
             return robustlab.scan(
                 model,
-                "digits",
+                data,
                 suite,
                 store=f"sqlite:///{tmp}/{name}.db",
                 shard_size=64,
@@ -76,12 +115,12 @@ def backends(quick: bool) -> dict:
             out["ray2_s"] = _timed(lambda: scan(RayBackend(workers=2), "ray2"))
             # per-unit overhead: many tiny units of a cheap probe
             tiny = {"name": "tiny", "probes": ["clean"], "metrics": ["accuracy"]}
-            n_units = -(-539 // 8)
+            n_units = -(-(539 if not heavy else len(data)) // 8)
 
             def small(backend, name):
                 return robustlab.scan(
                     model,
-                    "digits",
+                    data,
                     tiny,
                     store=f"sqlite:///{tmp}/{name}.db",
                     shard_size=8,
@@ -91,7 +130,8 @@ def backends(quick: bool) -> dict:
 
             local = _timed(lambda: small("local", "tl"))
             on_ray = _timed(lambda: small(RayBackend(workers=1), "tr"))
-            out["units"] = int(suite["probes"].__len__() * -(-539 // 64))
+            out["units"] = int(len(suite["probes"]) * -(-(539 if not heavy else len(data)) // 64))
+            out["workload"] = "synthetic 3x64x64, heavy corruptions" if heavy else "digits 8x8"
             out["tiny_units"] = n_units
             out["ray_overhead_ms_per_unit"] = 1000 * (on_ray - local) / n_units
         finally:
@@ -234,6 +274,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", choices=["rss", "backends", "streaming"])
+    parser.add_argument(
+        "--heavy",
+        action="store_true",
+        help="backends on 3x64x64 images with the costly corruptions",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", help="N for the rss and streaming parts")
     parser.add_argument(
         "--scan-kinds",
@@ -249,7 +294,7 @@ def main() -> None:
     if args.only in (None, "streaming"):
         result["streaming"] = streaming(sizes, tuple(args.scan_kinds))
     if args.only in (None, "backends"):
-        result["backends"] = backends(args.quick)
+        result["backends"] = backends(args.quick, args.heavy)
     result["loadavg_after"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 
