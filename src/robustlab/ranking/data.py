@@ -34,6 +34,7 @@ __all__ = [
     "bundled_collection",
     "bundled_dataset",
     "bundled_queries",
+    "check_collection",
     "check_judgements",
     "load_ir_datasets",
     "load_jsonl",
@@ -61,18 +62,33 @@ def make_collection(
                 f"Collection {name!r}: document id {key!r} appears twice; document ids must be "
                 "unique."
             )
-        if not isinstance(text, str):
-            raise DataError(
-                f"Collection {name!r}: document {key!r} is a {type(text).__name__}, not text."
-            )
-        if not text.strip():
-            raise DataError(
-                f"Collection {name!r}: document {key!r} is empty; drop it or give it text."
-            )
-        out[key] = text
+        _check_document(name, key, text)
+        out[key] = text  # type: ignore[assignment]
     if not out:
         raise DataError(f"Collection {name!r} has no documents.")
     return Collection(name, out, description)
+
+
+def _check_document(name: str, key: str, text: object) -> None:
+    if not isinstance(text, str):
+        raise DataError(
+            f"Collection {name!r}: document {key!r} is a {type(text).__name__}, not text."
+        )
+    if not text.strip():
+        raise DataError(f"Collection {name!r}: document {key!r} is empty; drop it or give it text.")
+
+
+def check_collection(collection: Collection) -> None:
+    """Refuse a collection without documents, or with a non-text or empty document (the error
+    names it), as :func:`make_collection` does: for collections built directly."""
+    if not isinstance(collection, Collection):
+        raise DataError(
+            f"Ranking data needs a robustlab.ranking.Collection; got {type(collection).__name__}."
+        )
+    if not collection.docs:
+        raise DataError(f"Collection {collection.name!r} has no documents.")
+    for key, text in collection.docs.items():
+        _check_document(collection.name, str(key), text)
 
 
 def bundled_collection(name: str = "stdlib") -> Collection:
@@ -133,10 +149,12 @@ def check_judgements(
 ) -> JudgementCheck:
     """Check ``queries``' judgements against ``collection``.
 
-    Judgements naming documents the collection lacks, grades that are not numbers >= 0 and
+    The collection must pass :func:`check_collection`. Judgements naming documents the
+    collection lacks, grades that are not numbers >= 0 and
     judgements of unknown queries are errors. Queries without any judgement are counted: an
     error unless ``allow_unjudged`` (then the judged ones are evaluated and the rest reported).
     """
+    check_collection(collection)
     where = f"Query set {queries.name!r}"
     for qid in queries.qrels:
         if qid not in queries.queries:

@@ -60,12 +60,21 @@ def evaluate_run(
 ) -> dict[str, dict[str, float]]:
     """``{field: {query_id: value}}`` of a TREC-style ``run`` (``{qid: {doc: score}}``) against
     ``qrels`` through ir-measures. Grades are rounded to integers (trec_eval's gains)."""
+    r = {str(k): {str(d): float(s) for d, s in v.items()} for k, v in run.items()}
+    return _calc(r, qrels, measures)
+
+
+def _calc(
+    run: dict[str, dict[str, float]],
+    qrels: Mapping[str, Mapping[str, float]],
+    measures: Mapping[str, str],
+) -> dict[str, dict[str, float]]:
+    """:func:`evaluate_run` of a ``run`` already keyed by str with float scores."""
     irm = _ir_measures()
     parsed = {irm.parse_measure(m): f for f, m in measures.items()}
     q = {str(k): {str(d): round(float(g)) for d, g in v.items()} for k, v in qrels.items()}
-    r = {str(k): {str(d): float(s) for d, s in v.items()} for k, v in run.items()}
     out: dict[str, dict[str, float]] = {f: {} for f in measures}
-    for metric in irm.iter_calc(list(parsed), q, r):
+    for metric in irm.iter_calc(list(parsed), q, run):
         out[parsed[metric.measure]][metric.query_id] = float(metric.value)
     return out
 
@@ -87,15 +96,24 @@ def per_query(
     if doc_ids is None:
         rows: list[list[str]] = [[str(j) for j in range(d)]] * n
     elif len(doc_ids) and not isinstance(doc_ids[0], str):
-        rows = [[str(x) for x in r] for r in doc_ids]
+        seen: dict[int, list[str]] = {}  # one str list per distinct id list (often one shared)
+        rows = []
+        for r in doc_ids:
+            if id(r) not in seen:
+                seen[id(r)] = [str(x) for x in r]
+            rows.append(seen[id(r)])
     else:
         rows = [[str(x) for x in doc_ids]] * n
+    top = min(depth, d)
+    if n:
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :top].tolist()
+    rank_scores = [float(d - r) for r in range(top)]  # the run's score of each rank
     run: dict[str, dict[str, float]] = {}
     for i in range(n):
-        order = np.argsort(-scores[i], kind="stable")[:depth]
-        run[str(i)] = {rows[i][j]: float(d - r) for r, j in enumerate(order)}
+        row = rows[i]
+        run[str(i)] = dict(zip([row[j] for j in order[i]], rank_scores))
     qr = {str(i): dict(g) for i, g in enumerate(qrels)}
-    got = evaluate_run(run, qr, measures)
+    got = _calc(run, qr, measures)
     return {f: np.array([got[f].get(str(i), 0.0) for i in range(n)]) for f in measures}
 
 

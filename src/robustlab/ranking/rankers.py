@@ -331,7 +331,15 @@ class DenseRanker(Ranker):
     computed once, rounded to float16 and cached in memory and on disk
     (:func:`robustlab.text.embeddings.cache_dir`); those of the bundled collections ship with
     the package (keyed by the model files' hash, so another model version recomputes them).
+
+    ``score(query, docs)`` embeds ``docs`` as the index does (rounded to float16), taking the
+    indexed collection's documents from the index, so it agrees with ``retrieve`` and
+    ``collection_scores`` on them and encodes only new texts (a document attack's variants) in
+    one encoder call; the last queries' embeddings are kept.
     """
+
+    #: Query embeddings kept per ranker (a document attack scores one query many times).
+    QUERY_CACHE = 64
 
     name = "dense-minilm"
     _EMBEDDINGS: ClassVar[dict[str, np.ndarray]] = {}
@@ -342,6 +350,8 @@ class DenseRanker(Ranker):
         self.name = name
         self.batch_size = batch_size
         self._matrix: np.ndarray | None = None
+        self._rows: dict[str, int] = {}  # text -> row of _matrix (the indexed documents)
+        self._queries: dict[str, np.ndarray] = {}
 
     def _model_hash(self) -> str:
         from robustlab.text import embeddings
@@ -394,10 +404,16 @@ class DenseRanker(Ranker):
             with _LOCK:
                 self._EMBEDDINGS[key] = matrix
         self._matrix = matrix
+        rows: dict[str, int] = {}
+        for j, text in enumerate(collection.docs.values()):
+            rows.setdefault(str(text), j)
+        self._rows = rows
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_matrix"] = None
+        state["_rows"] = {}
+        state["_queries"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -405,18 +421,40 @@ class DenseRanker(Ranker):
         if self._collection is not None:
             self.index(self._collection)
 
+    def _query(self, query: str) -> np.ndarray:
+        """The query's embedding (kept for the last :attr:`QUERY_CACHE` queries)."""
+        got = self._queries.get(query)
+        if got is None:
+            got = self._encode([query])[0]
+            if len(self._queries) >= self.QUERY_CACHE:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[query] = got
+        return got
+
     def score(self, query: str, docs: Sequence[str]) -> np.ndarray:
         query = _check_query(query, "DenseRanker.score")
         docs = _check_docs(docs, "DenseRanker.score", query)
-        q = self._encode([query])[0]
-        d = self._encode(docs)
-        return (d.astype(np.float64) @ q.astype(np.float64)).reshape(len(docs))
+        q = self._query(query).astype(np.float64)
+        emb = np.empty((len(docs), q.shape[0]), dtype=np.float16)
+        known = [(i, self._rows[t]) for i, t in enumerate(docs) if t in self._rows]
+        if known and self._matrix is not None:
+            at, rows = zip(*known, strict=True)
+            emb[list(at)] = self._matrix[list(rows)]
+        else:
+            known = []
+        new = sorted(set(range(len(docs))) - {i for i, _ in known})
+        if new:  # one encoder call for the new texts (each once), rounded as the index is
+            unique = list(dict.fromkeys(docs[i] for i in new))
+            fresh = self._encode(unique).astype(np.float16)
+            row = {t: j for j, t in enumerate(unique)}
+            emb[new] = fresh[[row[docs[i]] for i in new]]
+        return (emb.astype(np.float64) @ q).reshape(len(docs))
 
     def collection_scores(self, query: str) -> np.ndarray:
         """Cosine of ``query`` with every document of the indexed collection, in its order."""
         if self._matrix is None:
             raise ConfigError("DenseRanker needs an indexed collection; call .index(collection).")
-        q = self._encode([_check_query(query, "DenseRanker")])[0]
+        q = self._query(_check_query(query, "DenseRanker"))
         return self._matrix.astype(np.float64) @ q.astype(np.float64)
 
     def collection_scores_many(self, queries: Sequence[str]) -> np.ndarray:

@@ -251,6 +251,10 @@ def attack_documents(
             f"Query set {queries.name!r} judges collection {queries.collection!r}, not "
             f"{collection.name!r}; pass the collection its judgements refer to."
         )
+    from robustlab.ranking.data import check_judgements
+
+    # empty or non-text documents, judgements of unknown documents, bad grades, empty queries
+    check_judgements(collection, queries, allow_unjudged=True)
 
     ranker.index(collection)
     notes: list[str] = []
